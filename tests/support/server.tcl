@@ -1,0 +1,395 @@
+# Server processes for the Phenix DB integration harness.
+#
+# What it is: start_server, which runs the server binary under test on a free
+# port in a fresh temp directory, runs a block of tests against it and then stops
+# it and checks that it stopped cleanly; plus accessors (srv, r, reconnect) and
+# helpers for tests that stop or restart servers themselves.
+#
+#     start_server {overrides {maxmemory 1mb} tags {oom}} {
+#         test "..." { r set a b } {OK}
+#     }
+#
+# Options of start_server (a key/value list, all optional):
+#     overrides {name value ...}  passed as `--name value` after the harness's own
+#                                 arguments (so they win; an empty value is kept)
+#     tags {t ...}                tags of every test in the block
+#     config text                 written to <dir>/server.conf, passed as first argument
+#     config_file path            an existing file passed as first argument
+#     args {a ...}                extra raw command-line arguments, last
+#     wait_ready 0|1              1 (default): wait until PING answers
+#
+# Invariants: every server runs under a tiny sh wrapper that records its pid
+# (<dir>/child.pid) and, when it exits, its exit status (<dir>/exitcode); so the
+# harness can tell a live server from a dead one without waitpid. Every server
+# started here is stopped here: SIGTERM, up to 10 s, then SIGKILL (a failure).
+# After stopping, <dir>/stderr and <dir>/server.log are scanned for sanitizer
+# and crash reports; a finding, a non-zero exit status after SIGTERM, a forced
+# kill or an unexpected death is recorded as a failed check named
+# "<file>: server #N shut down cleanly". A temp dir is removed when the block had
+# no failure (unless --dont-clean).
+#
+# Sources: the idea of Redis's tests/ harness (servers with overrides, tags, a
+# client per server); the code is this project's own.
+
+set ::srv_stack {}
+set ::srv_seq 0
+set ::srv_free_clients {}
+array set ::SRV {}
+set ::next_port [expr {21000 + int(rand() * 30000)}]
+set ::crash_patterns {AddressSanitizer LeakSanitizer ThreadSanitizer {runtime error:} crashed}
+
+# Returns a TCP port on 127.0.0.1 that nothing listens on right now.
+proc find_available_port {} {
+    for {set i 0} {$i < 1000} {incr i} {
+        set p [incr ::next_port]
+        if {$p > 60000} { set ::next_port 21000; set p 21000 }
+        if {[catch {socket -server {apply {args {}}} -myaddr 127.0.0.1 $p} s]} { continue }
+        close $s
+        if {[catch {socket -server {apply {args {}}} -myaddr 127.0.0.1 [expr {$p + 10000}]} s2] == 0} {
+            close $s2
+        }
+        return $p
+    }
+    error "no free port found"
+}
+
+# srv ?level? key: a property of a running server. level 0 is the innermost,
+# -1 the one around it. Keys: host port pid dir stderr log client config_file id.
+proc srv {args} {
+    if {[llength $args] == 2} {
+        lassign $args level key
+    } else {
+        set level 0
+        set key [lindex $args 0]
+    }
+    set idx [expr {[llength $::srv_stack] - 1 + $level}]
+    if {$idx < 0 || $idx >= [llength $::srv_stack]} {
+        error "srv: no server at level $level"
+    }
+    set id [lindex $::srv_stack $idx]
+    if {$key eq "id"} { return $id }
+    return $::SRV($id,$key)
+}
+
+# r ?level? cmd args...: sends a command with the server's default client.
+proc r {args} {
+    set level 0
+    if {[regexp {^-[0-9]+$} [lindex $args 0]]} {
+        set level [lindex $args 0]
+        set args [lrange $args 1 end]
+    }
+    [srv $level client] {*}$args
+}
+
+# Replaces the default client of a server (after QUIT, CLIENT KILL, RESET ...).
+proc reconnect {{level 0}} {
+    set id [srv $level id]
+    catch {$::SRV($id,client) close}
+    set ::SRV($id,client) [redis_client -host $::SRV($id,host) -port $::SRV($id,port)]
+}
+
+proc server_register_client {c} {
+    if {[llength $::srv_stack] == 0} {
+        lappend ::srv_free_clients $c
+        return
+    }
+    lappend ::SRV([lindex $::srv_stack end],clients) $c
+}
+
+proc server_unregister_client {c} {
+    foreach id $::srv_stack {
+        set i [lsearch -exact $::SRV($id,clients) $c]
+        if {$i >= 0} { set ::SRV($id,clients) [lreplace $::SRV($id,clients) $i $i] }
+    }
+}
+
+proc read_file_text {path} {
+    if {![file exists $path]} { return "" }
+    set f [open $path r]
+    fconfigure $f -translation binary
+    set d [read $f]
+    close $f
+    return $d
+}
+
+proc write_file_text {path text} {
+    set f [open $path w]
+    fconfigure $f -translation binary
+    puts -nonewline $f $text
+    close $f
+}
+
+# Exit status of a server process started here, or "" while it runs.
+proc server_exit_status {id} {
+    set f $::SRV($id,dir)/exitcode
+    if {![file exists $f]} { return "" }
+    set s [string trim [read_file_text $f]]
+    if {$s eq ""} { return "" }
+    return $s
+}
+
+proc server_is_alive {{id {}}} {
+    if {$id eq ""} { set id [srv id] }
+    return [expr {[server_exit_status $id] eq ""}]
+}
+
+proc make_tmp_dir {prefix} {
+    set base [file join $::tests_dir tmp]
+    file mkdir $base
+    set dir [file join $base $prefix.[pid].[incr ::srv_seq]]
+    file delete -force $dir
+    file mkdir $dir
+    return $dir
+}
+
+# Launches `binary args` under the wrapper with its output in dir/stderr.
+# Returns the pid of the server process itself.
+proc spawn_server_process {dir argv} {
+    set script {d=$1; shift; "$@" >"$d/stderr" 2>&1 </dev/null & echo $! >"$d/child.pid"; wait $!; echo $? >"$d/exitcode.tmp"; mv "$d/exitcode.tmp" "$d/exitcode"}
+    exec sh -c $script sh $dir $::server_binary {*}$argv &
+    set deadline [expr {[clock milliseconds] + 5000}]
+    while {![file exists $dir/child.pid] || [string trim [read_file_text $dir/child.pid]] eq ""} {
+        if {[clock milliseconds] > $deadline} { error "server wrapper did not start" }
+        after 5
+    }
+    return [string trim [read_file_text $dir/child.pid]]
+}
+
+# Tries one PING on a fresh socket. 1 when any reply line (even an error such
+# as NOAUTH or LOADING) came back.
+proc ping_server {host port} {
+    if {[catch {redis_client -host $host -port $port -timeout 1000 -register 0} c]} {
+        return 0
+    }
+    set ok [expr {[catch {$c ping} reply] == 0 || [string match {[A-Z]*} $reply]}]
+    if {[string match "timeout*" $reply] || [string match "connection*" $reply]} {
+        set ok 0
+    }
+    $c close
+    return $ok
+}
+
+proc server_host_from_bind {bind} {
+    set first [lindex $bind 0]
+    if {$first eq "" || [string match {*\**} $first] || $first eq "0.0.0.0" ||
+        [string match *:* $first]} {
+        return 127.0.0.1
+    }
+    return [string trimleft $first -]
+}
+
+# The command line for one server: harness defaults, then overrides, then args.
+proc server_command_line {id port dir options} {
+    set argv {}
+    if {[dict exists $options config]} {
+        set cf [file join $dir server.conf]
+        write_file_text $cf [dict get $options config]
+        lappend argv $cf
+        set ::SRV($id,config_file) $cf
+    } elseif {[dict exists $options config_file]} {
+        lappend argv [dict get $options config_file]
+        set ::SRV($id,config_file) [dict get $options config_file]
+    }
+    lappend argv --port $port --bind 127.0.0.1 --dir $dir \
+        --logfile [file join $dir server.log] --pidfile [file join $dir server.pid]
+    if {$::redis_mode} {
+        lappend argv --save "" --enable-debug-command yes
+    } elseif {$::event_loop ne ""} {
+        lappend argv --event-loop $::event_loop
+    }
+    if {[dict exists $options overrides]} {
+        foreach {k v} [dict get $options overrides] {
+            lappend argv --$k $v
+        }
+    }
+    if {[dict exists $options args]} {
+        lappend argv {*}[dict get $options args]
+    }
+    return $argv
+}
+
+# Starts one server; on success pushes it on the server stack and returns its
+# id. On failure returns "" after recording the failure.
+proc launch_server {options} {
+    set overrides {}
+    if {[dict exists $options overrides]} { set overrides [dict get $options overrides] }
+    for {set attempt 1} {$attempt <= 3} {incr attempt} {
+        set id srv[incr ::srv_seq]
+        set port [find_available_port]
+        if {[dict exists $overrides port]} { set port [dict get $overrides port] }
+        set host 127.0.0.1
+        if {[dict exists $overrides bind]} {
+            set host [server_host_from_bind [dict get $overrides bind]]
+        }
+        set dir [make_tmp_dir server]
+        array set ::SRV [list $id,host $host $id,port $port $id,dir $dir \
+            $id,stderr [file join $dir stderr] $id,log [file join $dir server.log] \
+            $id,clients {} $id,client {} $id,config_file {} $id,expect_exit 0 \
+            $id,pid 0]
+        set argv [server_command_line $id $port $dir $options]
+        set ::SRV($id,argv) $argv
+        if {$::verbose} { puts "    starting: $::server_binary $argv" }
+        set ::SRV($id,pid) [spawn_server_process $dir $argv]
+        lappend ::srv_stack $id
+        if {[dict exists $options wait_ready] && ![dict get $options wait_ready]} {
+            return $id
+        }
+        set deadline [expr {[clock milliseconds] + 10000}]
+        set ready 0
+        while {[clock milliseconds] < $deadline} {
+            if {[ping_server $host $port]} { set ready 1; break }
+            if {![server_is_alive $id]} break
+            after 20
+        }
+        if {$ready} {
+            set ::SRV($id,client) [redis_client -host $host -port $port]
+            return $id
+        }
+        set out "[read_file_text $::SRV($id,stderr)][read_file_text $::SRV($id,log)]"
+        stop_server_process $id
+        set ::srv_stack [lrange $::srv_stack 0 end-1]
+        if {[string match -nocase "*address already in use*" $out] &&
+            ![dict exists $overrides port]} {
+            continue
+        }
+        ::t::record_failure "server start" \
+            "server did not answer PING within 10 s (dir $dir)\n[tail_text $out 30]"
+        return ""
+    }
+    ::t::record_failure "server start" "could not find a usable port after 3 attempts"
+    return ""
+}
+
+proc tail_text {text n} {
+    set lines [split [string trimright $text \n] \n]
+    return [join [lrange $lines end-[expr {$n - 1}] end] \n]
+}
+
+# Sends SIGTERM and waits up to 10 s, then SIGKILL. Returns "ok", "killed" or
+# "dead" (the process had already exited).
+proc stop_server_process {id} {
+    if {![server_is_alive $id]} { return dead }
+    catch {exec kill -TERM $::SRV($id,pid)}
+    set deadline [expr {[clock milliseconds] + 10000}]
+    while {[clock milliseconds] < $deadline} {
+        if {![server_is_alive $id]} { return ok }
+        after 10
+    }
+    catch {exec kill -KILL $::SRV($id,pid)}
+    set deadline [expr {[clock milliseconds] + 5000}]
+    while {[server_is_alive $id] && [clock milliseconds] < $deadline} { after 10 }
+    return killed
+}
+
+# Scans a server's stderr and log for sanitizer or crash reports. Returns the
+# offending lines, or "" when clean.
+proc server_crash_report {id} {
+    set found {}
+    foreach f [list $::SRV($id,stderr) $::SRV($id,log)] {
+        foreach line [split [read_file_text $f] \n] {
+            foreach p $::crash_patterns {
+                if {[string first $p $line] >= 0} {
+                    lappend found "[file tail $f]: $line"
+                    break
+                }
+            }
+        }
+    }
+    return [join [lrange $found 0 20] \n]
+}
+
+# Closes the server's clients, stops it, records the shutdown check, pops it.
+# Returns 1 if the shutdown was clean.
+proc finish_server {id block_name} {
+    foreach c $::SRV($id,clients) { catch {$c close} }
+    set was_alive [server_is_alive $id]
+    set how [stop_server_process $id]
+    set problems {}
+    if {!$was_alive && !$::SRV($id,expect_exit)} {
+        lappend problems "the server died during the block (exit status [server_exit_status $id])"
+    }
+    if {$how eq "killed"} {
+        lappend problems "the server did not exit within 10 s of SIGTERM and was killed"
+    }
+    set status [server_exit_status $id]
+    if {$how eq "ok" && $status ne "0"} {
+        lappend problems "exit status $status after SIGTERM"
+    }
+    set report [server_crash_report $id]
+    if {$report ne ""} {
+        lappend problems "sanitizer or crash report in the server output:\n$report"
+    }
+    set ::srv_stack [lrange $::srv_stack 0 end-1]
+    set name "$block_name shut down cleanly"
+    if {[llength $problems]} {
+        ::t::record_result $name 0 "[join $problems \n]\n(server dir kept: $::SRV($id,dir))"
+        return 0
+    }
+    ::t::record_result $name 1 ""
+    return 1
+}
+
+proc start_server {options code} {
+    set tags {}
+    if {[dict exists $options tags]} { set tags [dict get $options tags] }
+    set blockno [incr ::t::block_seq]
+    set block_name "[::t::current_file_tail]: server #$blockno"
+    if {![::t::tags_allowed [concat $::t::tag_stack $tags]]} {
+        ::t::record_skip "$block_name (tags: [concat $::t::tag_stack $tags])"
+        return
+    }
+    set failures_before $::t::failed
+    set id [launch_server $options]
+    if {$id eq ""} return
+    lappend ::t::tag_stack {*}$tags
+    set code_status [catch {uplevel 1 $code} err opts]
+    set ::t::tag_stack [lrange $::t::tag_stack 0 end-[llength $tags]]
+    if {$code_status == 1 && [dict get $opts -errorcode] ne "PHX_SERVER_DIED"} {
+        ::t::record_failure "$block_name" \
+            "exception outside a test: $err\n[dict get $opts -errorinfo]"
+    }
+    set clean [finish_server $id $block_name]
+    if {$clean && $::t::failed == $failures_before && !$::dont_clean} {
+        file delete -force $::SRV($id,dir)
+    }
+    array unset ::SRV $id,*
+}
+
+# For tests that stop the server on purpose (SHUTDOWN, a killed process): marks
+# the innermost server as expected to exit and waits up to ms for it. Returns
+# its exit status, or "" if it is still running.
+proc wait_for_server_exit {{ms 10000}} {
+    set id [srv id]
+    set ::SRV($id,expect_exit) 1
+    set deadline [expr {[clock milliseconds] + $ms}]
+    while {[server_is_alive $id] && [clock milliseconds] < $deadline} { after 10 }
+    return [server_exit_status $id]
+}
+
+# Runs the server binary with argv in a temp dir and waits up to ms for it to
+# exit on its own (for --version, bad configurations...). Returns a dict with
+# status (exit status, or "timeout" after killing it) and output (stderr+stdout
+# and log file if any). The temp dir is removed.
+proc run_server_once {argv {ms 10000}} {
+    set dir [make_tmp_dir once]
+    set pid [spawn_server_process $dir $argv]
+    set deadline [expr {[clock milliseconds] + $ms}]
+    while {![file exists $dir/exitcode] && [clock milliseconds] < $deadline} { after 10 }
+    if {![file exists $dir/exitcode]} {
+        catch {exec kill -KILL $pid}
+        while {![file exists $dir/exitcode]} { after 10 }
+        set status timeout
+    } else {
+        set status [string trim [read_file_text $dir/exitcode]]
+    }
+    set out [read_file_text $dir/stderr]
+    foreach f [glob -nocomplain -directory $dir *.log] { append out [read_file_text $f] }
+    if {!$::dont_clean} { file delete -force $dir }
+    return [dict create status $status output $out dir $dir]
+}
+
+# INFO field of the innermost server (or of client c): `s connected_clients`.
+proc s {field {c {}}} {
+    if {$c eq ""} { set c [srv client] }
+    return [info_field [$c info] $field]
+}
