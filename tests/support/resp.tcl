@@ -73,6 +73,7 @@ proc redis_client {args} {
     set S($id,timeout) [dict get $opt -timeout]
     set S($id,attrs) {}
     set S($id,pending) 0
+    set S($id,broken) ""
     interp alias {} $id {} ::resp::dispatch $id
     set S($id,registered) [dict get $opt -register]
     if {$S($id,registered)} { server_register_client $id }
@@ -87,6 +88,7 @@ proc redis_deferring_client {args} {
 proc ::resp::dispatch {id cmd args} {
     upvar #0 ::resp::S S
     if {![info exists S($id,fd)]} { error "client $id is closed" }
+    if {$S($id,broken) ne "" && $cmd ne "close"} { error "client $id was $S($id,broken)" }
     switch -exact -- $cmd {
         read { return [::resp::read_reply $id] }
         send { ::resp::send_command $id $args; return }
@@ -171,6 +173,10 @@ proc ::resp::fill {id} {
         set left [expr {$deadline - [clock milliseconds]}]
         if {$left <= 0 || ![::resp::wait_readable $fd $left]} {
             if {[clock milliseconds] >= $deadline} {
+                # The late reply would desynchronize the stream: drop the
+                # connection so the client cannot be used by mistake.
+                catch {close $fd}
+                set S($id,broken) "closed after a read timeout"
                 return -code error -errorcode {RESP TIMEOUT} \
                     "timeout: no reply from server within $S($id,timeout) ms"
             }
@@ -320,9 +326,15 @@ proc ::resp::close_write {id} {
     close $S($id,fd) write
 }
 
+# 1 when the client exists and has not been dropped after a timeout.
+proc ::resp::usable {id} {
+    upvar #0 ::resp::S S
+    return [expr {[info exists S($id,fd)] && $S($id,broken) eq ""}]
+}
+
 proc ::resp::close_client {id} {
     upvar #0 ::resp::S S
-    ::resp::drain_output $id 1000
+    if {$S($id,broken) eq ""} { ::resp::drain_output $id 1000 }
     catch {close $S($id,fd)}
     set registered $S($id,registered)
     array unset S $id,*

@@ -36,7 +36,7 @@ set ::srv_seq 0
 set ::srv_free_clients {}
 array set ::SRV {}
 set ::next_port [expr {21000 + int(rand() * 30000)}]
-set ::crash_patterns {AddressSanitizer LeakSanitizer ThreadSanitizer {runtime error:} crashed}
+set ::crash_patterns {AddressSanitizer LeakSanitizer ThreadSanitizer {runtime error:} crashed {Segmentation fault}}
 
 # Returns a TCP port on 127.0.0.1 that nothing listens on right now.
 proc find_available_port {} {
@@ -146,7 +146,7 @@ proc make_tmp_dir {prefix} {
 # Returns the pid of the server process itself.
 proc spawn_server_process {dir argv} {
     set script {d=$1; shift; "$@" >"$d/stderr" 2>&1 </dev/null & echo $! >"$d/child.pid"; wait $!; echo $? >"$d/exitcode.tmp"; mv "$d/exitcode.tmp" "$d/exitcode"}
-    exec sh -c $script sh $dir $::server_binary {*}$argv &
+    exec sh -c $script sh $dir $::server_binary {*}$argv 2>> [file join $dir wrapper.err] &
     set deadline [expr {[clock milliseconds] + 5000}]
     while {![file exists $dir/child.pid] || [string trim [read_file_text $dir/child.pid]] eq ""} {
         if {[clock milliseconds] > $deadline} { error "server wrapper did not start" }
@@ -285,7 +285,7 @@ proc stop_server_process {id} {
 # offending lines, or "" when clean.
 proc server_crash_report {id} {
     set found {}
-    foreach f [list $::SRV($id,stderr) $::SRV($id,log)] {
+    foreach f [list $::SRV($id,stderr) $::SRV($id,log) [file join $::SRV($id,dir) wrapper.err]] {
         foreach line [split [read_file_text $f] \n] {
             foreach p $::crash_patterns {
                 if {[string first $p $line] >= 0} {

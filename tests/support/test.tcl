@@ -135,6 +135,13 @@ proc test {name code {expected __PHX_NO_EXPECTED__}} {
     if {$died} {
         return -code error -errorcode PHX_SERVER_DIED "server died"
     }
+    # A failed test may leave the default client with unread replies, in
+    # another database or protocol, or dropped after a timeout: start the
+    # next test with a fresh one.
+    if {[llength $::srv_stack] && [server_is_alive] &&
+        (!$ok || ![::resp::usable [srv client]])} {
+        catch {reconnect}
+    }
 }
 
 # Shortens a value for a failure message.
