@@ -1,0 +1,1549 @@
+/* hnsw.c -- HNSW approximate nearest-neighbour graph with true deletion.
+ *
+ * What it is
+ * ----------
+ * A multi-layer proximity graph (Malkov and Yashunin 2016/2018, "HNSW"):
+ * every node has a level drawn from an exponential distribution; layer l
+ * links the nodes of level >= l to up to M close neighbours (2M on layer 0)
+ * chosen by the paper's neighbour-selection heuristic (Algorithm 4). A
+ * search walks greedily down from the entry point (the node of the highest
+ * level) and runs a best-first search with a candidate list of size ef on
+ * layer 0 (Algorithms 2 and 5). Inserts are Algorithm 1. Deletes and
+ * updates are not in the paper; see "Deletion" below.
+ *
+ * Memory layout
+ * -------------
+ * Nodes occupy dense slots 0..count-1. Per-slot records live in three
+ * "columns", each a table of fixed-size chunks (the first chunk grows by
+ * doubling until it is full size, then full chunks are added; no chunk is
+ * ever moved once full, so growing never copies the arena):
+ *   vecs    dim floats per slot, 64-byte aligned chunks;
+ *   links0  the layer-0 link record: [count, id_1 .. id_2M] (uint32);
+ *   meta    label, pointer to the upper block (NULL for level 0), pointer
+ *           to the layer-0 in-link list.
+ * A node of level L > 0 owns one upper block: its level, L in-link list
+ * pointers, and L link records [count, id_1 .. id_M]. Labels are found by an
+ * open-addressing hash (linear probing, buckets hold slot numbers, the
+ * label is read from meta) with Knuth's Algorithm R deletion, so no
+ * tombstones. There are no per-node visited flags: a search uses a
+ * scratch with one uint32 "epoch" per slot; a slot is visited iff its
+ * entry equals the search's epoch, so clearing is one increment (a full
+ * clear only when the 32-bit epoch wraps).
+ *
+ * Deletion and in-links
+ * ---------------------
+ * HNSW links are directed and the pruning heuristic drops reverse links, so
+ * a node does not know who points at it. To delete for real, every node
+ * keeps, per level, the list of its *unidirectional* in-neighbours: nodes
+ * a with a->b whose link is not returned (b->a absent). The in-neighbours of
+ * b are then { a in out(b) : a->b } plus in(b): no scan, and the lists are
+ * short because most HNSW links are mutual. Deleting x at level l: drop
+ * x's out-links; for every in-neighbour a, remove a->x and re-select a's
+ * links with the heuristic from out(a) plus out(x) (the repair used by
+ * hnswlib's update path and by FreshDiskANN's delete consolidation). If x
+ * was the entry point, another node of the new top level takes over. The
+ * last slot then moves into x's slot (its neighbours' links and in-lists
+ * are renamed: they are all known), so slots stay dense and memory shrinks.
+ * An update unlinks the node the same way, stores the new vector and links
+ * it again at the same level (Algorithm 1 with a given level).
+ *
+ * Invariants (checked by hnsw_validate)
+ * -------------------------------------
+ *  I1 every link a->b at level l: a != b, b < count, level(b) >= l, no
+ *     duplicates in a list, count <= M (l > 0) or 2M (l = 0);
+ *  I2 for every link a->b at level l: exactly one of "b->a at level l" and
+ *     "a in in(b, l)" holds; every entry of in(b, l) is such an a, once;
+ *  I3 the label hash maps each node's label to its slot and nothing else;
+ *  I4 entry is HNSW_NONE iff count == 0; otherwise level(entry) ==
+ *     max_level == the highest level of any node; level_count[l] counts the
+ *     nodes of level exactly l.
+ *
+ * Complexity
+ * ----------
+ * Search: O(log n) expected hops above layer 0 plus O(ef * M) distance
+ * computations on layer 0 (the paper's analysis). Insert: the same with
+ * ef_construction per layer, plus O(M^2) distances for the heuristic per
+ * neighbour list that overflows. Delete: for each level, O(in-degree)
+ * repairs of O(M^2) distances each. Memory per node: dim*4 + (2M+1)*4 + 24
+ * bytes plus, on average, the in-lists (a few ids), one label bucket (4
+ * bytes at load <= 3/4) and 1/(M-1) upper blocks.
+ *
+ * Deviations from the paper (all of them)
+ * ---------------------------------------
+ *  1. Levels are floor(-ln(U) * mL) with mL = 1/ln(M), U uniform in (0,1]
+ *     from splitmix64 (Vigna) seeded by the caller, capped at
+ *     HNSW_MAX_LEVEL (16); the paper does not cap.
+ *  2. Upper layers during search and insert use a greedy walk to the
+ *     closest neighbour (equivalent to the paper's SEARCH-LAYER with ef=1).
+ *  3. Insert passes the whole result set W of one layer as entry points of
+ *     the next (as the paper says), M neighbours per level as in the paper,
+ *     with Mmax = M on upper levels and Mmax0 = 2M on layer 0 (the paper's
+ *     recommended values). The heuristic runs with extendCandidates = false
+ *     and keepPrunedConnections = false (the paper's defaults for most
+ *     data), also when an overflowing list is shrunk.
+ *  4. The search loop stops when the closest candidate is farther than the
+ *     worst of ef results *and* the result list is full; with no filter this
+ *     is the paper's rule, with a filter only accepted nodes enter the
+ *     result list while every node may be traversed (hnswlib's filtered
+ *     search), so selective filters explore more; max_distances bounds it.
+ *  5. Deletion, update, the unidirectional in-link lists and the slot
+ *     compaction are additions (see above). Layer-0 neighbour prefetching
+ *     and the epoch visited set are implementation choices.
+ *  6. IP uses 1 - dot as the distance (not a metric; HNSW works with it in
+ *     practice, as hnswlib does). COSINE normalizes vectors on insert and
+ *     queries on search and then uses 1 - dot.
+ *  7. Under allocation failure inside linking (an in-list that cannot grow)
+ *     the link concerned is dropped instead of failing the operation, so
+ *     the graph stays consistent with one edge fewer; every allocation that
+ *     an operation needs up front is made before it changes anything.
+ *
+ * Naming: public hnsw_*; static helpers are verbs on what they touch
+ * (links_at, idlist_add, col_reserve, label_find). "slot" is an internal
+ * node number, "label" the caller's id. Sources: the HNSW paper above;
+ * Knuth TAOCP vol. 3 6.4 Algorithm R; Williams' binary heap (1964);
+ * splitmix64 (Steele, Lea, Flood 2014; Vigna's constants); FreshDiskANN
+ * (Singh et al. 2021) for delete repair by re-pruning; Redis vector sets
+ * and RedisAI VectorSimilarity for the idea that true deletion needs
+ * known in-links (no code taken). */
+#include "hnsw.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vec_dist.h"
+#include "zmalloc.h"
+
+/* ------------------------------------------------------------ allocation */
+
+enum { MEM_VECTORS, MEM_LINKS, MEM_OTHER, MEM_PARTS };
+
+static long alloc_fail_countdown = -1;
+
+void hnsw_test_fail_alloc_after(long n) { alloc_fail_countdown = n; }
+
+static int alloc_should_fail(void) {
+    if (alloc_fail_countdown < 0) return 0;
+    if (alloc_fail_countdown == 0) return 1;
+    alloc_fail_countdown--;
+    return 0;
+}
+
+/* Allocates n bytes and adds their usable size to *acct; NULL on failure. */
+static void *mem_alloc(size_t *acct, size_t n) {
+    if (alloc_should_fail()) return NULL;
+    void *p = zmalloc(n);
+    *acct += zmalloc_size(p);
+    return p;
+}
+
+static void *mem_calloc(size_t *acct, size_t n) {
+    if (alloc_should_fail()) return NULL;
+    void *p = zcalloc(n);
+    *acct += zmalloc_size(p);
+    return p;
+}
+
+/* Resizes p (may be NULL) to n bytes; on failure p is untouched. */
+static void *mem_realloc(size_t *acct, void *p, size_t n) {
+    if (alloc_should_fail()) return NULL;
+    size_t old = zmalloc_size(p);
+    void *q = zrealloc(p, n);
+    *acct = *acct - old + zmalloc_size(q);
+    return q;
+}
+
+static void mem_free(size_t *acct, void *p) {
+    if (!p) return;
+    *acct -= zmalloc_size(p);
+    zfree(p);
+}
+
+/* --------------------------------------------------------------- columns */
+
+#define CHUNK_TARGET_BYTES (256 * 1024)
+#define COL_ALIGN 64
+#define COL_FIRST_CAP 16
+
+typedef struct column {
+    uint8_t **chunk; /* aligned start of each chunk */
+    uint8_t **raw;   /* what was allocated, for freeing */
+    uint32_t nchunks, table_cap;
+    uint32_t shift;  /* a full chunk holds 1 << shift slots */
+    size_t stride;   /* bytes per slot */
+    size_t cap;      /* slots available */
+    int part;        /* MEM_* the chunks are accounted to */
+} column;
+
+static void col_init(column *c, size_t stride, int part) {
+    memset(c, 0, sizeof(*c));
+    c->stride = stride;
+    c->part = part;
+    uint32_t shift = 0;
+    while (shift < 16 && (stride << (shift + 1)) <= CHUNK_TARGET_BYTES) shift++;
+    c->shift = shift < 4 ? 4 : shift;
+}
+
+static inline void *col_at(const column *c, uint32_t slot) {
+    return c->chunk[slot >> c->shift] + (size_t)(slot & ((1u << c->shift) - 1)) * c->stride;
+}
+
+/* Allocates an aligned chunk of n slots into chunk[i]/raw[i]. */
+static int col_alloc_chunk(column *c, size_t *mem, uint32_t i, size_t n) {
+    uint8_t *raw = mem_alloc(&mem[c->part], n * c->stride + COL_ALIGN - 1);
+    if (!raw) return -1;
+    c->raw[i] = raw;
+    c->chunk[i] = (uint8_t *)(((uintptr_t)raw + COL_ALIGN - 1) & ~(uintptr_t)(COL_ALIGN - 1));
+    return 0;
+}
+
+/* Makes room for need slots. Returns 0 or -1 (nothing changed). */
+static int col_reserve(column *c, size_t *mem, size_t need) {
+    size_t full = (size_t)1 << c->shift;
+    while (c->cap < need) {
+        int adds_chunk = c->nchunks == 0 || c->cap >= full;
+        if (adds_chunk && c->nchunks == c->table_cap) {
+            uint32_t tcap = c->table_cap ? c->table_cap * 2 : 4;
+            uint8_t **t = mem_realloc(&mem[MEM_OTHER], c->chunk, tcap * sizeof(*t));
+            if (!t) return -1;
+            c->chunk = t;
+            t = mem_realloc(&mem[MEM_OTHER], c->raw, tcap * sizeof(*t));
+            if (!t) return -1;
+            c->raw = t;
+            c->table_cap = tcap;
+        }
+        if (c->nchunks <= 1 && c->cap < full) { /* grow the first chunk */
+            size_t ncap = c->cap ? c->cap * 2 : COL_FIRST_CAP;
+            if (ncap > full) ncap = full;
+            uint8_t *old_raw = c->nchunks ? c->raw[0] : NULL, *old = c->nchunks ? c->chunk[0] : NULL;
+            if (col_alloc_chunk(c, mem, 0, ncap) != 0) return -1; /* chunk 0 untouched */
+            if (old) memcpy(c->chunk[0], old, c->cap * c->stride);
+            mem_free(&mem[c->part], old_raw);
+            c->nchunks = 1;
+            c->cap = ncap;
+        } else {
+            if (col_alloc_chunk(c, mem, c->nchunks, full) != 0) return -1;
+            c->nchunks++;
+            c->cap += full;
+        }
+    }
+    return 0;
+}
+
+/* Releases chunks beyond what count slots need, keeping one spare chunk;
+ * everything when count is 0. */
+static void col_trim(column *c, size_t *mem, size_t count) {
+    size_t full = (size_t)1 << c->shift;
+    if (count == 0) {
+        for (uint32_t i = 0; i < c->nchunks; i++) mem_free(&mem[c->part], c->raw[i]);
+        mem_free(&mem[MEM_OTHER], c->chunk);
+        mem_free(&mem[MEM_OTHER], c->raw);
+        c->chunk = c->raw = NULL;
+        c->nchunks = c->table_cap = 0;
+        c->cap = 0;
+        return;
+    }
+    size_t needed = (count + full - 1) / full;
+    while (c->nchunks > needed + 1) {
+        mem_free(&mem[c->part], c->raw[--c->nchunks]);
+        c->cap -= full;
+    }
+}
+
+/* --------------------------------------------------------- the index */
+
+typedef struct cand {
+    float d;
+    uint32_t id;
+} cand;
+
+/* A growable list of slot numbers: unidirectional in-neighbours. */
+typedef struct idlist {
+    uint32_t n, cap;
+    uint32_t id[];
+} idlist;
+
+/* Upper-level block of a node of level >= 1: in[l-1] is the in-list of
+ * level l, then level link records of (1 + M) words follow in[level]. */
+typedef struct upper_block {
+    uint32_t level;
+    uint32_t reserved;
+    idlist *in[];
+} upper_block;
+
+typedef struct node_meta {
+    uint64_t label;
+    upper_block *upper;
+    idlist *in0;
+} node_meta;
+
+struct hnsw_scratch {
+    uint32_t *visited; /* epoch per slot */
+    size_t visited_cap;
+    uint32_t epoch;
+    cand *cands; /* min-heap of candidates */
+    size_t ncands, cands_cap;
+    cand *res; /* max-heap of results */
+    size_t nres, res_cap;
+    uint32_t *todo; /* unvisited neighbours of the node being expanded */
+    size_t todo_cap;
+    float *qbuf; /* normalized query (COSINE) */
+    size_t qbuf_cap;
+    int oom;            /* a candidate could not be queued */
+    size_t mem;         /* bytes held */
+    hnsw_search_stats stats;
+};
+
+struct hnsw_index {
+    hnsw_params p;
+    uint32_t m0;      /* max links at level 0 (2M) */
+    uint32_t efc;     /* max(ef_construction, M) */
+    double level_mult;
+    uint64_t rng;
+    uint32_t count;
+    uint32_t entry;
+    int max_level;
+    float same_point; /* distances <= this mean "the same point" */
+    uint32_t level_count[HNSW_MAX_LEVEL + 1];
+    column vecs, links0, meta;
+    uint32_t *lm; /* label hash: slot or HNSW_NONE */
+    size_t lm_cap;
+    hnsw_scratch scratch; /* the index's own searcher */
+    cand *eps;            /* entry points between layers of an insert (efc) */
+    cand *work;           /* heuristic candidates (4M + 1) */
+    uint32_t *sel, *old;  /* selected / previous link lists (2M) */
+    uint32_t *ids;        /* out- and in-neighbours of a node being unlinked */
+    size_t ids_cap;
+    float *vbuf;          /* incoming vector, normalized for COSINE */
+    size_t mem[MEM_PARTS];
+    int importing;        /* 1 between import_begin and a successful finish */
+    int import_error;
+    uint32_t import_expected;
+};
+
+static inline float *vec_at(const hnsw_index *h, uint32_t s) { return col_at(&h->vecs, s); }
+static inline node_meta *meta_at(const hnsw_index *h, uint32_t s) { return col_at(&h->meta, s); }
+static inline size_t vec_bytes(const hnsw_index *h) { return (size_t)h->p.dim * sizeof(float); }
+static inline uint32_t mmax(const hnsw_index *h, int level) { return level ? h->p.M : h->m0; }
+
+static inline int node_level(const hnsw_index *h, uint32_t s) {
+    const upper_block *u = meta_at(h, s)->upper;
+    return u ? (int)u->level : 0;
+}
+
+/* Link record of slot s at level l (l <= level(s)): [count, ids...]. */
+static inline uint32_t *links_at(const hnsw_index *h, uint32_t s, int l) {
+    if (l == 0) return col_at(&h->links0, s);
+    upper_block *u = meta_at(h, s)->upper;
+    return (uint32_t *)(u->in + u->level) + (size_t)(l - 1) * (h->p.M + 1);
+}
+
+static inline idlist **inlist_ref(const hnsw_index *h, uint32_t s, int l) {
+    node_meta *m = meta_at(h, s);
+    return l == 0 ? &m->in0 : &m->upper->in[l - 1];
+}
+
+static inline float dist_q(const hnsw_index *h, const float *q, const float *v) {
+    return h->p.metric == HNSW_METRIC_L2 ? vec_l2sq(q, v, h->p.dim) : 1.0f - vec_dot(q, v, h->p.dim);
+}
+
+static inline float dist_slots(const hnsw_index *h, uint32_t a, uint32_t b) {
+    return dist_q(h, vec_at(h, a), vec_at(h, b));
+}
+
+static int vector_finite(const float *v, uint32_t dim) {
+    for (uint32_t i = 0; i < dim; i++)
+        if (!isfinite(v[i])) return 0;
+    return 1;
+}
+
+/* ------------------------------------------------------- link records */
+
+static inline int rec_contains(const uint32_t *rec, uint32_t id) {
+    for (uint32_t i = 1; i <= rec[0]; i++)
+        if (rec[i] == id) return 1;
+    return 0;
+}
+
+/* Removes id from a link record (order not kept). Returns 1 if found. */
+static int rec_remove(uint32_t *rec, uint32_t id) {
+    for (uint32_t i = 1; i <= rec[0]; i++) {
+        if (rec[i] == id) {
+            rec[i] = rec[rec[0]--];
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int rec_replace(uint32_t *rec, uint32_t from, uint32_t to) {
+    for (uint32_t i = 1; i <= rec[0]; i++) {
+        if (rec[i] == from) {
+            rec[i] = to;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int ids_contain(const uint32_t *ids, uint32_t n, uint32_t id) {
+    for (uint32_t i = 0; i < n; i++)
+        if (ids[i] == id) return 1;
+    return 0;
+}
+
+/* ------------------------------------------------------------ in-lists */
+
+static int idlist_add(hnsw_index *h, idlist **ref, uint32_t id) {
+    idlist *l = *ref;
+    if (!l || l->n == l->cap) {
+        uint32_t cap = l ? l->cap * 2 : 2;
+        idlist *nl = mem_realloc(&h->mem[MEM_LINKS], l, sizeof(idlist) + (size_t)cap * sizeof(uint32_t));
+        if (!nl) return -1;
+        if (!l) nl->n = 0;
+        nl->cap = cap;
+        *ref = l = nl;
+    }
+    l->id[l->n++] = id;
+    return 0;
+}
+
+static void idlist_remove(hnsw_index *h, idlist **ref, uint32_t id) {
+    idlist *l = *ref;
+    if (!l) return;
+    uint32_t i = 0;
+    while (i < l->n && l->id[i] != id) i++;
+    if (i == l->n) return;
+    l->id[i] = l->id[--l->n];
+    if (l->n == 0) {
+        mem_free(&h->mem[MEM_LINKS], l);
+        *ref = NULL;
+    } else if (l->cap >= 8 && l->n <= l->cap / 4) {
+        idlist *nl = mem_realloc(&h->mem[MEM_LINKS], l, sizeof(idlist) + (size_t)(l->cap / 2) * sizeof(uint32_t));
+        if (nl) {
+            nl->cap /= 2;
+            *ref = nl;
+        }
+    }
+}
+
+static void idlist_replace(idlist *l, uint32_t from, uint32_t to) {
+    for (uint32_t i = 0; l && i < l->n; i++) {
+        if (l->id[i] == from) {
+            l->id[i] = to;
+            return;
+        }
+    }
+}
+
+/* Bookkeeping after a->b was added at level l (I2). On allocation failure
+ * the new link is taken back out of a's record. */
+static void edge_added(hnsw_index *h, uint32_t a, uint32_t b, int l) {
+    if (rec_contains(links_at(h, b, l), a))
+        idlist_remove(h, inlist_ref(h, a, l), b); /* b->a was one-way, now mutual */
+    else if (idlist_add(h, inlist_ref(h, b, l), a) != 0)
+        rec_remove(links_at(h, a, l), b);
+}
+
+/* Bookkeeping after a->b was removed at level l (I2). On allocation failure
+ * the reverse link b->a is dropped too. */
+static void edge_removed(hnsw_index *h, uint32_t a, uint32_t b, int l) {
+    uint32_t *rb = links_at(h, b, l);
+    if (rec_contains(rb, a)) {
+        if (idlist_add(h, inlist_ref(h, a, l), b) != 0) rec_remove(rb, a);
+    } else {
+        idlist_remove(h, inlist_ref(h, b, l), a);
+    }
+}
+
+/* 1 if a node other than except links to o at level l. Cheap in the usual
+ * case: the first mutual neighbour answers. */
+static int has_inlink(const hnsw_index *h, uint32_t o, int l, uint32_t except) {
+    const idlist *in = *inlist_ref(h, o, l);
+    for (uint32_t i = 0; in && i < in->n; i++)
+        if (in->id[i] != except) return 1;
+    const uint32_t *ro = links_at(h, o, l);
+    for (uint32_t i = 1; i <= ro[0]; i++)
+        if (ro[i] != except && rec_contains(links_at(h, ro[i], l), o)) return 1;
+    return 0;
+}
+
+/* Replaces a's links at level l with nw[0..nn) (nw has room for mmax
+ * entries) and keeps I2. A link the new list drops is kept anyway, while
+ * there is room, when it is its target's last in-link: pruning never
+ * orphans a node that it does not have to. */
+static void set_links(hnsw_index *h, uint32_t a, int l, uint32_t *nw, uint32_t nn) {
+    uint32_t *rec = links_at(h, a, l);
+    uint32_t nold = rec[0];
+    memcpy(h->old, rec + 1, nold * sizeof(uint32_t));
+    for (uint32_t i = 0; i < nold && nn < mmax(h, l); i++)
+        if (!ids_contain(nw, nn, h->old[i]) && !has_inlink(h, h->old[i], l, a)) nw[nn++] = h->old[i];
+    rec[0] = nn;
+    memcpy(rec + 1, nw, nn * sizeof(uint32_t));
+    for (uint32_t i = 0; i < nold; i++)
+        if (!ids_contain(nw, nn, h->old[i])) edge_removed(h, a, h->old[i], l);
+    for (uint32_t i = 0; i < nn; i++)
+        if (!ids_contain(h->old, nold, nw[i])) edge_added(h, a, nw[i], l);
+}
+
+/* ---------------------------------------------------------- label hash */
+
+static inline uint64_t mix64(uint64_t x) {
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+/* Bucket holding label, or the empty bucket where it would go. */
+static size_t label_bucket(const hnsw_index *h, uint64_t label) {
+    size_t mask = h->lm_cap - 1, i = mix64(label) & mask;
+    while (h->lm[i] != HNSW_NONE && meta_at(h, h->lm[i])->label != label) i = (i + 1) & mask;
+    return i;
+}
+
+static uint32_t label_find(const hnsw_index *h, uint64_t label) {
+    return h->lm_cap ? h->lm[label_bucket(h, label)] : HNSW_NONE;
+}
+
+/* Rebuilds the hash with cap buckets (a power of two). */
+static int label_rehash(hnsw_index *h, size_t cap) {
+    uint32_t *t = mem_alloc(&h->mem[MEM_OTHER], cap * sizeof(uint32_t));
+    if (!t) return -1;
+    memset(t, 0xff, cap * sizeof(uint32_t));
+    uint32_t *old = h->lm;
+    size_t old_cap = h->lm_cap;
+    h->lm = t;
+    h->lm_cap = cap;
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i] != HNSW_NONE) h->lm[label_bucket(h, meta_at(h, old[i])->label)] = old[i];
+    mem_free(&h->mem[MEM_OTHER], old);
+    return 0;
+}
+
+/* Makes room for n labels at load <= 3/4. */
+static int label_reserve(hnsw_index *h, size_t n) {
+    size_t cap = h->lm_cap ? h->lm_cap : 16;
+    while (n * 4 > cap * 3) cap *= 2;
+    return cap == h->lm_cap ? 0 : label_rehash(h, cap);
+}
+
+/* Removes the bucket at i, shifting later members of its probe run back
+ * (Knuth's Algorithm R). */
+static void label_remove_at(hnsw_index *h, size_t i) {
+    size_t mask = h->lm_cap - 1, j = i;
+    for (;;) {
+        j = (j + 1) & mask;
+        if (h->lm[j] == HNSW_NONE) break;
+        size_t k = mix64(meta_at(h, h->lm[j])->label) & mask;
+        /* the entry at j may move to i unless its home k lies cyclically in (i, j] */
+        if ((i <= j) ? (k <= i || k > j) : (k <= i && k > j)) {
+            h->lm[i] = h->lm[j];
+            i = j;
+        }
+    }
+    h->lm[i] = HNSW_NONE;
+}
+
+/* ------------------------------------------------------------- scratch */
+
+static int scratch_grow(size_t *mem, void **p, size_t *cap, size_t need, size_t elem, int zero) {
+    if (*cap >= need) return 0;
+    size_t ncap = *cap ? *cap : 16;
+    while (ncap < need) ncap *= 2;
+    void *q = mem_realloc(mem, *p, ncap * elem);
+    if (!q) return -1;
+    if (zero) memset((char *)q + *cap * elem, 0, (ncap - *cap) * elem);
+    *p = q;
+    *cap = ncap;
+    return 0;
+}
+
+/* Sizes s for a search over count slots with list size ef, fan-out m0 and
+ * dimension dim. Returns 0 or -1 (s unchanged in meaning). */
+static int scratch_prepare(hnsw_scratch *s, size_t count, size_t ef, size_t m0, size_t dim) {
+    if (scratch_grow(&s->mem, (void **)&s->visited, &s->visited_cap, count, sizeof(uint32_t), 1) ||
+        scratch_grow(&s->mem, (void **)&s->res, &s->res_cap, ef + 1, sizeof(cand), 0) ||
+        scratch_grow(&s->mem, (void **)&s->cands, &s->cands_cap, ef + 1, sizeof(cand), 0) ||
+        scratch_grow(&s->mem, (void **)&s->todo, &s->todo_cap, m0, sizeof(uint32_t), 0) ||
+        scratch_grow(&s->mem, (void **)&s->qbuf, &s->qbuf_cap, dim, sizeof(float), 0))
+        return -1;
+    return 0;
+}
+
+static void scratch_release(hnsw_scratch *s) {
+    mem_free(&s->mem, s->visited);
+    mem_free(&s->mem, s->cands);
+    mem_free(&s->mem, s->res);
+    mem_free(&s->mem, s->todo);
+    mem_free(&s->mem, s->qbuf);
+    s->visited = NULL;
+    s->cands = s->res = NULL;
+    s->todo = NULL;
+    s->qbuf = NULL;
+    s->visited_cap = s->cands_cap = s->res_cap = s->todo_cap = s->qbuf_cap = 0;
+    s->epoch = 0;
+}
+
+static uint32_t next_epoch(hnsw_scratch *s) {
+    if (++s->epoch == 0) {
+        memset(s->visited, 0, s->visited_cap * sizeof(uint32_t));
+        s->epoch = 1;
+    }
+    return s->epoch;
+}
+
+hnsw_scratch *hnsw_scratch_new(void) {
+    size_t mem = 0;
+    hnsw_scratch *s = mem_calloc(&mem, sizeof(*s));
+    if (s) s->mem = mem;
+    return s;
+}
+
+void hnsw_scratch_free(hnsw_scratch *s) {
+    if (!s) return;
+    scratch_release(s);
+    zfree(s);
+}
+
+size_t hnsw_scratch_memory(const hnsw_scratch *s) { return s ? s->mem : 0; }
+
+/* ------------------------------------------------------- binary heaps */
+
+static void minheap_push(cand *a, size_t *n, cand c) {
+    size_t i = (*n)++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (a[p].d <= c.d) break;
+        a[i] = a[p];
+        i = p;
+    }
+    a[i] = c;
+}
+
+static void maxheap_push(cand *a, size_t *n, cand c) {
+    size_t i = (*n)++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (a[p].d >= c.d) break;
+        a[i] = a[p];
+        i = p;
+    }
+    a[i] = c;
+}
+
+/* Pops the root; is_max selects the heap order. */
+static cand heap_pop(cand *a, size_t *n, int is_max) {
+    cand top = a[0], last = a[--(*n)];
+    size_t i = 0, len = *n;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= len) break;
+        if (c + 1 < len && (is_max ? a[c + 1].d > a[c].d : a[c + 1].d < a[c].d)) c++;
+        if (is_max ? a[c].d <= last.d : a[c].d >= last.d) break;
+        a[i] = a[c];
+        i = c;
+    }
+    if (len) a[i] = last;
+    return top;
+}
+
+/* ------------------------------------------------------------- search */
+
+static inline void prefetch_vector(const hnsw_index *h, uint32_t s) {
+    const char *p = (const char *)vec_at(h, s);
+    size_t n = vec_bytes(h);
+    if (n > 256) n = 256; /* the hardware prefetcher follows the rest */
+    for (size_t off = 0; off < n; off += 64) __builtin_prefetch(p + off);
+}
+
+/* Greedy walk at level l from *ep (distance *d) to a local minimum. */
+static void greedy_walk(const hnsw_index *h, hnsw_scratch *s, const float *q, uint32_t *ep, float *d, int l) {
+    int moved = 1;
+    while (moved) {
+        moved = 0;
+        const uint32_t *rec = links_at(h, *ep, l);
+        s->stats.visited++;
+        for (uint32_t i = 1; i <= rec[0]; i++) prefetch_vector(h, rec[i]);
+        for (uint32_t i = 1; i <= rec[0]; i++) {
+            float dn = dist_q(h, q, vec_at(h, rec[i]));
+            s->stats.distances++;
+            if (dn < *d) {
+                *d = dn;
+                *ep = rec[i];
+                moved = 1;
+            }
+        }
+    }
+}
+
+typedef struct layer_filter {
+    hnsw_filter_fn fn;
+    void *ctx;
+    uint64_t budget; /* 0: none */
+} layer_filter;
+
+static inline int accepts(const hnsw_index *h, hnsw_scratch *s, const layer_filter *f, uint32_t id) {
+    if (!f || !f->fn) return 1;
+    if (f->fn(meta_at(h, id)->label, f->ctx)) return 1;
+    s->stats.filtered++;
+    return 0;
+}
+
+static inline void queue_candidate(hnsw_scratch *s, cand c) {
+    if (s->ncands == s->cands_cap &&
+        scratch_grow(&s->mem, (void **)&s->cands, &s->cands_cap, s->ncands + 1, sizeof(cand), 0)) {
+        s->oom = 1;
+        return;
+    }
+    minheap_push(s->cands, &s->ncands, c);
+}
+
+static inline void offer_result(hnsw_scratch *s, size_t ef, cand c) {
+    maxheap_push(s->res, &s->nres, c);
+    if (s->nres > ef) heap_pop(s->res, &s->nres, 1);
+}
+
+/* Expands node c at level l: distances to its unvisited neighbours, which
+ * join the candidates and (if accepted) the results. */
+static void expand_node(const hnsw_index *h, hnsw_scratch *s, const float *q, uint32_t c, int l, size_t ef,
+                        const layer_filter *f, uint32_t epoch) {
+    const uint32_t *rec = links_at(h, c, l);
+    uint32_t m = 0;
+    for (uint32_t i = 1; i <= rec[0]; i++) {
+        uint32_t id = rec[i];
+        if (s->visited[id] == epoch) continue;
+        s->visited[id] = epoch;
+        s->todo[m++] = id;
+        prefetch_vector(h, id);
+    }
+    s->stats.visited++;
+    s->stats.distances += m;
+    for (uint32_t i = 0; i < m; i++) {
+        uint32_t id = s->todo[i];
+        float d = dist_q(h, q, vec_at(h, id));
+        if (s->nres < ef || d < s->res[0].d) {
+            queue_candidate(s, (cand){d, id});
+            if (accepts(h, s, f, id)) offer_result(s, ef, (cand){d, id});
+        }
+    }
+}
+
+/* Best-first search of layer l from the entry points eps (the paper's
+ * SEARCH-LAYER). The results are left in s->res, a max-heap of <= ef. */
+static void search_layer(const hnsw_index *h, hnsw_scratch *s, const float *q, const cand *eps, size_t neps,
+                         size_t ef, int l, const layer_filter *f) {
+    uint32_t epoch = next_epoch(s);
+    s->nres = s->ncands = 0;
+    for (size_t i = 0; i < neps; i++) {
+        if (s->visited[eps[i].id] == epoch) continue;
+        s->visited[eps[i].id] = epoch;
+        queue_candidate(s, eps[i]);
+        if (accepts(h, s, f, eps[i].id)) offer_result(s, ef, eps[i]);
+    }
+    while (s->ncands) {
+        cand c = heap_pop(s->cands, &s->ncands, 0);
+        if (s->nres >= ef && c.d > s->res[0].d) break;
+        expand_node(h, s, q, c.id, l, ef, f, epoch);
+        if (f && f->budget && s->stats.distances >= f->budget) {
+            s->stats.budget_exhausted = 1;
+            break;
+        }
+        if (s->ncands) __builtin_prefetch(links_at(h, s->cands[0].id, l));
+    }
+}
+
+/* Empties the result heap into out[] in ascending distance order. */
+static size_t drain_sorted(hnsw_scratch *s, cand *out) {
+    size_t n = s->nres;
+    for (size_t i = n; i > 0; i--) out[i - 1] = heap_pop(s->res, &s->nres, 1);
+    return n;
+}
+
+int hnsw_search_ex(const hnsw_index *h, hnsw_scratch *s, const float *query, const hnsw_search_params *sp,
+                   uint64_t *labels, float *dists, hnsw_search_stats *stats) {
+    if (!s || !sp) return HNSW_ERR_ARG;
+    memset(&s->stats, 0, sizeof(s->stats));
+    s->oom = 0;
+    if (h->importing) return HNSW_ERR_STATE;
+    if (!vector_finite(query, h->p.dim)) return HNSW_ERR_ARG;
+    /* No more results or candidates than nodes: also bounds the memory a
+     * huge k or ef could ask for. */
+    size_t k = sp->k < h->count ? sp->k : h->count;
+    size_t ef = sp->ef < h->count ? sp->ef : h->count;
+    if (ef < k) ef = k;
+    int found = 0;
+    if (k && h->count) {
+        if (scratch_prepare(s, h->count, ef, h->m0, h->p.dim) != 0) return HNSW_ERR_NOMEM;
+        const float *q = query;
+        if (h->p.metric == HNSW_METRIC_COSINE) {
+            memcpy(s->qbuf, query, vec_bytes(h));
+            vec_normalize(s->qbuf, h->p.dim);
+            q = s->qbuf;
+        }
+        uint32_t ep = h->entry;
+        float d = dist_q(h, q, vec_at(h, ep));
+        s->stats.distances++;
+        for (int l = h->max_level; l > 0; l--) greedy_walk(h, s, q, &ep, &d, l);
+        layer_filter f = {sp->filter, sp->filter_ctx, sp->max_distances};
+        cand start = {d, ep};
+        search_layer(h, s, q, &start, 1, ef, 0, &f);
+        while (s->nres > k) heap_pop(s->res, &s->nres, 1);
+        found = (int)s->nres;
+        for (int i = found - 1; i >= 0; i--) {
+            cand c = heap_pop(s->res, &s->nres, 1);
+            labels[i] = meta_at(h, c.id)->label;
+            if (dists) dists[i] = c.d;
+        }
+    }
+    if (stats) *stats = s->stats;
+    return s->oom ? HNSW_ERR_NOMEM : found;
+}
+
+int hnsw_search(hnsw_index *h, const float *query, size_t k, size_t ef, hnsw_filter_fn filter, void *filter_ctx,
+                uint64_t *labels, float *dists) {
+    hnsw_search_params sp = {k, ef, filter, filter_ctx, 0};
+    return hnsw_search_ex(h, &h->scratch, query, &sp, labels, dists, NULL);
+}
+
+/* ------------------------------------------------------------- linking */
+
+/* The paper's Algorithm 4 (SELECT-NEIGHBORS-HEURISTIC) without extension
+ * or kept pruned connections: walking c[0..n) in ascending distance to the
+ * base element, keep a candidate when it is closer to the base than to
+ * every candidate kept so far, up to m. One addition for crowds of
+ * identical vectors: with the paper's strict test copies of one point all
+ * tie and all stay, filling every list with the same few copies, so a
+ * candidate that coincides with a kept one (distance <= h->same_point) is
+ * dropped, except that up to m/2 copies of the base itself are kept (enough
+ * to keep a crowd of copies connected, leaving room for real neighbours). Returns how many went to
+ * out. */
+static uint32_t select_heuristic(const hnsw_index *h, const cand *c, size_t n, uint32_t m, uint32_t *out) {
+    uint32_t r = 0, same = 0;
+    for (size_t i = 0; i < n && r < m; i++) {
+        int keep = 1, copy_of_base = c[i].d <= h->same_point;
+        if (copy_of_base && same < m / 2) {
+            same++;
+        } else {
+            for (uint32_t j = 0; j < r && keep; j++) {
+                float d = dist_slots(h, c[i].id, out[j]);
+                if (d < c[i].d || d <= h->same_point) keep = 0;
+            }
+        }
+        if (keep) out[r++] = c[i].id;
+    }
+    return r;
+}
+
+/* Orders candidates by distance; ties by a hash of the id mixed with the
+ * base element (arg), so that copies of one point are not always ranked
+ * the same way from every node. */
+static int cand_cmp(const void *x, const void *y, void *arg) {
+    const cand *a = x, *b = y;
+    if (a->d != b->d) return a->d < b->d ? -1 : 1;
+    uint64_t base = *(const uint32_t *)arg, ka = mix64(a->id ^ (base << 32)), kb = mix64(b->id ^ (base << 32));
+    return ka < kb ? -1 : ka > kb;
+}
+
+/* Re-selects a's links at level l among its current links and extra[]
+ * (slots other than a), then installs them with set_links. */
+static void reselect_links(hnsw_index *h, uint32_t a, int l, const uint32_t *extra, uint32_t nextra) {
+    hnsw_scratch *s = &h->scratch;
+    uint32_t epoch = next_epoch(s);
+    const uint32_t *rec = links_at(h, a, l);
+    const float *va = vec_at(h, a);
+    size_t n = 0;
+    s->visited[a] = epoch;
+    for (uint32_t i = 1; i <= rec[0]; i++) {
+        s->visited[rec[i]] = epoch;
+        h->work[n++] = (cand){dist_q(h, va, vec_at(h, rec[i])), rec[i]};
+    }
+    for (uint32_t i = 0; i < nextra; i++) {
+        if (s->visited[extra[i]] == epoch) continue;
+        s->visited[extra[i]] = epoch;
+        h->work[n++] = (cand){dist_q(h, va, vec_at(h, extra[i])), extra[i]};
+    }
+    qsort_r(h->work, n, sizeof(cand), cand_cmp, &a);
+    uint32_t nsel = select_heuristic(h, h->work, n, mmax(h, l), h->sel);
+    set_links(h, a, l, h->sel, nsel);
+}
+
+/* Makes by link to o at level l (by's list is full) in place of a link
+ * whose target has another in-link. Returns 1 on success, 0 if every
+ * link of by is its target's last. */
+static int link_by_replacing(hnsw_index *h, uint32_t by, uint32_t o, int l) {
+    uint32_t *rb = links_at(h, by, l);
+    if (rec_contains(rb, o)) return 1;
+    for (uint32_t i = 1; i <= rb[0]; i++) {
+        uint32_t v = rb[i];
+        if (!has_inlink(h, v, l, by)) continue;
+        rb[i] = o;
+        edge_removed(h, by, v, l);
+        edge_added(h, by, o, l);
+        return 1;
+    }
+    return 0;
+}
+
+/* Connects slot at level l to the neighbours chosen from w[0..n) (sorted)
+ * and adds the reverse links, shrinking full lists with the heuristic. */
+static void connect_level(hnsw_index *h, uint32_t slot, int l, const cand *w, size_t n) {
+    uint32_t *rs = links_at(h, slot, l);
+    uint32_t nsel = select_heuristic(h, w, n, h->p.M, rs + 1);
+    rs[0] = nsel;
+    uint32_t chosen[HNSW_MAX_M];
+    memcpy(chosen, rs + 1, nsel * sizeof(uint32_t));
+    for (uint32_t i = 0; i < nsel; i++) {
+        uint32_t e = chosen[i], *re = links_at(h, e, l);
+        if (re[0] < mmax(h, l)) re[++re[0]] = slot;
+        else reselect_links(h, e, l, &slot, 1);
+    }
+    /* slot->e stays one-way where e did not keep slot: record it (I2). */
+    for (uint32_t i = 0; i < nsel; i++) {
+        uint32_t e = chosen[i];
+        if (rec_contains(links_at(h, e, l), slot)) continue;
+        if (rec_contains(rs, e) && idlist_add(h, inlist_ref(h, e, l), slot) != 0) rec_remove(rs, e);
+    }
+    /* Nobody kept the reverse link (a crowd of near-identical vectors):
+     * the closest candidate with room links to slot, or else a chosen
+     * neighbour gives up a link that is not its target's last, so slot
+     * stays reachable. */
+    if (has_inlink(h, slot, l, HNSW_NONE)) return;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t *rw = links_at(h, w[i].id, l);
+        if (rw[0] < mmax(h, l)) {
+            rw[++rw[0]] = slot;
+            edge_added(h, w[i].id, slot, l);
+            return;
+        }
+    }
+    for (uint32_t i = 0; i < nsel; i++)
+        if (link_by_replacing(h, chosen[i], slot, l)) return;
+}
+
+/* Reorders each run of equal distances in the sorted c[0..n) by cand_cmp's
+ * hashed tie-break for base, so copies of one point are not ranked the
+ * same way for every inserted node. */
+static void shuffle_ties(cand *c, size_t n, uint32_t base) {
+    for (size_t i = 0; i + 1 < n;) {
+        size_t j = i + 1;
+        while (j < n && c[j].d == c[i].d) j++;
+        if (j - i > 1) qsort_r(c + i, j - i, sizeof(cand), cand_cmp, &base);
+        i = j;
+    }
+}
+
+/* Algorithm 1 for a node already stored in slot with its level: finds its
+ * neighbours from the entry point and links it on levels min(level,
+ * max_level)..0. Needs scratch and work arrays reserved. */
+static void link_node(hnsw_index *h, uint32_t slot, int level) {
+    if (h->entry == HNSW_NONE) {
+        h->entry = slot;
+        h->max_level = level;
+        return;
+    }
+    hnsw_scratch *s = &h->scratch;
+    const float *q = vec_at(h, slot);
+    uint32_t ep = h->entry;
+    float d = dist_q(h, q, vec_at(h, ep));
+    for (int l = h->max_level; l > level; l--) greedy_walk(h, s, q, &ep, &d, l);
+    h->eps[0] = (cand){d, ep};
+    size_t neps = 1;
+    for (int l = level < h->max_level ? level : h->max_level; l >= 0; l--) {
+        search_layer(h, s, q, h->eps, neps, h->efc, l, NULL);
+        neps = drain_sorted(s, h->eps);
+        shuffle_ties(h->eps, neps, slot);
+        connect_level(h, slot, l, h->eps, neps);
+    }
+    if (level > h->max_level) {
+        h->entry = slot;
+        h->max_level = level;
+    }
+}
+
+/* ----------------------------------------------------------- unlinking */
+
+static int top_level(const hnsw_index *h) {
+    for (int l = HNSW_MAX_LEVEL; l >= 0; l--)
+        if (h->level_count[l]) return l;
+    return -1;
+}
+
+/* x (the entry point, already uncounted in level_count) is being unlinked:
+ * pick a node of the new top level, preferring x's neighbours there. */
+static void replace_entry(hnsw_index *h, uint32_t x) {
+    int top = top_level(h);
+    h->max_level = top;
+    h->entry = HNSW_NONE;
+    if (top < 0) return;
+    const uint32_t *rec = links_at(h, x, top);
+    for (uint32_t i = 1; i <= rec[0]; i++) {
+        if (node_level(h, rec[i]) == top) {
+            h->entry = rec[i];
+            return;
+        }
+    }
+    for (uint32_t s = 0; s < h->count; s++) {
+        if (s != x && node_level(h, s) == top) {
+            h->entry = s;
+            return;
+        }
+    }
+}
+
+/* Size of the id buffer unlinking x needs: out-links plus in-neighbours. */
+static size_t unlink_ids_needed(const hnsw_index *h, uint32_t x) {
+    size_t need = 0;
+    for (int l = 0; l <= node_level(h, x); l++) {
+        const idlist *in = *inlist_ref(h, x, l);
+        size_t n = 2 * (size_t)links_at(h, x, l)[0] + (in ? in->n : 0);
+        if (n > need) need = n;
+    }
+    return need;
+}
+
+/* Closest node among ids[0..n) (other than o) whose level-l list has
+ * room and does not hold o yet, or HNSW_NONE. */
+static uint32_t closest_with_room(const hnsw_index *h, uint32_t o, int l, const uint32_t *ids, uint32_t n) {
+    uint32_t best = HNSW_NONE;
+    float bd = INFINITY;
+    for (uint32_t i = 0; i < n; i++) {
+        const uint32_t *r = links_at(h, ids[i], l);
+        if (ids[i] == o || r[0] >= mmax(h, l) || rec_contains(r, o)) continue;
+        float d = dist_slots(h, o, ids[i]);
+        if (d < bd) bd = d, best = ids[i];
+    }
+    return best;
+}
+
+/* o lost its last in-link at level l when x was unlinked. Link to it from
+ * a node with room that is reachable: the closest of x's former
+ * in-neighbours (they reached x), else the closest in the first of their
+ * link lists that has one, else the closest of o's own neighbours; failing
+ * all, one of those gives up a link that is not its target's last. */
+static void adopt_orphan(hnsw_index *h, uint32_t o, int l, const uint32_t *ins, uint32_t nin) {
+    const uint32_t *ro = links_at(h, o, l);
+    uint32_t by = closest_with_room(h, o, l, ins, nin);
+    for (uint32_t i = 0; i < nin && by == HNSW_NONE; i++) {
+        const uint32_t *ra = links_at(h, ins[i], l);
+        by = closest_with_room(h, o, l, ra + 1, ra[0]);
+    }
+    if (by == HNSW_NONE) by = closest_with_room(h, o, l, ro + 1, ro[0]);
+    if (by != HNSW_NONE) {
+        uint32_t *rb = links_at(h, by, l);
+        rb[++rb[0]] = o;
+        edge_added(h, by, o, l);
+        return;
+    }
+    for (uint32_t i = 0; i < nin; i++)
+        if (ins[i] != o && link_by_replacing(h, ins[i], o, l)) return;
+    for (uint32_t i = 1; i <= ro[0]; i++)
+        if (link_by_replacing(h, ro[i], o, l)) return;
+}
+
+/* Removes every link to and from x at level l and repairs x's
+ * in-neighbours by re-selecting among their links and x's out-links. */
+static void unlink_level(hnsw_index *h, uint32_t x, int l) {
+    uint32_t *rx = links_at(h, x, l);
+    uint32_t nout = rx[0], nin = 0;
+    uint32_t *outs = h->ids, *ins = h->ids + nout;
+    memcpy(outs, rx + 1, nout * sizeof(uint32_t));
+    rx[0] = 0;
+    for (uint32_t i = 0; i < nout; i++) {
+        if (rec_contains(links_at(h, outs[i], l), x)) ins[nin++] = outs[i];
+        else idlist_remove(h, inlist_ref(h, outs[i], l), x);
+    }
+    idlist **inref = inlist_ref(h, x, l);
+    if (*inref) {
+        memcpy(ins + nin, (*inref)->id, (*inref)->n * sizeof(uint32_t));
+        nin += (*inref)->n;
+        mem_free(&h->mem[MEM_LINKS], *inref);
+        *inref = NULL;
+    }
+    for (uint32_t i = 0; i < nin; i++) {
+        rec_remove(links_at(h, ins[i], l), x);
+        reselect_links(h, ins[i], l, outs, nout);
+    }
+    for (uint32_t i = 0; i < nout; i++)
+        if (!has_inlink(h, outs[i], l, HNSW_NONE)) adopt_orphan(h, outs[i], l, ins, nin);
+}
+
+/* Detaches x from the graph at every level (x keeps its slot and level).
+ * Needs h->ids sized by unlink_ids_needed and the scratch prepared. */
+static void unlink_node(hnsw_index *h, uint32_t x) {
+    int level = node_level(h, x);
+    h->level_count[level]--;
+    if (h->entry == x) replace_entry(h, x);
+    for (int l = level; l >= 0; l--) unlink_level(h, x, l);
+}
+
+/* Moves the node in slot from to the free slot to, renaming it in its
+ * neighbours' link records and in-lists, the label hash and the entry. */
+static void move_node(hnsw_index *h, uint32_t from, uint32_t to) {
+    memcpy(vec_at(h, to), vec_at(h, from), vec_bytes(h));
+    memcpy(col_at(&h->links0, to), col_at(&h->links0, from), h->links0.stride);
+    *meta_at(h, to) = *meta_at(h, from);
+    for (int l = 0; l <= node_level(h, to); l++) {
+        const uint32_t *rec = links_at(h, to, l);
+        for (uint32_t i = 1; i <= rec[0]; i++)
+            if (!rec_replace(links_at(h, rec[i], l), from, to)) idlist_replace(*inlist_ref(h, rec[i], l), from, to);
+        const idlist *in = *inlist_ref(h, to, l);
+        for (uint32_t i = 0; in && i < in->n; i++) rec_replace(links_at(h, in->id[i], l), from, to);
+    }
+    h->lm[label_bucket(h, meta_at(h, to)->label)] = to;
+    if (h->entry == from) h->entry = to;
+}
+
+/* -------------------------------------------------------- reservations */
+
+/* Everything a write needs before it changes anything: work arrays, the
+ * index's scratch for count slots, the id buffer. */
+static int reserve_work(hnsw_index *h, size_t count, size_t ids_need) {
+    size_t *mo = &h->mem[MEM_OTHER];
+    if (!h->eps) {
+        h->eps = mem_alloc(mo, (h->efc + 1) * sizeof(cand));
+        if (!h->eps) return -1;
+    }
+    if (!h->work) {
+        h->work = mem_alloc(mo, (2 * (size_t)h->m0 + 1) * sizeof(cand));
+        if (!h->work) return -1;
+    }
+    if (!h->sel) {
+        h->sel = mem_alloc(mo, (size_t)h->m0 * sizeof(uint32_t));
+        if (!h->sel) return -1;
+    }
+    if (!h->old) {
+        h->old = mem_alloc(mo, (size_t)h->m0 * sizeof(uint32_t));
+        if (!h->old) return -1;
+    }
+    if (!h->vbuf) {
+        h->vbuf = mem_alloc(mo, vec_bytes(h));
+        if (!h->vbuf) return -1;
+    }
+    if (ids_need > h->ids_cap &&
+        scratch_grow(mo, (void **)&h->ids, &h->ids_cap, ids_need, sizeof(uint32_t), 0) != 0)
+        return -1;
+    return scratch_prepare(&h->scratch, count, h->efc, h->m0, h->p.dim);
+}
+
+/* Frees every buffer an empty index does not need, so that its memory is
+ * back to what hnsw_create left. */
+static void release_storage(hnsw_index *h) {
+    size_t *mo = &h->mem[MEM_OTHER];
+    col_trim(&h->vecs, h->mem, 0);
+    col_trim(&h->links0, h->mem, 0);
+    col_trim(&h->meta, h->mem, 0);
+    mem_free(mo, h->lm);
+    h->lm = NULL;
+    h->lm_cap = 0;
+    mem_free(mo, h->eps);
+    mem_free(mo, h->work);
+    mem_free(mo, h->sel);
+    mem_free(mo, h->old);
+    mem_free(mo, h->vbuf);
+    mem_free(mo, h->ids);
+    h->eps = h->work = NULL;
+    h->sel = h->old = h->ids = NULL;
+    h->vbuf = NULL;
+    h->ids_cap = 0;
+    scratch_release(&h->scratch);
+}
+
+/* Copies vec into h->vbuf, normalized for COSINE. */
+static void prepare_vector(hnsw_index *h, const float *vec) {
+    memcpy(h->vbuf, vec, vec_bytes(h));
+    if (h->p.metric == HNSW_METRIC_COSINE) vec_normalize(h->vbuf, h->p.dim);
+}
+
+static upper_block *upper_alloc(hnsw_index *h, int level) {
+    if (level == 0) return NULL;
+    size_t bytes = sizeof(upper_block) + (size_t)level * sizeof(idlist *) +
+                   (size_t)level * (h->p.M + 1) * sizeof(uint32_t);
+    upper_block *u = mem_calloc(&h->mem[MEM_LINKS], bytes);
+    if (u) u->level = (uint32_t)level;
+    return u;
+}
+
+/* Frees x's upper block and in-lists (its links must be gone). */
+static void free_node_blocks(hnsw_index *h, uint32_t x) {
+    node_meta *m = meta_at(h, x);
+    if (m->upper) {
+        for (uint32_t l = 0; l < m->upper->level; l++) mem_free(&h->mem[MEM_LINKS], m->upper->in[l]);
+        mem_free(&h->mem[MEM_LINKS], m->upper);
+    }
+    mem_free(&h->mem[MEM_LINKS], m->in0);
+    m->upper = NULL;
+    m->in0 = NULL;
+}
+
+/* ------------------------------------------------------------ lifetime */
+
+static int params_valid(const hnsw_params *p) {
+    return p && p->dim >= 1 && p->dim <= HNSW_MAX_DIM && p->M >= 2 && p->M <= HNSW_MAX_M &&
+           p->ef_construction >= 1 && p->ef_construction <= (1u << 20) &&
+           (p->metric == HNSW_METRIC_L2 || p->metric == HNSW_METRIC_IP || p->metric == HNSW_METRIC_COSINE);
+}
+
+int hnsw_create(const hnsw_params *params, hnsw_index **out) {
+    *out = NULL;
+    if (!params_valid(params)) return HNSW_ERR_ARG;
+    size_t other = 0;
+    hnsw_index *h = mem_calloc(&other, sizeof(*h));
+    if (!h) return HNSW_ERR_NOMEM;
+    h->mem[MEM_OTHER] = other;
+    h->p = *params;
+    h->m0 = 2 * params->M;
+    h->efc = params->ef_construction < params->M ? params->M : params->ef_construction;
+    h->level_mult = 1.0 / log((double)params->M);
+    h->rng = params->seed;
+    h->entry = HNSW_NONE;
+    h->max_level = -1;
+    /* L2 of identical vectors is exactly 0; 1 - dot of identical unit
+     * vectors is rounding noise around 0; IP has no "same point" test. */
+    h->same_point = params->metric == HNSW_METRIC_L2 ? 0.0f : params->metric == HNSW_METRIC_COSINE ? 1e-6f : -INFINITY;
+    col_init(&h->vecs, vec_bytes(h), MEM_VECTORS);
+    col_init(&h->links0, (h->m0 + 1) * sizeof(uint32_t), MEM_LINKS);
+    col_init(&h->meta, sizeof(node_meta), MEM_OTHER);
+    *out = h;
+    return HNSW_OK;
+}
+
+void hnsw_free(hnsw_index *h) {
+    if (!h) return;
+    for (uint32_t s = 0; s < h->count; s++) free_node_blocks(h, s);
+    release_storage(h);
+    zfree(h);
+}
+
+const hnsw_params *hnsw_get_params(const hnsw_index *h) { return &h->p; }
+
+const char *hnsw_strerror(int err) {
+    switch (err) {
+    case HNSW_OK: return "ok";
+    case HNSW_ERR_NOMEM: return "out of memory";
+    case HNSW_ERR_ARG: return "invalid argument";
+    case HNSW_ERR_EXISTS: return "label already present";
+    case HNSW_ERR_NOTFOUND: return "label not found";
+    case HNSW_ERR_FULL: return "index full";
+    case HNSW_ERR_CORRUPT: return "corrupt graph";
+    case HNSW_ERR_STATE: return "operation not allowed in this state";
+    default: return "unknown error";
+    }
+}
+
+/* -------------------------------------------------------------- writes */
+
+static uint64_t splitmix64(uint64_t *state) {
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+    return mix64(z);
+}
+
+static int draw_level(const hnsw_index *h, uint64_t *state) {
+    double u = (double)((splitmix64(state) >> 11) + 1) * 0x1.0p-53; /* (0, 1] */
+    double l = -log(u) * h->level_mult;
+    return l >= HNSW_MAX_LEVEL ? HNSW_MAX_LEVEL : (int)l;
+}
+
+int hnsw_random_level(hnsw_index *h) { return draw_level(h, &h->rng); }
+uint64_t hnsw_rng_state(const hnsw_index *h) { return h->rng; }
+void hnsw_set_rng_state(hnsw_index *h, uint64_t state) { h->rng = state; }
+
+/* Checks and reserves everything an insert of one node at level needs. */
+static int insert_prepare(hnsw_index *h, uint64_t label, const float *vec, int level, upper_block **upper) {
+    if (h->importing) return HNSW_ERR_STATE;
+    if (level < 0 || level > HNSW_MAX_LEVEL || !vector_finite(vec, h->p.dim)) return HNSW_ERR_ARG;
+    if (label_find(h, label) != HNSW_NONE) return HNSW_ERR_EXISTS;
+    if (h->count >= UINT32_MAX - 1) return HNSW_ERR_FULL;
+    size_t n = (size_t)h->count + 1;
+    if (label_reserve(h, n) || col_reserve(&h->vecs, h->mem, n) || col_reserve(&h->links0, h->mem, n) ||
+        col_reserve(&h->meta, h->mem, n) || reserve_work(h, n, 0))
+        return HNSW_ERR_NOMEM;
+    *upper = upper_alloc(h, level);
+    if (level && !*upper) return HNSW_ERR_NOMEM;
+    return HNSW_OK;
+}
+
+int hnsw_insert_level(hnsw_index *h, uint64_t label, const float *vec, int level) {
+    upper_block *upper = NULL;
+    int err = insert_prepare(h, label, vec, level, &upper);
+    if (err != HNSW_OK) {
+        if (h->count == 0 && !h->importing) release_storage(h);
+        return err;
+    }
+    uint32_t slot = h->count++;
+    prepare_vector(h, vec);
+    memcpy(vec_at(h, slot), h->vbuf, vec_bytes(h));
+    ((uint32_t *)col_at(&h->links0, slot))[0] = 0;
+    *meta_at(h, slot) = (node_meta){label, upper, NULL};
+    h->lm[label_bucket(h, label)] = slot;
+    h->level_count[level]++;
+    link_node(h, slot, level);
+    return level;
+}
+
+int hnsw_insert(hnsw_index *h, uint64_t label, const float *vec) {
+    uint64_t state = h->rng;
+    int level = draw_level(h, &state);
+    int ret = hnsw_insert_level(h, label, vec, level);
+    if (ret >= 0) h->rng = state;
+    return ret;
+}
+
+int hnsw_update(hnsw_index *h, uint64_t label, const float *vec) {
+    if (h->importing) return HNSW_ERR_STATE;
+    if (!vector_finite(vec, h->p.dim)) return HNSW_ERR_ARG;
+    uint32_t x = label_find(h, label);
+    if (x == HNSW_NONE) return HNSW_ERR_NOTFOUND;
+    if (reserve_work(h, h->count, unlink_ids_needed(h, x)) != 0) return HNSW_ERR_NOMEM;
+    prepare_vector(h, vec);
+    if (memcmp(h->vbuf, vec_at(h, x), vec_bytes(h)) == 0) return HNSW_OK;
+    int level = node_level(h, x);
+    unlink_node(h, x);
+    memcpy(vec_at(h, x), h->vbuf, vec_bytes(h));
+    h->level_count[level]++;
+    link_node(h, x, level);
+    return HNSW_OK;
+}
+
+int hnsw_delete(hnsw_index *h, uint64_t label) {
+    if (h->importing) return HNSW_ERR_STATE;
+    uint32_t x = label_find(h, label);
+    if (x == HNSW_NONE) return HNSW_ERR_NOTFOUND;
+    if (reserve_work(h, h->count, unlink_ids_needed(h, x)) != 0) return HNSW_ERR_NOMEM;
+    unlink_node(h, x);
+    free_node_blocks(h, x);
+    label_remove_at(h, label_bucket(h, label));
+    uint32_t last = --h->count;
+    if (x != last) move_node(h, last, x);
+    if (h->count == 0) {
+        release_storage(h);
+        return HNSW_OK;
+    }
+    col_trim(&h->vecs, h->mem, h->count);
+    col_trim(&h->links0, h->mem, h->count);
+    col_trim(&h->meta, h->mem, h->count);
+    if (h->lm_cap > 64 && (size_t)h->count * 8 < h->lm_cap) label_rehash(h, h->lm_cap / 2);
+    return HNSW_OK;
+}
+
+/* --------------------------------------------------------------- reads */
+
+uint32_t hnsw_count(const hnsw_index *h) { return h->importing ? 0 : h->count; }
+
+int hnsw_contains(const hnsw_index *h, uint64_t label) {
+    return !h->importing && label_find(h, label) != HNSW_NONE;
+}
+
+const float *hnsw_get_vector(const hnsw_index *h, uint64_t label) {
+    uint32_t s = h->importing ? HNSW_NONE : label_find(h, label);
+    return s == HNSW_NONE ? NULL : vec_at(h, s);
+}
+
+int hnsw_get_level(const hnsw_index *h, uint64_t label) {
+    uint32_t s = h->importing ? HNSW_NONE : label_find(h, label);
+    return s == HNSW_NONE ? HNSW_ERR_NOTFOUND : node_level(h, s);
+}
+
+uint64_t hnsw_label_at(const hnsw_index *h, uint32_t slot) {
+    return slot < h->count ? meta_at(h, slot)->label : 0;
+}
+
+const float *hnsw_vector_at(const hnsw_index *h, uint32_t slot) {
+    return slot < h->count ? vec_at(h, slot) : NULL;
+}
+
+void hnsw_memory_usage(const hnsw_index *h, hnsw_memory *out) {
+    out->vectors = h->mem[MEM_VECTORS];
+    out->links = h->mem[MEM_LINKS];
+    out->other = h->mem[MEM_OTHER] + h->scratch.mem;
+    out->total = out->vectors + out->links + out->other;
+}
+
+/* ------------------------------------------------------- serialization */
+
+void hnsw_export_info(const hnsw_index *h, hnsw_graph_info *out) {
+    out->params = h->p;
+    out->count = h->count;
+    out->entry = h->entry;
+    out->max_level = h->max_level;
+    out->rng_state = h->rng;
+}
+
+int hnsw_export_node(const hnsw_index *h, uint32_t slot, hnsw_node_view *out) {
+    if (slot >= h->count) return HNSW_ERR_ARG;
+    memset(out, 0, sizeof(*out));
+    out->label = meta_at(h, slot)->label;
+    out->level = (uint32_t)node_level(h, slot);
+    out->vector = vec_at(h, slot);
+    for (uint32_t l = 0; l <= out->level; l++) {
+        const uint32_t *rec = links_at(h, slot, (int)l);
+        out->nlinks[l] = rec[0];
+        out->links[l] = rec + 1;
+    }
+    return HNSW_OK;
+}
+
+int hnsw_import_begin(const hnsw_graph_info *info, hnsw_index **out) {
+    *out = NULL;
+    if (!info || info->count >= UINT32_MAX - 1) return HNSW_ERR_ARG;
+    int err = hnsw_create(&info->params, out);
+    if (err != HNSW_OK) return err;
+    hnsw_index *h = *out;
+    h->importing = 1;
+    h->import_expected = info->count;
+    h->rng = info->rng_state;
+    h->entry = info->entry;
+    h->max_level = info->max_level;
+    /* Storage grows as nodes arrive, so a corrupt count costs nothing. */
+    return reserve_work(h, 0, 0) == 0 ? HNSW_OK : HNSW_ERR_NOMEM;
+}
+
+static int u32_cmp(const void *x, const void *y) {
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* Checks one imported link list: length, range, no self-link, no
+ * duplicate (on a sorted copy in h->old). */
+static int import_list_valid(hnsw_index *h, uint32_t self, int l, const uint32_t *ids, uint32_t n) {
+    if (n > mmax(h, l) || (n && !ids)) return 0;
+    memcpy(h->old, ids, n * sizeof(uint32_t));
+    qsort(h->old, n, sizeof(uint32_t), u32_cmp);
+    for (uint32_t i = 0; i < n; i++)
+        if (h->old[i] >= h->import_expected || h->old[i] == self || (i && h->old[i] == h->old[i - 1])) return 0;
+    return 1;
+}
+
+static int import_vector_valid(const hnsw_index *h, const float *v) {
+    if (!v || !vector_finite(v, h->p.dim)) return 0;
+    if (h->p.metric != HNSW_METRIC_COSINE) return 1;
+    double n = vec_norm(v, h->p.dim);
+    return n == 0.0 || fabs(n - 1.0) < 1e-3;
+}
+
+static int import_fail(hnsw_index *h, int err) {
+    h->import_error = err;
+    return err;
+}
+
+int hnsw_import_node(hnsw_index *h, const hnsw_node_view *nv) {
+    if (!h->importing || h->import_error) return HNSW_ERR_STATE;
+    if (h->count >= h->import_expected) return import_fail(h, HNSW_ERR_CORRUPT);
+    if (!nv || nv->level > HNSW_MAX_LEVEL || !import_vector_valid(h, nv->vector))
+        return import_fail(h, HNSW_ERR_CORRUPT);
+    uint32_t slot = h->count;
+    for (uint32_t l = 0; l <= nv->level; l++)
+        if (!import_list_valid(h, slot, (int)l, nv->links[l], nv->nlinks[l])) return import_fail(h, HNSW_ERR_CORRUPT);
+    size_t n = (size_t)slot + 1;
+    if (col_reserve(&h->vecs, h->mem, n) || col_reserve(&h->links0, h->mem, n) || col_reserve(&h->meta, h->mem, n))
+        return import_fail(h, HNSW_ERR_NOMEM);
+    upper_block *upper = upper_alloc(h, (int)nv->level);
+    if (nv->level && !upper) return import_fail(h, HNSW_ERR_NOMEM);
+    h->count++;
+    memcpy(vec_at(h, slot), nv->vector, vec_bytes(h));
+    *meta_at(h, slot) = (node_meta){nv->label, upper, NULL};
+    for (uint32_t l = 0; l <= nv->level; l++) {
+        uint32_t *rec = links_at(h, slot, (int)l);
+        rec[0] = nv->nlinks[l];
+        if (nv->nlinks[l]) memcpy(rec + 1, nv->links[l], nv->nlinks[l] * sizeof(uint32_t));
+    }
+    h->level_count[nv->level]++;
+    return HNSW_OK;
+}
+
+/* Import checks that need every node: labels unique, link targets exist at
+ * the level, the entry point. */
+static int import_check_graph(hnsw_index *h) {
+    for (uint32_t s = 0; s < h->count; s++) {
+        size_t b = label_bucket(h, meta_at(h, s)->label);
+        if (h->lm[b] != HNSW_NONE) return HNSW_ERR_CORRUPT;
+        h->lm[b] = s;
+        for (int l = 0; l <= node_level(h, s); l++) {
+            const uint32_t *rec = links_at(h, s, l);
+            for (uint32_t i = 1; i <= rec[0]; i++)
+                if (node_level(h, rec[i]) < l) return HNSW_ERR_CORRUPT;
+        }
+    }
+    int top = top_level(h);
+    if (h->count == 0) return h->entry == HNSW_NONE && h->max_level == -1 ? HNSW_OK : HNSW_ERR_CORRUPT;
+    if (h->entry >= h->count || h->max_level != top || node_level(h, h->entry) != top) return HNSW_ERR_CORRUPT;
+    return HNSW_OK;
+}
+
+/* Builds the unidirectional in-lists from the imported links (I2). */
+static int import_build_inlists(hnsw_index *h) {
+    for (uint32_t a = 0; a < h->count; a++) {
+        for (int l = 0; l <= node_level(h, a); l++) {
+            const uint32_t *rec = links_at(h, a, l);
+            for (uint32_t i = 1; i <= rec[0]; i++) {
+                uint32_t b = rec[i];
+                if (!rec_contains(links_at(h, b, l), a) && idlist_add(h, inlist_ref(h, b, l), a) != 0)
+                    return HNSW_ERR_NOMEM;
+            }
+        }
+    }
+    return HNSW_OK;
+}
+
+int hnsw_import_finish(hnsw_index *h) {
+    if (!h->importing || h->import_error) return HNSW_ERR_STATE;
+    if (h->count != h->import_expected) return import_fail(h, HNSW_ERR_CORRUPT);
+    if (h->count && label_reserve(h, h->count) != 0) return import_fail(h, HNSW_ERR_NOMEM);
+    int err = import_check_graph(h);
+    if (err == HNSW_OK) err = import_build_inlists(h);
+    if (err != HNSW_OK) return import_fail(h, err);
+    h->importing = 0;
+    if (h->count == 0) release_storage(h);
+    return HNSW_OK;
+}
+
+/* ---------------------------------------------------------- validation */
+
+/* I1 and I2 for node a at level l. */
+static int node_level_valid(const hnsw_index *h, uint32_t a, int l) {
+    const uint32_t *rec = links_at(h, a, l);
+    if (rec[0] > mmax(h, l)) return 0;
+    for (uint32_t i = 1; i <= rec[0]; i++) {
+        uint32_t b = rec[i];
+        if (b == a || b >= h->count || node_level(h, b) < l) return 0;
+        for (uint32_t j = i + 1; j <= rec[0]; j++)
+            if (rec[j] == b) return 0;
+        const idlist *inb = *inlist_ref(h, b, l);
+        int mutual = rec_contains(links_at(h, b, l), a), listed = 0;
+        for (uint32_t j = 0; inb && j < inb->n; j++) listed += inb->id[j] == a;
+        if (mutual + listed != 1) return 0;
+    }
+    const idlist *in = *inlist_ref(h, a, l);
+    for (uint32_t j = 0; in && j < in->n; j++) {
+        uint32_t b = in->id[j];
+        if (b >= h->count || node_level(h, b) < l || !rec_contains(links_at(h, b, l), a) ||
+            rec_contains(rec, b))
+            return 0;
+    }
+    return !in || in->n > 0;
+}
+
+int hnsw_validate(const hnsw_index *h) {
+    if (h->importing) return HNSW_ERR_STATE;
+    uint32_t counts[HNSW_MAX_LEVEL + 1] = {0};
+    size_t labels = 0;
+    for (size_t i = 0; i < h->lm_cap; i++) {
+        if (h->lm[i] == HNSW_NONE) continue;
+        if (h->lm[i] >= h->count || label_find(h, meta_at(h, h->lm[i])->label) != h->lm[i]) return HNSW_ERR_CORRUPT;
+        labels++;
+    }
+    if (labels != h->count) return HNSW_ERR_CORRUPT;
+    for (uint32_t s = 0; s < h->count; s++) {
+        int level = node_level(h, s);
+        if (level > HNSW_MAX_LEVEL) return HNSW_ERR_CORRUPT;
+        counts[level]++;
+        for (int l = 0; l <= level; l++)
+            if (!node_level_valid(h, s, l)) return HNSW_ERR_CORRUPT;
+    }
+    if (memcmp(counts, h->level_count, sizeof(counts)) != 0) return HNSW_ERR_CORRUPT;
+    if (h->count == 0) return h->entry == HNSW_NONE && h->max_level == -1 ? HNSW_OK : HNSW_ERR_CORRUPT;
+    if (h->entry >= h->count || node_level(h, h->entry) != h->max_level || h->max_level != top_level(h))
+        return HNSW_ERR_CORRUPT;
+    return HNSW_OK;
+}

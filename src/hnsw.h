@@ -1,0 +1,213 @@
+/* hnsw.h -- Hierarchical Navigable Small World graph index (pure library).
+ *
+ * An approximate nearest-neighbour index over fp32 vectors of one fixed
+ * dimension, after Malkov and Yashunin, "Efficient and robust approximate
+ * nearest neighbor search using Hierarchical Navigable Small World graphs"
+ * (arXiv 1603.09320, 2016; IEEE TPAMI 2018). hnsw.c's header lists every
+ * way it differs from the paper.
+ *
+ * Identity: the caller names each vector with a uint64 label (unique within
+ * the index). Internally nodes live in dense slots 0..count-1; a delete
+ * moves the last node into the freed slot, so slots are only meaningful
+ * until the next insert, update or delete (iteration and export use them).
+ *
+ * Distances (smaller is closer): L2 is the squared Euclidean distance; IP
+ * is 1 - dot(a,b); COSINE is 1 - cos(a,b), computed as 1 - dot on vectors
+ * the index normalizes on insert (so hnsw_get_vector returns the unit
+ * vector; a zero vector stays zero and is at distance 1 from everything).
+ *
+ * Errors: functions that can fail return an int, HNSW_OK (0) or a negative
+ * HNSW_ERR_* code; bad input never aborts. Out of memory leaves the index
+ * consistent (an operation that fails with HNSW_ERR_NOMEM changed
+ * nothing). Allocation goes through zmalloc (accounted in used_memory).
+ *
+ * Threads: an index is single-writer. Searches through hnsw_search_ex()
+ * with a caller-owned hnsw_scratch only read the index, so several threads
+ * may search concurrently while nobody writes. hnsw_search() uses the
+ * index's own scratch and counts as a write for this purpose. */
+#ifndef PHENIX_HNSW_H
+#define PHENIX_HNSW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HNSW_OK 0
+#define HNSW_ERR_NOMEM (-1)    /* allocation failed; nothing changed */
+#define HNSW_ERR_ARG (-2)      /* bad parameter, NaN/Inf component, bad level */
+#define HNSW_ERR_EXISTS (-3)   /* insert of a label already present */
+#define HNSW_ERR_NOTFOUND (-4) /* update/delete/get of an absent label */
+#define HNSW_ERR_FULL (-5)     /* 2^32 - 2 nodes already */
+#define HNSW_ERR_CORRUPT (-6)  /* import found an inconsistent graph */
+#define HNSW_ERR_STATE (-7)    /* call not allowed now (e.g. during import) */
+
+#define HNSW_MAX_LEVEL 16    /* levels 0..16; drawn levels are capped here */
+#define HNSW_MAX_M 512       /* M in [2, 512]; level 0 keeps up to 2M links */
+#define HNSW_MAX_DIM 65536   /* dim in [1, 65536] */
+#define HNSW_NONE UINT32_MAX /* "no slot" (entry point of an empty index) */
+
+typedef enum hnsw_metric { HNSW_METRIC_L2 = 0, HNSW_METRIC_IP = 1, HNSW_METRIC_COSINE = 2 } hnsw_metric;
+
+typedef struct hnsw_params {
+    uint32_t dim;
+    hnsw_metric metric;
+    uint32_t M;               /* links per node per level (2M at level 0) */
+    uint32_t ef_construction; /* >= 1; searches during inserts use max(this, M) */
+    uint64_t seed;            /* seeds the level generator */
+} hnsw_params;
+
+typedef struct hnsw_index hnsw_index;
+typedef struct hnsw_scratch hnsw_scratch;
+
+/* Search filter: return true to accept the node with this label. Called at
+ * most once per node visited at level 0; it must not modify or search the
+ * index it is called from. */
+typedef bool (*hnsw_filter_fn)(uint64_t label, void *ctx);
+
+typedef struct hnsw_search_params {
+    size_t k;               /* results wanted; 0 gives 0 results */
+    size_t ef;              /* candidate list size; raised to k when smaller */
+    hnsw_filter_fn filter;  /* NULL: every node qualifies */
+    void *filter_ctx;
+    uint64_t max_distances; /* stop after this many distance computations
+                               (0 = no limit); stats say when it hit */
+} hnsw_search_params;
+
+typedef struct hnsw_search_stats {
+    uint64_t distances;   /* distance computations, all levels */
+    uint64_t visited;     /* nodes expanded (neighbour lists read) */
+    uint64_t filtered;    /* nodes the filter rejected */
+    int budget_exhausted; /* max_distances cut the search short */
+} hnsw_search_stats;
+
+typedef struct hnsw_memory {
+    size_t vectors; /* the vector arena */
+    size_t links;   /* level-0 link arena, upper-level blocks, in-link lists */
+    size_t other;   /* node metadata, label hash, scratch, the struct */
+    size_t total;
+} hnsw_memory;
+
+/* Graph-wide state for export and import (snapshots). */
+typedef struct hnsw_graph_info {
+    hnsw_params params;
+    uint32_t count;
+    uint32_t entry;     /* slot of the entry point, HNSW_NONE when empty */
+    int32_t max_level;  /* level of the entry point, -1 when empty */
+    uint64_t rng_state; /* level generator state */
+} hnsw_graph_info;
+
+/* One node for export and import. links[l] holds nlinks[l] slot numbers for
+ * each level l <= level; entries above level are ignored. */
+typedef struct hnsw_node_view {
+    uint64_t label;
+    uint32_t level;
+    const float *vector; /* dim floats, as stored (unit length for COSINE) */
+    uint32_t nlinks[HNSW_MAX_LEVEL + 1];
+    const uint32_t *links[HNSW_MAX_LEVEL + 1];
+} hnsw_node_view;
+
+/* ---- lifetime ---- */
+
+/* Creates an empty index. Returns HNSW_OK and stores a new index the caller
+ * frees with hnsw_free in *out; HNSW_ERR_ARG for parameters out of range. */
+int hnsw_create(const hnsw_params *params, hnsw_index **out);
+/* Frees the index and everything it owns. NULL is a no-op. */
+void hnsw_free(hnsw_index *h);
+/* The parameters the index was created with (borrowed). */
+const hnsw_params *hnsw_get_params(const hnsw_index *h);
+/* A static English description of an HNSW_* code. */
+const char *hnsw_strerror(int err);
+
+/* ---- writes ---- */
+
+/* Inserts vec (dim floats, copied) under label at a level drawn from the
+ * seeded generator. Returns the level (>= 0) or HNSW_ERR_EXISTS /
+ * HNSW_ERR_ARG (non-finite component) / HNSW_ERR_FULL / HNSW_ERR_NOMEM /
+ * HNSW_ERR_STATE. The generator advances only on success. */
+int hnsw_insert(hnsw_index *h, uint64_t label, const float *vec);
+/* Same with a given level in [0, HNSW_MAX_LEVEL] (log replay); the
+ * generator does not advance. Returns the level or an error as above. */
+int hnsw_insert_level(hnsw_index *h, uint64_t label, const float *vec, int level);
+/* Replaces the vector of label: the node is unlinked with neighbour repair
+ * and linked again at its old level. An identical vector is a no-op.
+ * Returns HNSW_OK, HNSW_ERR_NOTFOUND, HNSW_ERR_ARG, HNSW_ERR_NOMEM. */
+int hnsw_update(hnsw_index *h, uint64_t label, const float *vec);
+/* Removes label for good: every node that linked to it is relinked among
+ * its own and the deleted node's neighbours, the slot is reused and its
+ * memory released. Returns HNSW_OK or HNSW_ERR_NOTFOUND (or
+ * HNSW_ERR_NOMEM, before anything changed). */
+int hnsw_delete(hnsw_index *h, uint64_t label);
+
+/* Level generator: the next level hnsw_insert would draw (advances the
+ * state), and the state itself for snapshots. */
+int hnsw_random_level(hnsw_index *h);
+uint64_t hnsw_rng_state(const hnsw_index *h);
+void hnsw_set_rng_state(hnsw_index *h, uint64_t state);
+
+/* ---- reads ---- */
+
+/* k nearest neighbours of query (dim floats), best first, into labels[k]
+ * and dists[k] (dists may be NULL). Returns the number found (<= k, fewer
+ * only when fewer nodes qualify or are reachable) or HNSW_ERR_ARG (NaN in
+ * query) / HNSW_ERR_NOMEM / HNSW_ERR_STATE. Uses the index's own scratch. */
+int hnsw_search(hnsw_index *h, const float *query, size_t k, size_t ef, hnsw_filter_fn filter,
+                void *filter_ctx, uint64_t *labels, float *dists);
+/* The general form: scratch is required (from hnsw_scratch_new), stats may
+ * be NULL. Reads h only. Returns as hnsw_search. */
+int hnsw_search_ex(const hnsw_index *h, hnsw_scratch *scratch, const float *query,
+                   const hnsw_search_params *params, uint64_t *labels, float *dists,
+                   hnsw_search_stats *stats);
+
+/* Per-searcher working memory (visited set, heaps), reusable across
+ * searches and indexes. Returns NULL when out of memory. */
+hnsw_scratch *hnsw_scratch_new(void);
+void hnsw_scratch_free(hnsw_scratch *s);
+/* Bytes a scratch holds. */
+size_t hnsw_scratch_memory(const hnsw_scratch *s);
+
+/* Number of nodes. */
+uint32_t hnsw_count(const hnsw_index *h);
+/* 1 when label is present. */
+int hnsw_contains(const hnsw_index *h, uint64_t label);
+/* The stored vector of label (borrowed until the next write), or NULL. */
+const float *hnsw_get_vector(const hnsw_index *h, uint64_t label);
+/* The level of label, or HNSW_ERR_NOTFOUND. */
+int hnsw_get_level(const hnsw_index *h, uint64_t label);
+/* Iteration: for slot in [0, hnsw_count): label and stored vector. Any
+ * write renumbers slots. Out-of-range slots give 0 / NULL. */
+uint64_t hnsw_label_at(const hnsw_index *h, uint32_t slot);
+const float *hnsw_vector_at(const hnsw_index *h, uint32_t slot);
+/* Bytes held, by part. */
+void hnsw_memory_usage(const hnsw_index *h, hnsw_memory *out);
+
+/* ---- serialization ---- */
+
+/* Fills *out with the graph-wide state. */
+void hnsw_export_info(const hnsw_index *h, hnsw_graph_info *out);
+/* Fills *out with node slot's label, level, vector and links (pointers
+ * borrowed until the next write). Returns HNSW_OK or HNSW_ERR_ARG. */
+int hnsw_export_node(const hnsw_index *h, uint32_t slot, hnsw_node_view *out);
+/* Import: begin with the info, add info->count nodes in slot order, then
+ * finish. Nothing is recomputed; the graph is validated (parameters, link
+ * targets in range, no self-links or duplicate links, list lengths within
+ * M/2M, link targets present at the level, unique labels, finite vectors,
+ * unit or zero vectors for COSINE, entry point at the top level).
+ * begin returns HNSW_OK and a new index in *out (free it with hnsw_free,
+ * also after a failure), or HNSW_ERR_ARG / HNSW_ERR_NOMEM. node and finish
+ * return HNSW_OK, HNSW_ERR_CORRUPT, HNSW_ERR_NOMEM or HNSW_ERR_STATE
+ * (wrong order); after an error the index is unusable except for free. */
+int hnsw_import_begin(const hnsw_graph_info *info, hnsw_index **out);
+int hnsw_import_node(hnsw_index *h, const hnsw_node_view *node);
+int hnsw_import_finish(hnsw_index *h);
+
+/* ---- checks and tests ---- */
+
+/* Checks every invariant of hnsw.c's header (slow: O(n * M^2)). Returns
+ * HNSW_OK or HNSW_ERR_CORRUPT. */
+int hnsw_validate(const hnsw_index *h);
+/* Test hook: the next n allocations made by this library succeed and every
+ * later one fails, until called again; n < 0 turns it off. Not
+ * thread-safe. */
+void hnsw_test_fail_alloc_after(long n);
+
+#endif

@@ -1,0 +1,845 @@
+/* test_hnsw.c -- unit tests for the HNSW library (hnsw.c).
+ *
+ * Recall is measured against brute force on uniform random data (recall@10
+ * at ef 100 must reach 0.95 for L2, IP and cosine); churn (30% deleted and
+ * reinserted, 10% updated) must stay within one point of a fresh build;
+ * deleting everything must give the memory back; export/import must give
+ * the same answers and refuse corrupted graphs; every allocation failure
+ * must leave a valid index. Labels are chosen far from slot numbers
+ * (label = 1000003 * i + 7) so that mixing them up cannot pass. */
+#include "hnsw.h"
+#include "test.h"
+#include "vec_dist.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define K 10
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t rng_next(void) {
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static float rng_float(void) { return (float)((double)(rng_next() >> 11) / 4503599627370496.0 - 1.0); }
+
+static uint64_t label_of(size_t i) { return 1000003ULL * i + 7; }
+
+static double now_sec(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static float *random_vectors(size_t n, size_t dim) {
+    float *x = malloc(n * dim * sizeof(float));
+    for (size_t i = 0; i < n * dim; i++) x[i] = rng_float();
+    return x;
+}
+
+static hnsw_index *new_index(uint32_t dim, hnsw_metric metric, uint32_t M, uint32_t efc, uint64_t seed) {
+    hnsw_params p = {dim, metric, M, efc, seed};
+    hnsw_index *h = NULL;
+    if (hnsw_create(&p, &h) != HNSW_OK) return NULL;
+    return h;
+}
+
+/* Brute-force distance with the index's definitions. */
+static float true_dist(hnsw_metric metric, const float *q, const float *v, size_t dim) {
+    if (metric == HNSW_METRIC_L2) return vec_l2sq(q, v, dim);
+    if (metric == HNSW_METRIC_IP) return 1.0f - vec_dot(q, v, dim);
+    return vec_cosine_dist(q, v, dim);
+}
+
+typedef struct truth_item {
+    float d;
+    uint64_t label;
+} truth_item;
+
+static int truth_cmp(const void *a, const void *b) {
+    const truth_item *x = a, *y = b;
+    return x->d < y->d ? -1 : x->d > y->d;
+}
+
+/* Exact k nearest labels among the index's current contents (read back
+ * from the index itself, so churn tests need no bookkeeping), restricted to
+ * labels accepted by filter when given. Returns how many. */
+static size_t exact_knn(hnsw_index *h, hnsw_metric metric, const float *q, const float *orig, size_t dim,
+                        bool (*filter)(uint64_t, void *), size_t k, uint64_t *out) {
+    uint32_t n = hnsw_count(h);
+    truth_item *all = malloc((n + 1) * sizeof(*all));
+    size_t m = 0;
+    for (uint32_t s = 0; s < n; s++) {
+        uint64_t label = hnsw_label_at(h, s);
+        if (filter && !filter(label, NULL)) continue;
+        /* for cosine the index holds unit vectors: cosine distance is unchanged */
+        all[m].d = true_dist(metric, q, orig ? orig : hnsw_vector_at(h, s), dim);
+        all[m++].label = label;
+    }
+    qsort(all, m, sizeof(*all), truth_cmp);
+    size_t r = m < k ? m : k;
+    for (size_t i = 0; i < r; i++) out[i] = all[i].label;
+    free(all);
+    return r;
+}
+
+static size_t overlap(const uint64_t *a, size_t na, const uint64_t *b, size_t nb) {
+    size_t hits = 0;
+    for (size_t i = 0; i < na; i++)
+        for (size_t j = 0; j < nb; j++)
+            if (a[i] == b[j]) {
+                hits++;
+                break;
+            }
+    return hits;
+}
+
+/* recall@K of the index at ef over nq queries; *us gets microseconds per
+ * query. */
+static double measure_recall(hnsw_index *h, hnsw_metric metric, const float *queries, size_t nq, size_t dim,
+                             size_t ef, double *us) {
+    uint64_t got[K], want[K];
+    size_t hits = 0, total = 0;
+    double t = 0;
+    for (size_t i = 0; i < nq; i++) {
+        const float *q = queries + i * dim;
+        double t0 = now_sec();
+        int n = hnsw_search(h, q, K, ef, NULL, NULL, got, NULL);
+        t += now_sec() - t0;
+        size_t nw = exact_knn(h, metric, q, NULL, dim, NULL, K, want);
+        if (n < 0) return -1;
+        hits += overlap(got, (size_t)n, want, nw);
+        total += nw;
+    }
+    if (us) *us = t * 1e6 / (double)nq;
+    return total ? (double)hits / (double)total : 1.0;
+}
+
+static hnsw_index *build(const float *x, size_t n, size_t dim, hnsw_metric metric, uint64_t seed, double *secs) {
+    hnsw_index *h = new_index((uint32_t)dim, metric, 16, 200, seed);
+    double t0 = now_sec();
+    for (size_t i = 0; i < n; i++)
+        if (hnsw_insert(h, label_of(i), x + i * dim) < 0) {
+            hnsw_free(h);
+            return NULL;
+        }
+    if (secs) *secs = now_sec() - t0;
+    return h;
+}
+
+static const char *metric_name(hnsw_metric m) {
+    return m == HNSW_METRIC_L2 ? "L2" : m == HNSW_METRIC_IP ? "IP" : "COSINE";
+}
+
+/* ------------------------------------------------------------------ tests */
+
+TEST(test_create_and_empty) {
+    hnsw_index *h = NULL;
+    hnsw_params bad[] = {
+        {0, HNSW_METRIC_L2, 16, 100, 1},
+        {HNSW_MAX_DIM + 1, HNSW_METRIC_L2, 16, 100, 1},
+        {8, HNSW_METRIC_L2, 1, 100, 1},
+        {8, HNSW_METRIC_L2, HNSW_MAX_M + 1, 100, 1},
+        {8, HNSW_METRIC_L2, 16, 0, 1},
+        {8, (hnsw_metric)9, 16, 100, 1},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        EXPECT(hnsw_create(&bad[i], &h) == HNSW_ERR_ARG);
+        EXPECT(h == NULL);
+    }
+    EXPECT(hnsw_create(NULL, &h) == HNSW_ERR_ARG);
+    h = new_index(8, HNSW_METRIC_L2, 16, 100, 1);
+    ASSERT(h);
+    EXPECT(hnsw_get_params(h)->M == 16);
+    EXPECT(hnsw_count(h) == 0);
+    EXPECT(hnsw_validate(h) == HNSW_OK);
+    float q[8] = {0};
+    uint64_t labels[4];
+    EXPECT(hnsw_search(h, q, 4, 10, NULL, NULL, labels, NULL) == 0);
+    EXPECT(hnsw_delete(h, 5) == HNSW_ERR_NOTFOUND);
+    EXPECT(hnsw_update(h, 5, q) == HNSW_ERR_NOTFOUND);
+    EXPECT(hnsw_get_vector(h, 5) == NULL);
+    EXPECT(hnsw_get_level(h, 5) == HNSW_ERR_NOTFOUND);
+    EXPECT(hnsw_label_at(h, 0) == 0 && hnsw_vector_at(h, 0) == NULL);
+    hnsw_memory m;
+    hnsw_memory_usage(h, &m);
+    EXPECT(m.total > 0 && m.vectors == 0 && m.links == 0);
+    EXPECT(strcmp(hnsw_strerror(HNSW_ERR_CORRUPT), "corrupt graph") == 0);
+    hnsw_free(h);
+    hnsw_free(NULL);
+}
+
+/* Builds n x dim for each metric and checks recall@10 at ef 100. */
+static void recall_case(size_t n, size_t dim, hnsw_metric metric) {
+    float *x = random_vectors(n, dim), *qs = random_vectors(100, dim);
+    double secs = 0, us = 0;
+    hnsw_index *h = build(x, n, dim, metric, 42, &secs);
+    EXPECT(h != NULL);
+    if (!h) goto out;
+    EXPECT(hnsw_validate(h) == HNSW_OK);
+    double r = measure_recall(h, metric, qs, 100, dim, 100, &us);
+    double us10 = 0, r10 = measure_recall(h, metric, qs, 100, dim, 10, &us10);
+    hnsw_memory m;
+    hnsw_memory_usage(h, &m);
+    printf("  %zux%zu %-6s build %.2fs (%.0f inserts/s)  recall@10 ef=100 %.4f (%.1f us/query)  "
+           "ef=10 %.4f (%.1f us)  %.0f bytes/vector\n",
+           n, dim, metric_name(metric), secs, n / secs, r, us, r10, us10, (double)m.total / n);
+    EXPECT(r >= 0.95);
+    hnsw_free(h);
+out:
+    free(x);
+    free(qs);
+}
+
+TEST(test_recall_5000x32) {
+    recall_case(5000, 32, HNSW_METRIC_L2);
+    recall_case(5000, 32, HNSW_METRIC_IP);
+    recall_case(5000, 32, HNSW_METRIC_COSINE);
+}
+
+TEST(test_recall_2000x128) {
+    recall_case(2000, 128, HNSW_METRIC_L2);
+    recall_case(2000, 128, HNSW_METRIC_IP);
+    recall_case(2000, 128, HNSW_METRIC_COSINE);
+}
+
+/* Same seed, same inserts: the same graph, link for link. */
+static int same_graph(const hnsw_index *a, const hnsw_index *b) {
+    hnsw_graph_info ia, ib;
+    hnsw_export_info(a, &ia);
+    hnsw_export_info(b, &ib);
+    if (ia.count != ib.count || ia.entry != ib.entry || ia.max_level != ib.max_level || ia.rng_state != ib.rng_state)
+        return 0;
+    size_t dim = hnsw_get_params(a)->dim;
+    for (uint32_t s = 0; s < ia.count; s++) {
+        hnsw_node_view na, nb;
+        hnsw_export_node(a, s, &na);
+        hnsw_export_node(b, s, &nb);
+        if (na.label != nb.label || na.level != nb.level || memcmp(na.vector, nb.vector, dim * sizeof(float)))
+            return 0;
+        for (uint32_t l = 0; l <= na.level; l++)
+            if (na.nlinks[l] != nb.nlinks[l] || memcmp(na.links[l], nb.links[l], na.nlinks[l] * sizeof(uint32_t)))
+                return 0;
+    }
+    return 1;
+}
+
+TEST(test_deterministic_build) {
+    size_t n = 1500, dim = 16;
+    float *x = random_vectors(n, dim);
+    hnsw_index *a = build(x, n, dim, HNSW_METRIC_L2, 7, NULL), *b = build(x, n, dim, HNSW_METRIC_L2, 7, NULL);
+    hnsw_index *c = build(x, n, dim, HNSW_METRIC_L2, 8, NULL);
+    ASSERT(a && b && c);
+    EXPECT(same_graph(a, b));
+    EXPECT(!same_graph(a, c));
+    /* deletes and updates are deterministic too */
+    for (size_t i = 0; i < n; i += 3) {
+        EXPECT(hnsw_delete(a, label_of(i)) == HNSW_OK);
+        EXPECT(hnsw_delete(b, label_of(i)) == HNSW_OK);
+    }
+    for (size_t i = 1; i < n; i += 30) { /* i % 3 == 1: still present */
+        EXPECT(hnsw_update(a, label_of(i), x + ((i * 7) % n) * dim) == HNSW_OK);
+        EXPECT(hnsw_update(b, label_of(i), x + ((i * 7) % n) * dim) == HNSW_OK);
+    }
+    EXPECT(same_graph(a, b));
+    /* the level sequence follows the seed, and replaying levels gives the graph */
+    hnsw_index *r = new_index((uint32_t)dim, HNSW_METRIC_L2, 16, 200, 99);
+    ASSERT(r);
+    for (size_t i = 0; i < n; i++) {
+        int level = hnsw_get_level(c, label_of(i));
+        EXPECT(hnsw_insert_level(r, label_of(i), x + i * dim, level) == level);
+    }
+    hnsw_set_rng_state(r, hnsw_rng_state(c));
+    EXPECT(same_graph(c, r));
+    hnsw_free(a);
+    hnsw_free(b);
+    hnsw_free(c);
+    hnsw_free(r);
+    free(x);
+}
+
+TEST(test_churn_keeps_recall) {
+    size_t n = 5000, dim = 32, nq = 100;
+    float *x = random_vectors(n, dim), *qs = random_vectors(nq, dim), *upd = random_vectors(n / 10, dim);
+    /* final[i] is the vector label_of(i) ends with */
+    float *final = malloc(n * dim * sizeof(float));
+    memcpy(final, x, n * dim * sizeof(float));
+    hnsw_index *h = build(x, n, dim, HNSW_METRIC_L2, 3, NULL);
+    ASSERT(h);
+    double r0 = measure_recall(h, HNSW_METRIC_L2, qs, nq, dim, 100, NULL);
+    size_t *perm = malloc(n * sizeof(size_t));
+    for (size_t i = 0; i < n; i++) perm[i] = i;
+    for (size_t i = n - 1; i > 0; i--) {
+        size_t j = rng_next() % (i + 1), t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+    double t0 = now_sec();
+    size_t ndel = n * 3 / 10;
+    for (size_t i = 0; i < ndel; i++) EXPECT(hnsw_delete(h, label_of(perm[i])) == HNSW_OK);
+    double tdel = now_sec() - t0;
+    EXPECT(hnsw_count(h) == n - ndel);
+    EXPECT(hnsw_validate(h) == HNSW_OK);
+    double rdel = measure_recall(h, HNSW_METRIC_L2, qs, nq, dim, 100, NULL);
+    for (size_t i = 0; i < ndel; i++) EXPECT(hnsw_insert(h, label_of(perm[i]), x + perm[i] * dim) >= 0);
+    t0 = now_sec();
+    for (size_t i = 0; i < n / 10; i++) {
+        size_t v = perm[n - 1 - i];
+        EXPECT(hnsw_update(h, label_of(v), upd + i * dim) == HNSW_OK);
+        memcpy(final + v * dim, upd + i * dim, dim * sizeof(float));
+    }
+    double tupd = now_sec() - t0;
+    EXPECT(hnsw_count(h) == n);
+    EXPECT(hnsw_validate(h) == HNSW_OK);
+    double rchurn = measure_recall(h, HNSW_METRIC_L2, qs, nq, dim, 100, NULL);
+    hnsw_index *fresh = build(final, n, dim, HNSW_METRIC_L2, 3, NULL);
+    ASSERT(fresh);
+    double rfresh = measure_recall(fresh, HNSW_METRIC_L2, qs, nq, dim, 100, NULL);
+    printf("  recall@10 ef=100: initial %.4f, after 30%% deletes %.4f, after reinsert+10%% updates %.4f, "
+           "fresh build %.4f; delete %.0f us, update %.0f us each\n",
+           r0, rdel, rchurn, rfresh, tdel * 1e6 / ndel, tupd * 1e6 / (n / 10));
+    EXPECT(rchurn >= rfresh - 0.01);
+    EXPECT(rdel >= 0.95);
+    for (size_t i = 0; i < n; i += 97) {
+        const float *v = hnsw_get_vector(h, label_of(i));
+        EXPECT(v && memcmp(v, final + i * dim, dim * sizeof(float)) == 0);
+    }
+    hnsw_free(h);
+    hnsw_free(fresh);
+    free(perm);
+    free(x);
+    free(qs);
+    free(upd);
+    free(final);
+}
+
+TEST(test_delete_all_returns_memory) {
+    size_t n = 3000, dim = 24;
+    float *x = random_vectors(n, dim);
+    hnsw_index *h = new_index((uint32_t)dim, HNSW_METRIC_COSINE, 8, 64, 5);
+    ASSERT(h);
+    hnsw_memory empty, full, after;
+    hnsw_memory_usage(h, &empty);
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < n; i++) EXPECT(hnsw_insert(h, label_of(i), x + i * dim) >= 0);
+        hnsw_memory_usage(h, &full);
+        EXPECT(full.vectors >= n * dim * sizeof(float) && full.links > 0);
+        uint64_t got[K];
+        EXPECT(hnsw_search(h, x, K, 50, NULL, NULL, got, NULL) == K);
+        /* delete in a scrambled order, checking the graph as it shrinks */
+        for (size_t i = 0; i < n; i++) {
+            size_t v = (i * 1237) % n; /* 1237 is prime to 3000 */
+            EXPECT(hnsw_delete(h, label_of(v)) == HNSW_OK);
+            if (i % 500 == 0) EXPECT(hnsw_validate(h) == HNSW_OK);
+        }
+        EXPECT(hnsw_count(h) == 0);
+        EXPECT(hnsw_validate(h) == HNSW_OK);
+        hnsw_memory_usage(h, &after);
+        EXPECT(after.total == empty.total && after.vectors == 0 && after.links == 0);
+        if (round == 0)
+            printf("  empty %zu bytes, full %zu bytes (%.0f/vector: vectors %zu, links %zu, other %zu), "
+                   "after deleting all %zu bytes\n",
+                   empty.total, full.total, (double)full.total / n, full.vectors, full.links, full.other, after.total);
+    }
+    hnsw_free(h);
+    free(x);
+}
+
+TEST(test_many_chunks) {
+    /* 8 KB vectors: 32 slots per chunk, so hundreds of nodes span many
+     * chunks, grow the chunk table and trim it again. */
+    size_t n = 700, dim = 2048;
+    float *x = random_vectors(n, dim);
+    hnsw_index *h = new_index((uint32_t)dim, HNSW_METRIC_L2, 8, 32, 37);
+    ASSERT(h);
+    for (size_t i = 0; i < n; i++) EXPECT(hnsw_insert(h, label_of(i), x + i * dim) >= 0);
+    EXPECT(hnsw_validate(h) == HNSW_OK);
+    hnsw_memory full, part;
+    hnsw_memory_usage(h, &full);
+    for (size_t i = 0; i < n; i++)
+        if (i % 8) EXPECT(hnsw_delete(h, label_of(i)) == HNSW_OK);
+    EXPECT(hnsw_validate(h) == HNSW_OK);
+    hnsw_memory_usage(h, &part);
+    EXPECT(part.vectors < full.vectors / 4);
+    size_t found = 0, kept = 0;
+    for (size_t i = 0; i < n; i += 8, kept++) {
+        const float *v = hnsw_get_vector(h, label_of(i));
+        EXPECT(v && memcmp(v, x + i * dim, dim * sizeof(float)) == 0);
+        uint64_t got;
+        found += hnsw_search(h, x + i * dim, 1, 32, NULL, NULL, &got, NULL) == 1 && got == label_of(i);
+    }
+    /* 2048-d uniform noise is the hardest case for a graph; most survivors
+     * must still find themselves */
+    EXPECT(found * 10 >= kept * 9);
+    hnsw_free(h);
+    free(x);
+}
+
+static bool accept_mod7(uint64_t label, void *ctx) {
+    if (ctx) (*(size_t *)ctx)++;
+    return (label / 1000003ULL) % 7 == 0;
+}
+static bool accept_none(uint64_t label, void *ctx) { return false; }
+static bool accept_all(uint64_t label, void *ctx) { return true; }
+
+TEST(test_filter) {
+    size_t n = 3000, dim = 16, nq = 50;
+    float *x = random_vectors(n, dim), *qs = random_vectors(nq, dim);
+    hnsw_index *h = build(x, n, dim, HNSW_METRIC_L2, 11, NULL);
+    ASSERT(h);
+    size_t hits = 0, total = 0, calls = 0;
+    for (size_t i = 0; i < nq; i++) {
+        uint64_t got[K], want[K], plain[K];
+        float d[K];
+        int r = hnsw_search(h, qs + i * dim, K, 100, accept_mod7, &calls, got, d);
+        EXPECT(r == K);
+        for (int j = 0; j < r; j++) EXPECT(accept_mod7(got[j], NULL));
+        for (int j = 1; j < r; j++) EXPECT(d[j - 1] <= d[j]);
+        size_t nw = exact_knn(h, HNSW_METRIC_L2, qs + i * dim, NULL, dim, accept_mod7, K, want);
+        hits += overlap(got, r < 0 ? 0 : (size_t)r, want, nw);
+        total += nw;
+        EXPECT(hnsw_search(h, qs + i * dim, K, 100, accept_none, NULL, got, NULL) == 0);
+        int ra = hnsw_search(h, qs + i * dim, K, 100, accept_all, NULL, got, NULL);
+        int rp = hnsw_search(h, qs + i * dim, K, 100, NULL, NULL, plain, NULL);
+        EXPECT(ra == rp && memcmp(got, plain, sizeof(got)) == 0);
+    }
+    double recall = (double)hits / total;
+    printf("  filtered (1/7 of labels) recall@10 ef=100 %.4f, %.0f filter calls/query\n", recall, (double)calls / nq);
+    EXPECT(calls > 0);
+    EXPECT(recall >= 0.9);
+    hnsw_free(h);
+    free(x);
+    free(qs);
+}
+
+TEST(test_search_ex_and_budget) {
+    size_t n = 2000, dim = 8;
+    float *x = random_vectors(n, dim);
+    hnsw_index *h = build(x, n, dim, HNSW_METRIC_L2, 13, NULL);
+    ASSERT(h);
+    hnsw_scratch *s = hnsw_scratch_new();
+    ASSERT(s);
+    uint64_t a[K], b[K];
+    float da[K], db[K];
+    hnsw_search_stats st;
+    hnsw_search_params sp = {K, 64, NULL, NULL, 0};
+    int ra = hnsw_search_ex(h, s, x, &sp, a, da, &st);
+    int rb = hnsw_search(h, x, K, 64, NULL, NULL, b, db);
+    EXPECT(ra == K && rb == K && memcmp(a, b, sizeof(a)) == 0 && memcmp(da, db, sizeof(da)) == 0);
+    EXPECT(a[0] == label_of(0) && da[0] == 0.0f);
+    EXPECT(st.distances > 0 && st.visited > 0 && !st.budget_exhausted && st.filtered == 0);
+    EXPECT(hnsw_scratch_memory(s) > 0);
+    sp.max_distances = 50;
+    EXPECT(hnsw_search_ex(h, s, x, &sp, a, da, &st) >= 0);
+    EXPECT(st.budget_exhausted && st.distances < 50 + 2 * 16 * 2);
+    EXPECT(hnsw_search_ex(h, NULL, x, &sp, a, da, &st) == HNSW_ERR_ARG);
+    float bad[8] = {0, 0, NAN, 0, 0, 0, 0, 0};
+    EXPECT(hnsw_search(h, bad, K, 10, NULL, NULL, a, NULL) == HNSW_ERR_ARG);
+    /* a huge ef or k is clamped to the index size */
+    uint64_t *all = malloc(n * sizeof(uint64_t));
+    EXPECT(hnsw_search(h, x, (size_t)1 << 40, (size_t)1 << 40, NULL, NULL, all, NULL) == (int)n);
+    free(all);
+    hnsw_scratch_free(s);
+    hnsw_scratch_free(NULL);
+    hnsw_free(h);
+    free(x);
+}
+
+/* Copies of every node's export, owned, so they can be corrupted. */
+typedef struct exported {
+    hnsw_graph_info info;
+    hnsw_node_view *nodes;
+    uint32_t *links; /* all link lists back to back */
+    float *vectors;
+} exported;
+
+static void export_all(const hnsw_index *h, exported *e) {
+    hnsw_export_info(h, &e->info);
+    uint32_t n = e->info.count, dim = e->info.params.dim, m = e->info.params.M;
+    e->nodes = calloc(n ? n : 1, sizeof(hnsw_node_view));
+    e->links = malloc(((size_t)n * (HNSW_MAX_LEVEL + 1) * 2 * m + 1) * sizeof(uint32_t));
+    e->vectors = malloc(((size_t)n * dim + 1) * sizeof(float));
+    size_t off = 0;
+    for (uint32_t s = 0; s < n; s++) {
+        hnsw_node_view v;
+        hnsw_export_node(h, s, &v);
+        hnsw_node_view *o = &e->nodes[s];
+        *o = v;
+        memcpy(e->vectors + (size_t)s * dim, v.vector, dim * sizeof(float));
+        o->vector = e->vectors + (size_t)s * dim;
+        for (uint32_t l = 0; l <= v.level; l++) {
+            memcpy(e->links + off, v.links[l], v.nlinks[l] * sizeof(uint32_t));
+            o->links[l] = e->links + off;
+            off += v.nlinks[l];
+        }
+    }
+}
+
+static void exported_free(exported *e) {
+    free(e->nodes);
+    free(e->links);
+    free(e->vectors);
+}
+
+/* Imports e; returns the first error or HNSW_OK with *out set. */
+static int import_all(const exported *e, hnsw_index **out) {
+    int err = hnsw_import_begin(&e->info, out);
+    for (uint32_t s = 0; err == HNSW_OK && s < e->info.count; s++) err = hnsw_import_node(*out, &e->nodes[s]);
+    if (err == HNSW_OK) err = hnsw_import_finish(*out);
+    return err;
+}
+
+TEST(test_export_import_roundtrip) {
+    size_t n = 3000, dim = 24, nq = 100;
+    float *x = random_vectors(n, dim), *qs = random_vectors(nq, dim);
+    hnsw_index *h = build(x, n, dim, HNSW_METRIC_COSINE, 17, NULL);
+    ASSERT(h);
+    for (size_t i = 0; i < n; i += 5) hnsw_delete(h, label_of(i)); /* exercise moved slots */
+    exported e;
+    export_all(h, &e);
+    hnsw_index *g = NULL;
+    double t0 = now_sec();
+    EXPECT(import_all(&e, &g) == HNSW_OK);
+    double timp = now_sec() - t0;
+    ASSERT(g);
+    EXPECT(hnsw_validate(g) == HNSW_OK);
+    EXPECT(same_graph(h, g));
+    EXPECT(hnsw_count(g) == hnsw_count(h));
+    int same = 1;
+    for (size_t i = 0; i < nq; i++) {
+        uint64_t a[K], b[K];
+        float da[K], db[K];
+        int ra = hnsw_search(h, qs + i * dim, K, 80, NULL, NULL, a, da);
+        int rb = hnsw_search(g, qs + i * dim, K, 80, NULL, NULL, b, db);
+        same &= ra == rb && memcmp(a, b, sizeof(a)) == 0 && memcmp(da, db, sizeof(da)) == 0;
+    }
+    EXPECT(same);
+    printf("  imported %u nodes in %.1f ms\n", hnsw_count(g), timp * 1e3);
+    /* the imported index keeps working: writes follow the same path */
+    EXPECT(hnsw_insert(g, label_of(0), x) >= 0);
+    EXPECT(hnsw_insert(h, label_of(0), x) >= 0);
+    EXPECT(hnsw_delete(g, label_of(1)) == HNSW_OK);
+    EXPECT(hnsw_delete(h, label_of(1)) == HNSW_OK);
+    EXPECT(hnsw_validate(g) == HNSW_OK);
+    /* empty round trip */
+    hnsw_index *empty = new_index(4, HNSW_METRIC_L2, 4, 10, 1), *g2 = NULL;
+    exported e2;
+    export_all(empty, &e2);
+    EXPECT(import_all(&e2, &g2) == HNSW_OK);
+    EXPECT(g2 && hnsw_count(g2) == 0 && hnsw_validate(g2) == HNSW_OK);
+    exported_free(&e2);
+    hnsw_free(g2);
+    hnsw_free(empty);
+    exported_free(&e);
+    hnsw_free(g);
+    hnsw_free(h);
+    free(x);
+    free(qs);
+}
+
+/* Finds a node with a level-l link list of at least min links. */
+static uint32_t node_with_links(const exported *e, uint32_t l, uint32_t min) {
+    for (uint32_t s = 0; s < e->info.count; s++)
+        if (e->nodes[s].level >= l && e->nodes[s].nlinks[l] >= min) return s;
+    return HNSW_NONE;
+}
+
+static int import_fails(const exported *e) {
+    hnsw_index *g = NULL;
+    int err = import_all(e, &g);
+    /* after a failure the index refuses further import calls */
+    if (g && err != HNSW_OK) EXPECT(hnsw_import_finish(g) == HNSW_ERR_STATE);
+    hnsw_free(g);
+    return err == HNSW_ERR_CORRUPT;
+}
+
+TEST(test_import_rejects_corruption) {
+    size_t n = 600, dim = 8;
+    float *x = random_vectors(n, dim);
+    hnsw_index *h = build(x, n, dim, HNSW_METRIC_COSINE, 19, NULL);
+    ASSERT(h);
+    exported e;
+    export_all(h, &e);
+    uint32_t s = node_with_links(&e, 0, 3), u = node_with_links(&e, 1, 1);
+    ASSERT(s != HNSW_NONE && u != HNSW_NONE);
+    uint32_t *l0 = (uint32_t *)e.nodes[s].links[0];
+    uint32_t keep = l0[0];
+
+    l0[0] = e.info.count; /* dangling id */
+    EXPECT(import_fails(&e));
+    l0[0] = l0[1]; /* duplicate link */
+    EXPECT(import_fails(&e));
+    l0[0] = s; /* self link */
+    EXPECT(import_fails(&e));
+    l0[0] = keep;
+
+    uint32_t low = HNSW_NONE; /* a level-0 node linked from level 1: bad level */
+    for (uint32_t i = 0; i < n && low == HNSW_NONE; i++)
+        if (e.nodes[i].level == 0) low = i;
+    uint32_t *l1 = (uint32_t *)e.nodes[u].links[1];
+    keep = l1[0];
+    l1[0] = low;
+    EXPECT(import_fails(&e));
+    l1[0] = keep;
+
+    uint32_t lv = e.nodes[s].level;
+    e.nodes[s].level = HNSW_MAX_LEVEL + 1; /* level out of range */
+    EXPECT(import_fails(&e));
+    e.nodes[s].level = lv;
+
+    uint32_t nl = e.nodes[s].nlinks[0];
+    e.nodes[s].nlinks[0] = 2 * e.info.params.M + 1; /* too many links */
+    EXPECT(import_fails(&e));
+    e.nodes[s].nlinks[0] = nl;
+
+    uint64_t lab = e.nodes[s].label;
+    e.nodes[s].label = e.nodes[(s + 1) % n].label; /* duplicate label */
+    EXPECT(import_fails(&e));
+    e.nodes[s].label = lab;
+
+    float *v = (float *)e.nodes[s].vector, v0 = v[0];
+    v[0] = NAN;
+    EXPECT(import_fails(&e));
+    v[0] = v0 * 3 + 1; /* not unit length for a cosine index */
+    EXPECT(import_fails(&e));
+    v[0] = v0;
+
+    uint32_t entry = e.info.entry;
+    e.info.entry = (entry + 1) % e.info.count; /* entry point not at the top level */
+    if (e.nodes[e.info.entry].level != e.nodes[entry].level) EXPECT(import_fails(&e));
+    e.info.entry = e.info.count + 5; /* entry out of range */
+    EXPECT(import_fails(&e));
+    e.info.entry = entry;
+
+    e.info.count--; /* one node more than announced */
+    {
+        hnsw_index *g = NULL;
+        int err = hnsw_import_begin(&e.info, &g);
+        for (uint32_t i = 0; err == HNSW_OK && i <= e.info.count; i++) err = hnsw_import_node(g, &e.nodes[i]);
+        EXPECT(err == HNSW_ERR_CORRUPT);
+        hnsw_free(g);
+    }
+    e.info.count += 2; /* one node fewer than announced */
+    {
+        hnsw_index *g = NULL;
+        int err = hnsw_import_begin(&e.info, &g);
+        for (uint32_t i = 0; err == HNSW_OK && i + 1 < e.info.count; i++) err = hnsw_import_node(g, &e.nodes[i]);
+        EXPECT(err == HNSW_OK);
+        EXPECT(hnsw_import_finish(g) == HNSW_ERR_CORRUPT);
+        EXPECT(hnsw_import_node(g, &e.nodes[0]) == HNSW_ERR_STATE);
+        hnsw_free(g);
+    }
+    e.info.count--;
+
+    e.info.params.M = 1; /* bad parameters */
+    hnsw_index *g = NULL;
+    EXPECT(hnsw_import_begin(&e.info, &g) == HNSW_ERR_ARG && g == NULL);
+    e.info.params.M = 16;
+
+    EXPECT(import_all(&e, &g) == HNSW_OK); /* and the untouched export still imports */
+    EXPECT(hnsw_validate(g) == HNSW_OK);
+    EXPECT(hnsw_insert(g, label_of(n), x) >= 0 && hnsw_insert(g, label_of(0), x) == HNSW_ERR_EXISTS);
+    hnsw_free(g);
+    exported_free(&e);
+    hnsw_free(h);
+    free(x);
+}
+
+TEST(test_edge_cases) {
+    /* dim 1 */
+    hnsw_index *h = new_index(1, HNSW_METRIC_L2, 4, 20, 1);
+    ASSERT(h);
+    for (int i = 0; i < 200; i++) {
+        float v = (float)i;
+        EXPECT(hnsw_insert(h, label_of(i), &v) >= 0);
+    }
+    float q = 57.2f;
+    uint64_t got[300];
+    float d[300];
+    EXPECT(hnsw_search(h, &q, 3, 20, NULL, NULL, got, d) == 3);
+    EXPECT(got[0] == label_of(57) && got[1] == label_of(58) && got[2] == label_of(56));
+    /* k > count */
+    EXPECT(hnsw_search(h, &q, 300, 10, NULL, NULL, got, d) == 200);
+    for (int i = 1; i < 200; i++) EXPECT(d[i - 1] <= d[i]);
+    /* k 0 */
+    EXPECT(hnsw_search(h, &q, 0, 10, NULL, NULL, got, d) == 0);
+    /* existing label, NaN, bad level */
+    float v = 3;
+    EXPECT(hnsw_insert(h, label_of(3), &v) == HNSW_ERR_EXISTS);
+    float nan = NAN, inf = INFINITY;
+    EXPECT(hnsw_insert(h, 12345, &nan) == HNSW_ERR_ARG);
+    EXPECT(hnsw_insert(h, 12345, &inf) == HNSW_ERR_ARG);
+    EXPECT(hnsw_update(h, label_of(3), &nan) == HNSW_ERR_ARG);
+    EXPECT(hnsw_insert_level(h, 12345, &v, HNSW_MAX_LEVEL + 1) == HNSW_ERR_ARG);
+    EXPECT(hnsw_insert_level(h, 12345, &v, -1) == HNSW_ERR_ARG);
+    EXPECT(hnsw_insert_level(h, 12345, &v, HNSW_MAX_LEVEL) == HNSW_MAX_LEVEL);
+    EXPECT(hnsw_get_level(h, 12345) == HNSW_MAX_LEVEL);
+    EXPECT(hnsw_validate(h) == HNSW_OK);
+    EXPECT(hnsw_delete(h, 12345) == HNSW_OK); /* the entry point goes */
+    EXPECT(hnsw_validate(h) == HNSW_OK);
+    /* update: identical vector is a no-op; a new one moves the node */
+    hnsw_memory m1, m2;
+    hnsw_memory_usage(h, &m1);
+    EXPECT(hnsw_update(h, label_of(3), &v) == HNSW_OK);
+    hnsw_memory_usage(h, &m2);
+    EXPECT(m1.total == m2.total);
+    float far = 1000;
+    EXPECT(hnsw_update(h, label_of(3), &far) == HNSW_OK);
+    EXPECT(hnsw_search(h, &far, 1, 10, NULL, NULL, got, d) == 1 && got[0] == label_of(3) && d[0] == 0);
+    EXPECT(*hnsw_get_vector(h, label_of(3)) == 1000);
+    EXPECT(hnsw_contains(h, label_of(3)) && !hnsw_contains(h, 999));
+    EXPECT(hnsw_validate(h) == HNSW_OK);
+    hnsw_free(h);
+
+    /* duplicate vectors: all at distance 0, all deletable */
+    h = new_index(8, HNSW_METRIC_L2, 6, 30, 2);
+    ASSERT(h);
+    float same[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    for (int i = 0; i < 300; i++) EXPECT(hnsw_insert(h, label_of(i), same) >= 0);
+    EXPECT(hnsw_validate(h) == HNSW_OK);
+    EXPECT(hnsw_search(h, same, K, 50, NULL, NULL, got, d) == K);
+    EXPECT(d[0] == 0 && d[K - 1] == 0);
+    for (int i = 0; i < 300; i += 2) EXPECT(hnsw_delete(h, label_of(i)) == HNSW_OK);
+    EXPECT(hnsw_validate(h) == HNSW_OK);
+    EXPECT(hnsw_search(h, same, K, 50, NULL, NULL, got, d) == K);
+    for (int i = 0; i < K; i++) EXPECT((got[i] / 1000003) % 2 == 1);
+    hnsw_free(h);
+
+    /* cosine: zero vectors are stored and sit at distance 1 */
+    h = new_index(4, HNSW_METRIC_COSINE, 4, 10, 3);
+    ASSERT(h);
+    float zero[4] = {0}, unit[4] = {3, 0, 0, 4};
+    EXPECT(hnsw_insert(h, 1, zero) >= 0);
+    EXPECT(hnsw_insert(h, 2, unit) >= 0);
+    EXPECT(hnsw_search(h, unit, 2, 10, NULL, NULL, got, d) == 2);
+    EXPECT(got[0] == 2 && fabsf(d[0]) < 1e-6f && got[1] == 1 && d[1] == 1.0f);
+    const float *stored = hnsw_get_vector(h, 2);
+    EXPECT(fabsf(stored[0] - 0.6f) < 1e-6f && fabsf(stored[3] - 0.8f) < 1e-6f);
+    hnsw_free(h);
+
+    /* the generator: hnsw_random_level advances it exactly like an insert */
+    h = new_index(2, HNSW_METRIC_L2, 2, 4, 77);
+    hnsw_index *h2 = new_index(2, HNSW_METRIC_L2, 2, 4, 77);
+    ASSERT(h && h2);
+    float p[2] = {1, 1};
+    int lvl = hnsw_random_level(h);
+    EXPECT(hnsw_insert(h2, 5, p) == lvl);
+    EXPECT(hnsw_rng_state(h) == hnsw_rng_state(h2));
+    EXPECT(hnsw_insert(h2, 5, p) == HNSW_ERR_EXISTS && hnsw_rng_state(h) == hnsw_rng_state(h2));
+    int hist[HNSW_MAX_LEVEL + 1] = {0};
+    for (int i = 0; i < 20000; i++) hist[hnsw_random_level(h)]++;
+    EXPECT(hist[0] > 9000 && hist[0] < 11000 && hist[1] > 4000 && hist[1] < 6000); /* M=2: P(0) = 1/2 */
+    hnsw_free(h);
+    hnsw_free(h2);
+}
+
+/* Runs op with every possible allocation failure point; each failing run
+ * must return HNSW_ERR_NOMEM with the index still valid and the count
+ * unchanged, or succeed (the link-dropping degradation). */
+typedef int (*op_fn)(hnsw_index *h, size_t i);
+
+static float fail_vecs[64 * 8];
+
+static int op_insert(hnsw_index *h, size_t i) { return hnsw_insert(h, label_of(100 + i), fail_vecs + (i % 64) * 8); }
+static int op_delete(hnsw_index *h, size_t i) { return hnsw_delete(h, label_of(i % 40)); }
+static int op_update(hnsw_index *h, size_t i) {
+    return hnsw_update(h, label_of(i % 40), fail_vecs + ((i + 17) % 64) * 8);
+}
+static int op_search(hnsw_index *h, size_t i) {
+    uint64_t got[K];
+    return hnsw_search(h, fail_vecs + (i % 64) * 8, K, 40, NULL, NULL, got, NULL);
+}
+
+static void fault_sweep(op_fn op, const char *name, int *worst) {
+    int faults = 0;
+    for (long n = 0; n < 200; n++) {
+        hnsw_index *h = new_index(8, HNSW_METRIC_L2, 4, 16, 23);
+        for (size_t i = 0; i < 40; i++) hnsw_insert(h, label_of(i), fail_vecs + i * 8);
+        uint32_t before = hnsw_count(h);
+        hnsw_test_fail_alloc_after(n);
+        int r = op(h, (size_t)n);
+        hnsw_test_fail_alloc_after(-1);
+        if (r == HNSW_ERR_NOMEM) {
+            faults++;
+            EXPECT(hnsw_count(h) == before);
+        } else {
+            EXPECT(r >= 0);
+        }
+        EXPECT(hnsw_validate(h) == HNSW_OK);
+        int ok = r >= 0;
+        hnsw_free(h);
+        if (ok && n > 20) break;
+    }
+    if (faults > *worst) *worst = faults;
+    (void)name;
+}
+
+TEST(test_allocation_failures) {
+    for (size_t i = 0; i < sizeof(fail_vecs) / sizeof(float); i++) fail_vecs[i] = rng_float();
+    int worst = 0;
+    fault_sweep(op_insert, "insert", &worst);
+    fault_sweep(op_delete, "delete", &worst);
+    fault_sweep(op_update, "update", &worst);
+    fault_sweep(op_search, "search", &worst);
+    /* failures while building from nothing: every insert either fails
+     * cleanly or succeeds, and the graph stays valid throughout */
+    for (long n = 0; n < 120; n += 3) {
+        hnsw_index *h = new_index(8, HNSW_METRIC_IP, 4, 16, 29);
+        hnsw_memory empty, after;
+        hnsw_memory_usage(h, &empty);
+        hnsw_test_fail_alloc_after(n);
+        for (size_t i = 0; i < 64; i++) {
+            int r = hnsw_insert(h, label_of(i), fail_vecs + i * 8);
+            EXPECT(r >= 0 || r == HNSW_ERR_NOMEM);
+        }
+        hnsw_test_fail_alloc_after(-1);
+        EXPECT(hnsw_validate(h) == HNSW_OK);
+        for (size_t i = 0; i < 64; i++) hnsw_delete(h, label_of(i));
+        hnsw_memory_usage(h, &after);
+        EXPECT(hnsw_count(h) == 0 && after.total == empty.total);
+        hnsw_free(h);
+    }
+    /* import under failures */
+    hnsw_index *h = new_index(8, HNSW_METRIC_L2, 4, 16, 31);
+    for (size_t i = 0; i < 64; i++) hnsw_insert(h, label_of(i), fail_vecs + i * 8);
+    exported e;
+    export_all(h, &e);
+    for (long n = 0; n < 400; n++) {
+        hnsw_index *g = NULL;
+        hnsw_test_fail_alloc_after(n);
+        int err = import_all(&e, &g);
+        hnsw_test_fail_alloc_after(-1);
+        EXPECT(err == HNSW_OK || err == HNSW_ERR_NOMEM);
+        if (err == HNSW_OK) EXPECT(hnsw_validate(g) == HNSW_OK && same_graph(h, g));
+        hnsw_free(g);
+        if (err == HNSW_OK) break;
+    }
+    exported_free(&e);
+    hnsw_free(h);
+    EXPECT(worst > 0);
+}
+
+int main(void) {
+    vec_dist_init();
+    printf("  distance kernels: %s\n", vec_isa_name(vec_dist_current()));
+    RUN(test_create_and_empty);
+    RUN(test_recall_5000x32);
+    RUN(test_recall_2000x128);
+    RUN(test_deterministic_build);
+    RUN(test_churn_keeps_recall);
+    RUN(test_delete_all_returns_memory);
+    RUN(test_many_chunks);
+    RUN(test_filter);
+    RUN(test_search_ex_and_budget);
+    RUN(test_export_import_roundtrip);
+    RUN(test_import_rejects_corruption);
+    RUN(test_edge_cases);
+    RUN(test_allocation_failures);
+    return TEST_REPORT();
+}
