@@ -62,7 +62,10 @@ proc redis_client {args} {
     if {$host eq ""} { set host [srv host] }
     if {$port eq ""} { set port [srv port] }
     set fd [socket $host $port]
-    fconfigure $fd -blocking 0 -translation binary -encoding binary -buffering full
+    # A large channel buffer makes most requests one write(2): a request split
+    # into several small writes can stall on Nagle's algorithm against delayed ACKs.
+    fconfigure $fd -blocking 0 -translation binary -encoding binary -buffering full \
+        -buffersize 262144
     set id ::rc[incr ::resp::seq]
     upvar #0 ::resp::S S
     set S($id,fd) $fd
