@@ -47,6 +47,19 @@
  * An update unlinks the node the same way, stores the new vector and links
  * it again at the same level (Algorithm 1 with a given level).
  *
+ * Reachability. HNSW gives no connectivity guarantee and deletions make
+ * orphans likely, so three local rules keep every node linked from
+ * somewhere: (a) when a list is re-selected, a link that is its target's
+ * last in-link is kept while the list has room; (b) an inserted node that
+ * no neighbour kept a reverse link to is linked from the closest candidate
+ * with room, or by a neighbour giving up a link that is not its target's
+ * last; (c) after a delete, each out-neighbour of x left without an
+ * in-link is adopted the same way, preferring x's in-neighbours and their
+ * neighbours (which reached x, so are reachable). These keep in-degree >=
+ * 1, not global reachability: in sparse graphs (M=4, thousands of
+ * dimensions) or crowds of identical vectors, a few percent of the nodes
+ * can end up in islands after heavy deletion, as in any HNSW.
+ *
  * Invariants (checked by hnsw_validate)
  * -------------------------------------
  *  I1 every link a->b at level l: a != b, b < count, level(b) >= l, no
@@ -64,7 +77,8 @@
  * computations on layer 0 (the paper's analysis). Insert: the same with
  * ef_construction per layer, plus O(M^2) distances for the heuristic per
  * neighbour list that overflows. Delete: for each level, O(in-degree)
- * repairs of O(M^2) distances each. Memory per node: dim*4 + (2M+1)*4 + 24
+ * repairs of O(M^2) distances each, plus O(M^2) link checks per
+ * out-neighbour for the reachability rules. Memory per node: dim*4 + (2M+1)*4 + 24
  * bytes plus, on average, the in-lists (a few ids), one label bucket (4
  * bytes at load <= 3/4) and 1/(M-1) upper blocks.
  *
@@ -86,13 +100,22 @@
  *     is the paper's rule, with a filter only accepted nodes enter the
  *     result list while every node may be traversed (hnswlib's filtered
  *     search), so selective filters explore more; max_distances bounds it.
- *  5. Deletion, update, the unidirectional in-link lists and the slot
- *     compaction are additions (see above). Layer-0 neighbour prefetching
- *     and the epoch visited set are implementation choices.
- *  6. IP uses 1 - dot as the distance (not a metric; HNSW works with it in
+ *  5. Deletion, update, the unidirectional in-link lists, the slot
+ *     compaction and the reachability rules are additions (see above).
+ *     Layer-0 neighbour prefetching and the epoch visited set are
+ *     implementation choices.
+ *  6. Identical vectors: the paper's strict test keeps every copy of a point
+ *     (they all tie), so a crowd of copies fills lists with the same few
+ *     nodes and newer copies become unreachable. Here a candidate that
+ *     coincides with an already selected one (distance <= 0 for L2, <= 1e-6
+ *     for COSINE; never for IP) is dropped, except that up to m/2 copies of
+ *     the base point itself are kept; ties in distance are ordered by a
+ *     hash of (id, base) rather than by id, so copies are not ranked alike
+ *     from every node.
+ *  7. IP uses 1 - dot as the distance (not a metric; HNSW works with it in
  *     practice, as hnswlib does). COSINE normalizes vectors on insert and
  *     queries on search and then uses 1 - dot.
- *  7. Under allocation failure inside linking (an in-list that cannot grow)
+ *  8. Under allocation failure inside linking (an in-list that cannot grow)
  *     the link concerned is dropped instead of failing the operation, so
  *     the graph stays consistent with one edge fewer; every allocation that
  *     an operation needs up front is made before it changes anything.
@@ -267,7 +290,6 @@ typedef struct idlist {
  * level l, then level link records of (1 + M) words follow in[level]. */
 typedef struct upper_block {
     uint32_t level;
-    uint32_t reserved;
     idlist *in[];
 } upper_block;
 

@@ -17,9 +17,12 @@
  * vector; a zero vector stays zero and is at distance 1 from everything).
  *
  * Errors: functions that can fail return an int, HNSW_OK (0) or a negative
- * HNSW_ERR_* code; bad input never aborts. Out of memory leaves the index
- * consistent (an operation that fails with HNSW_ERR_NOMEM changed
- * nothing). Allocation goes through zmalloc (accounted in used_memory).
+ * HNSW_ERR_* code; bad input never aborts. Allocation goes through zmalloc
+ * (accounted in used_memory), which aborts when memory is exhausted, as
+ * everywhere in the server; the library still handles a failed allocation
+ * (seen through hnsw_test_fail_alloc_after): the operation returns
+ * HNSW_ERR_NOMEM having changed nothing, or, inside linking, completes
+ * with a link fewer. Either way the index stays valid.
  *
  * Threads: an index is single-writer. Searches through hnsw_search_ex()
  * with a caller-owned hnsw_scratch only read the index, so several threads
