@@ -185,17 +185,17 @@ static void mem_free(size_t *acct, void *p) {
 /* --------------------------------------------------------------- columns */
 
 #define CHUNK_TARGET_BYTES (256 * 1024)
-#define COL_ALIGN 64
-#define COL_FIRST_CAP 16
+#define COL_ALIGN          64
+#define COL_FIRST_CAP      16
 
 typedef struct column {
     uint8_t **chunk; /* aligned start of each chunk */
     uint8_t **raw;   /* what was allocated, for freeing */
     uint32_t nchunks, table_cap;
-    uint32_t shift;  /* a full chunk holds 1 << shift slots */
-    size_t stride;   /* bytes per slot */
-    size_t cap;      /* slots available */
-    int part;        /* MEM_* the chunks are accounted to */
+    uint32_t shift; /* a full chunk holds 1 << shift slots */
+    size_t stride;  /* bytes per slot */
+    size_t cap;     /* slots available */
+    int part;       /* MEM_* the chunks are accounted to */
 } column;
 
 static void col_init(column *c, size_t stride, int part) {
@@ -311,15 +311,15 @@ struct hnsw_scratch {
     size_t todo_cap;
     float *qbuf; /* normalized query (COSINE) */
     size_t qbuf_cap;
-    int oom;            /* a candidate could not be queued */
-    size_t mem;         /* bytes held */
+    int oom;    /* a candidate could not be queued */
+    size_t mem; /* bytes held */
     hnsw_search_stats stats;
 };
 
 struct hnsw_index {
     hnsw_params p;
-    uint32_t m0;      /* max links at level 0 (2M) */
-    uint32_t efc;     /* max(ef_construction, M) */
+    uint32_t m0;  /* max links at level 0 (2M) */
+    uint32_t efc; /* max(ef_construction, M) */
     double level_mult;
     uint64_t rng;
     uint32_t count;
@@ -336,9 +336,9 @@ struct hnsw_index {
     uint32_t *sel, *old;  /* selected / previous link lists (2M) */
     uint32_t *ids;        /* out- and in-neighbours of a node being unlinked */
     size_t ids_cap;
-    float *vbuf;          /* incoming vector, normalized for COSINE */
+    float *vbuf; /* incoming vector, normalized for COSINE */
     size_t mem[MEM_PARTS];
-    int importing;        /* 1 between import_begin and a successful finish */
+    int importing; /* 1 between import_begin and a successful finish */
     int import_error;
     uint32_t import_expected;
 };
@@ -441,7 +441,8 @@ static void idlist_remove(hnsw_index *h, idlist **ref, uint32_t id) {
         mem_free(&h->mem[MEM_LINKS], l);
         *ref = NULL;
     } else if (l->cap >= 8 && l->n <= l->cap / 4) {
-        idlist *nl = mem_realloc(&h->mem[MEM_LINKS], l, sizeof(idlist) + (size_t)(l->cap / 2) * sizeof(uint32_t));
+        idlist *nl =
+            mem_realloc(&h->mem[MEM_LINKS], l, sizeof(idlist) + (size_t)(l->cap / 2) * sizeof(uint32_t));
         if (nl) {
             nl->cap /= 2;
             *ref = nl;
@@ -823,8 +824,8 @@ int hnsw_search_ex(const hnsw_index *h, hnsw_scratch *s, const float *query, con
     return s->oom ? HNSW_ERR_NOMEM : found;
 }
 
-int hnsw_search(hnsw_index *h, const float *query, size_t k, size_t ef, hnsw_filter_fn filter, void *filter_ctx,
-                uint64_t *labels, float *dists) {
+int hnsw_search(hnsw_index *h, const float *query, size_t k, size_t ef, hnsw_filter_fn filter,
+                void *filter_ctx, uint64_t *labels, float *dists) {
     hnsw_search_params sp = {k, ef, filter, filter_ctx, 0};
     return hnsw_search_ex(h, &h->scratch, query, &sp, labels, dists, NULL);
 }
@@ -838,9 +839,9 @@ int hnsw_search(hnsw_index *h, const float *query, size_t k, size_t ef, hnsw_fil
  * identical vectors: with the paper's strict test copies of one point all
  * tie and all stay, filling every list with the same few copies, so a
  * candidate that coincides with a kept one (distance <= h->same_point) is
- * dropped, except that up to m/2 copies of the base itself are kept (enough
- * to keep a crowd of copies connected, leaving room for real neighbours). Returns how many went to
- * out. */
+ * dropped, except that up to m/2 copies of the base itself are kept
+ * (enough to keep a crowd of copies connected, leaving room for real
+ * neighbours). Returns how many went to out. */
 static uint32_t select_heuristic(const hnsw_index *h, const cand *c, size_t n, uint32_t m, uint32_t *out) {
     uint32_t r = 0, same = 0;
     for (size_t i = 0; i < n && r < m; i++) {
@@ -864,7 +865,8 @@ static uint32_t select_heuristic(const hnsw_index *h, const cand *c, size_t n, u
 static int cand_cmp(const void *x, const void *y, void *arg) {
     const cand *a = x, *b = y;
     if (a->d != b->d) return a->d < b->d ? -1 : 1;
-    uint64_t base = *(const uint32_t *)arg, ka = mix64(a->id ^ (base << 32)), kb = mix64(b->id ^ (base << 32));
+    uint64_t base = *(const uint32_t *)arg, ka = mix64(a->id ^ (base << 32)),
+             kb = mix64(b->id ^ (base << 32));
     return ka < kb ? -1 : ka > kb;
 }
 
@@ -918,8 +920,10 @@ static void connect_level(hnsw_index *h, uint32_t slot, int l, const cand *w, si
     memcpy(chosen, rs + 1, nsel * sizeof(uint32_t));
     for (uint32_t i = 0; i < nsel; i++) {
         uint32_t e = chosen[i], *re = links_at(h, e, l);
-        if (re[0] < mmax(h, l)) re[++re[0]] = slot;
-        else reselect_links(h, e, l, &slot, 1);
+        if (re[0] < mmax(h, l))
+            re[++re[0]] = slot;
+        else
+            reselect_links(h, e, l, &slot, 1);
     }
     /* slot->e stays one-way where e did not keep slot: record it (I2). */
     for (uint32_t i = 0; i < nsel; i++) {
@@ -1073,8 +1077,10 @@ static void unlink_level(hnsw_index *h, uint32_t x, int l) {
     memcpy(outs, rx + 1, nout * sizeof(uint32_t));
     rx[0] = 0;
     for (uint32_t i = 0; i < nout; i++) {
-        if (rec_contains(links_at(h, outs[i], l), x)) ins[nin++] = outs[i];
-        else idlist_remove(h, inlist_ref(h, outs[i], l), x);
+        if (rec_contains(links_at(h, outs[i], l), x))
+            ins[nin++] = outs[i];
+        else
+            idlist_remove(h, inlist_ref(h, outs[i], l), x);
     }
     idlist **inref = inlist_ref(h, x, l);
     if (*inref) {
@@ -1109,7 +1115,8 @@ static void move_node(hnsw_index *h, uint32_t from, uint32_t to) {
     for (int l = 0; l <= node_level(h, to); l++) {
         const uint32_t *rec = links_at(h, to, l);
         for (uint32_t i = 1; i <= rec[0]; i++)
-            if (!rec_replace(links_at(h, rec[i], l), from, to)) idlist_replace(*inlist_ref(h, rec[i], l), from, to);
+            if (!rec_replace(links_at(h, rec[i], l), from, to))
+                idlist_replace(*inlist_ref(h, rec[i], l), from, to);
         const idlist *in = *inlist_ref(h, to, l);
         for (uint32_t i = 0; in && i < in->n; i++) rec_replace(links_at(h, in->id[i], l), from, to);
     }
@@ -1223,7 +1230,9 @@ int hnsw_create(const hnsw_params *params, hnsw_index **out) {
     h->max_level = -1;
     /* L2 of identical vectors is exactly 0; 1 - dot of identical unit
      * vectors is rounding noise around 0; IP has no "same point" test. */
-    h->same_point = params->metric == HNSW_METRIC_L2 ? 0.0f : params->metric == HNSW_METRIC_COSINE ? 1e-6f : -INFINITY;
+    h->same_point = params->metric == HNSW_METRIC_L2       ? 0.0f
+                    : params->metric == HNSW_METRIC_COSINE ? 1e-6f
+                                                           : -INFINITY;
     col_init(&h->vecs, vec_bytes(h), MEM_VECTORS);
     col_init(&h->links0, (h->m0 + 1) * sizeof(uint32_t), MEM_LINKS);
     col_init(&h->meta, sizeof(node_meta), MEM_OTHER);
@@ -1433,7 +1442,8 @@ static int import_list_valid(hnsw_index *h, uint32_t self, int l, const uint32_t
     memcpy(h->old, ids, n * sizeof(uint32_t));
     qsort(h->old, n, sizeof(uint32_t), u32_cmp);
     for (uint32_t i = 0; i < n; i++)
-        if (h->old[i] >= h->import_expected || h->old[i] == self || (i && h->old[i] == h->old[i - 1])) return 0;
+        if (h->old[i] >= h->import_expected || h->old[i] == self || (i && h->old[i] == h->old[i - 1]))
+            return 0;
     return 1;
 }
 
@@ -1456,9 +1466,11 @@ int hnsw_import_node(hnsw_index *h, const hnsw_node_view *nv) {
         return import_fail(h, HNSW_ERR_CORRUPT);
     uint32_t slot = h->count;
     for (uint32_t l = 0; l <= nv->level; l++)
-        if (!import_list_valid(h, slot, (int)l, nv->links[l], nv->nlinks[l])) return import_fail(h, HNSW_ERR_CORRUPT);
+        if (!import_list_valid(h, slot, (int)l, nv->links[l], nv->nlinks[l]))
+            return import_fail(h, HNSW_ERR_CORRUPT);
     size_t n = (size_t)slot + 1;
-    if (col_reserve(&h->vecs, h->mem, n) || col_reserve(&h->links0, h->mem, n) || col_reserve(&h->meta, h->mem, n))
+    if (col_reserve(&h->vecs, h->mem, n) || col_reserve(&h->links0, h->mem, n) ||
+        col_reserve(&h->meta, h->mem, n))
         return import_fail(h, HNSW_ERR_NOMEM);
     upper_block *upper = upper_alloc(h, (int)nv->level);
     if (nv->level && !upper) return import_fail(h, HNSW_ERR_NOMEM);
@@ -1489,7 +1501,8 @@ static int import_check_graph(hnsw_index *h) {
     }
     int top = top_level(h);
     if (h->count == 0) return h->entry == HNSW_NONE && h->max_level == -1 ? HNSW_OK : HNSW_ERR_CORRUPT;
-    if (h->entry >= h->count || h->max_level != top || node_level(h, h->entry) != top) return HNSW_ERR_CORRUPT;
+    if (h->entry >= h->count || h->max_level != top || node_level(h, h->entry) != top)
+        return HNSW_ERR_CORRUPT;
     return HNSW_OK;
 }
 
@@ -1552,7 +1565,8 @@ int hnsw_validate(const hnsw_index *h) {
     size_t labels = 0;
     for (size_t i = 0; i < h->lm_cap; i++) {
         if (h->lm[i] == HNSW_NONE) continue;
-        if (h->lm[i] >= h->count || label_find(h, meta_at(h, h->lm[i])->label) != h->lm[i]) return HNSW_ERR_CORRUPT;
+        if (h->lm[i] >= h->count || label_find(h, meta_at(h, h->lm[i])->label) != h->lm[i])
+            return HNSW_ERR_CORRUPT;
         labels++;
     }
     if (labels != h->count) return HNSW_ERR_CORRUPT;

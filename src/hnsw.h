@@ -35,19 +35,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HNSW_OK 0
-#define HNSW_ERR_NOMEM (-1)    /* allocation failed; nothing changed */
-#define HNSW_ERR_ARG (-2)      /* bad parameter, NaN/Inf component, bad level */
-#define HNSW_ERR_EXISTS (-3)   /* insert of a label already present */
+#define HNSW_OK           0
+#define HNSW_ERR_NOMEM    (-1) /* allocation failed; nothing changed */
+#define HNSW_ERR_ARG      (-2) /* bad parameter, NaN/Inf component, bad level */
+#define HNSW_ERR_EXISTS   (-3) /* insert of a label already present */
 #define HNSW_ERR_NOTFOUND (-4) /* update/delete/get of an absent label */
-#define HNSW_ERR_FULL (-5)     /* 2^32 - 2 nodes already */
-#define HNSW_ERR_CORRUPT (-6)  /* import found an inconsistent graph */
-#define HNSW_ERR_STATE (-7)    /* call not allowed now (e.g. during import) */
+#define HNSW_ERR_FULL     (-5) /* 2^32 - 2 nodes already */
+#define HNSW_ERR_CORRUPT  (-6) /* import found an inconsistent graph */
+#define HNSW_ERR_STATE    (-7) /* call not allowed now (e.g. during import) */
 
-#define HNSW_MAX_LEVEL 16    /* levels 0..16; drawn levels are capped here */
-#define HNSW_MAX_M 512       /* M in [2, 512]; level 0 keeps up to 2M links */
-#define HNSW_MAX_DIM 65536   /* dim in [1, 65536] */
-#define HNSW_NONE UINT32_MAX /* "no slot" (entry point of an empty index) */
+#define HNSW_MAX_LEVEL 16         /* levels 0..16; drawn levels are capped here */
+#define HNSW_MAX_M     512        /* M in [2, 512]; level 0 keeps up to 2M links */
+#define HNSW_MAX_DIM   65536      /* dim in [1, 65536] */
+#define HNSW_NONE      UINT32_MAX /* "no slot" (entry point of an empty index) */
 
 typedef enum hnsw_metric { HNSW_METRIC_L2 = 0, HNSW_METRIC_IP = 1, HNSW_METRIC_COSINE = 2 } hnsw_metric;
 
@@ -68,9 +68,9 @@ typedef struct hnsw_scratch hnsw_scratch;
 typedef bool (*hnsw_filter_fn)(uint64_t label, void *ctx);
 
 typedef struct hnsw_search_params {
-    size_t k;               /* results wanted; 0 gives 0 results */
-    size_t ef;              /* candidate list size; raised to k when smaller */
-    hnsw_filter_fn filter;  /* NULL: every node qualifies */
+    size_t k;              /* results wanted; 0 gives 0 results */
+    size_t ef;             /* candidate list size; raised to k when smaller */
+    hnsw_filter_fn filter; /* NULL: every node qualifies */
     void *filter_ctx;
     uint64_t max_distances; /* stop after this many distance computations
                                (0 = no limit); stats say when it hit */

@@ -39,7 +39,7 @@
 #include <stdlib.h>
 #include <strings.h>
 
-#define TARGET_AVX2 __attribute__((target("avx2,fma")))
+#define TARGET_AVX2   __attribute__((target("avx2,fma")))
 #define TARGET_AVX512 __attribute__((target("avx512f")))
 
 /* 1 - dot/sqrt(na*nb) in double, clamped to [0,2]; 1 for a zero vector. */
@@ -157,8 +157,7 @@ TARGET_AVX2 static float dot_avx2(const float *a, const float *b, size_t n) {
         s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), s2);
         s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), s3);
     }
-    for (; i + 8 <= n; i += 8)
-        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
     if (i < n) {
         __m256i m = avx2_mask(n - i);
         s1 = _mm256_fmadd_ps(_mm256_maskload_ps(a + i, m), _mm256_maskload_ps(b + i, m), s1);
@@ -195,9 +194,7 @@ TARGET_AVX2 static float cosine_avx2(const float *a, const float *b, size_t n) {
 
 /* ------------------------------------------------------------- AVX-512F */
 
-TARGET_AVX512 static inline __mmask16 avx512_mask(size_t r) {
-    return (__mmask16)((1u << r) - 1u);
-}
+TARGET_AVX512 static inline __mmask16 avx512_mask(size_t r) { return (__mmask16)((1u << r) - 1u); }
 
 TARGET_AVX512 static float l2sq_avx512(const float *a, const float *b, size_t n) {
     __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
@@ -235,8 +232,7 @@ TARGET_AVX512 static float dot_avx512(const float *a, const float *b, size_t n) 
         s2 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32), s2);
         s3 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48), s3);
     }
-    for (; i + 16 <= n; i += 16)
-        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+    for (; i + 16 <= n; i += 16) s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
     if (i < n) {
         __mmask16 m = avx512_mask(n - i);
         s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), s1);
@@ -289,16 +285,13 @@ static vec_isa current_isa = VEC_ISA_SCALAR;
 int vec_isa_supported(vec_isa isa) {
     switch (isa) {
     case VEC_ISA_SCALAR: return 1;
-    case VEC_ISA_AVX2:
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case VEC_ISA_AVX2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     case VEC_ISA_AVX512: return __builtin_cpu_supports("avx512f");
     default: return 0;
     }
 }
 
-const char *vec_isa_name(vec_isa isa) {
-    return (unsigned)isa < VEC_ISA_COUNT ? isa_names[isa] : "unknown";
-}
+const char *vec_isa_name(vec_isa isa) { return (unsigned)isa < VEC_ISA_COUNT ? isa_names[isa] : "unknown"; }
 
 int vec_isa_parse(const char *name, vec_isa *out) {
     for (int i = 0; i < VEC_ISA_COUNT; i++) {
@@ -328,8 +321,7 @@ vec_isa vec_dist_current(void) { return current_isa; }
 vec_isa vec_dist_init(void) {
     __builtin_cpu_init();
     vec_isa forced;
-    if (vec_isa_parse(getenv("PHENIX_VEC_ISA"), &forced) == 0 && vec_dist_select(forced) == 0)
-        return forced;
+    if (vec_isa_parse(getenv("PHENIX_VEC_ISA"), &forced) == 0 && vec_dist_select(forced) == 0) return forced;
     for (int i = VEC_ISA_COUNT - 1; i >= 0; i--)
         if (vec_dist_select((vec_isa)i) == 0) return (vec_isa)i;
     return VEC_ISA_SCALAR; /* not reached: scalar always selects */

@@ -121,7 +121,8 @@ static double measure_recall(hnsw_index *h, hnsw_metric metric, const float *que
     return total ? (double)hits / (double)total : 1.0;
 }
 
-static hnsw_index *build(const float *x, size_t n, size_t dim, hnsw_metric metric, uint64_t seed, double *secs) {
+static hnsw_index *build(const float *x, size_t n, size_t dim, hnsw_metric metric, uint64_t seed,
+                         double *secs) {
     hnsw_index *h = new_index((uint32_t)dim, metric, 16, 200, seed);
     double t0 = now_sec();
     for (size_t i = 0; i < n; i++)
@@ -142,12 +143,9 @@ static const char *metric_name(hnsw_metric m) {
 TEST(test_create_and_empty) {
     hnsw_index *h = NULL;
     hnsw_params bad[] = {
-        {0, HNSW_METRIC_L2, 16, 100, 1},
-        {HNSW_MAX_DIM + 1, HNSW_METRIC_L2, 16, 100, 1},
-        {8, HNSW_METRIC_L2, 1, 100, 1},
-        {8, HNSW_METRIC_L2, HNSW_MAX_M + 1, 100, 1},
-        {8, HNSW_METRIC_L2, 16, 0, 1},
-        {8, (hnsw_metric)9, 16, 100, 1},
+        {0, HNSW_METRIC_L2, 16, 100, 1}, {HNSW_MAX_DIM + 1, HNSW_METRIC_L2, 16, 100, 1},
+        {8, HNSW_METRIC_L2, 1, 100, 1},  {8, HNSW_METRIC_L2, HNSW_MAX_M + 1, 100, 1},
+        {8, HNSW_METRIC_L2, 16, 0, 1},   {8, (hnsw_metric)9, 16, 100, 1},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         EXPECT(hnsw_create(&bad[i], &h) == HNSW_ERR_ARG);
@@ -214,7 +212,8 @@ static int same_graph(const hnsw_index *a, const hnsw_index *b) {
     hnsw_graph_info ia, ib;
     hnsw_export_info(a, &ia);
     hnsw_export_info(b, &ib);
-    if (ia.count != ib.count || ia.entry != ib.entry || ia.max_level != ib.max_level || ia.rng_state != ib.rng_state)
+    if (ia.count != ib.count || ia.entry != ib.entry || ia.max_level != ib.max_level ||
+        ia.rng_state != ib.rng_state)
         return 0;
     size_t dim = hnsw_get_params(a)->dim;
     for (uint32_t s = 0; s < ia.count; s++) {
@@ -224,7 +223,8 @@ static int same_graph(const hnsw_index *a, const hnsw_index *b) {
         if (na.label != nb.label || na.level != nb.level || memcmp(na.vector, nb.vector, dim * sizeof(float)))
             return 0;
         for (uint32_t l = 0; l <= na.level; l++)
-            if (na.nlinks[l] != nb.nlinks[l] || memcmp(na.links[l], nb.links[l], na.nlinks[l] * sizeof(uint32_t)))
+            if (na.nlinks[l] != nb.nlinks[l] ||
+                memcmp(na.links[l], nb.links[l], na.nlinks[l] * sizeof(uint32_t)))
                 return 0;
     }
     return 1;
@@ -345,7 +345,8 @@ TEST(test_delete_all_returns_memory) {
         if (round == 0)
             printf("  empty %zu bytes, full %zu bytes (%.0f/vector: vectors %zu, links %zu, other %zu), "
                    "after deleting all %zu bytes\n",
-                   empty.total, full.total, (double)full.total / n, full.vectors, full.links, full.other, after.total);
+                   empty.total, full.total, (double)full.total / n, full.vectors, full.links, full.other,
+                   after.total);
     }
     hnsw_free(h);
     free(x);
@@ -410,7 +411,8 @@ TEST(test_filter) {
         EXPECT(ra == rp && memcmp(got, plain, sizeof(got)) == 0);
     }
     double recall = (double)hits / total;
-    printf("  filtered (1/7 of labels) recall@10 ef=100 %.4f, %.0f filter calls/query\n", recall, (double)calls / nq);
+    printf("  filtered (1/7 of labels) recall@10 ef=100 %.4f, %.0f filter calls/query\n", recall,
+           (double)calls / nq);
     EXPECT(calls > 0);
     EXPECT(recall >= 0.9);
     hnsw_free(h);
@@ -629,7 +631,8 @@ TEST(test_import_rejects_corruption) {
     {
         hnsw_index *g = NULL;
         int err = hnsw_import_begin(&e.info, &g);
-        for (uint32_t i = 0; err == HNSW_OK && i + 1 < e.info.count; i++) err = hnsw_import_node(g, &e.nodes[i]);
+        for (uint32_t i = 0; err == HNSW_OK && i + 1 < e.info.count; i++)
+            err = hnsw_import_node(g, &e.nodes[i]);
         EXPECT(err == HNSW_OK);
         EXPECT(hnsw_import_finish(g) == HNSW_ERR_CORRUPT);
         EXPECT(hnsw_import_node(g, &e.nodes[0]) == HNSW_ERR_STATE);
@@ -746,7 +749,9 @@ typedef int (*op_fn)(hnsw_index *h, size_t i);
 
 static float fail_vecs[64 * 8];
 
-static int op_insert(hnsw_index *h, size_t i) { return hnsw_insert(h, label_of(100 + i), fail_vecs + (i % 64) * 8); }
+static int op_insert(hnsw_index *h, size_t i) {
+    return hnsw_insert(h, label_of(100 + i), fail_vecs + (i % 64) * 8);
+}
 static int op_delete(hnsw_index *h, size_t i) { return hnsw_delete(h, label_of(i % 40)); }
 static int op_update(hnsw_index *h, size_t i) {
     return hnsw_update(h, label_of(i % 40), fail_vecs + ((i + 17) % 64) * 8);

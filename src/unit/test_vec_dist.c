@@ -79,10 +79,11 @@ static int check_pair(const float *a, const float *b, size_t n, double rel) {
         const vec_dist_kernels *k = vec_dist_kernels_for((vec_isa)isa);
         if (!k) continue;
         float l = k->l2sq(a, b, n), d = k->dot(a, b, n), c = k->cosine_dist(a, b, n);
-        int ok = close_to(l, lref, lref, rel, 1e-37) && close_to(l, sc->l2sq(a, b, n), lref, 2 * rel, 1e-37) &&
-                 close_to(d, dref, dscale, rel, 1e-37) &&
-                 close_to(d, sc->dot(a, b, n), dscale, 2 * rel, 1e-37) && (isnan(cref) || close_to(c, cref, 1, rel, 1e-6)) &&
-                 close_to(c, sc->cosine_dist(a, b, n), 1, 2 * rel, 1e-6);
+        int ok =
+            close_to(l, lref, lref, rel, 1e-37) && close_to(l, sc->l2sq(a, b, n), lref, 2 * rel, 1e-37) &&
+            close_to(d, dref, dscale, rel, 1e-37) && close_to(d, sc->dot(a, b, n), dscale, 2 * rel, 1e-37) &&
+            (isnan(cref) || close_to(c, cref, 1, rel, 1e-6)) &&
+            close_to(c, sc->cosine_dist(a, b, n), 1, 2 * rel, 1e-6);
         if (!ok) {
             bad++;
             if (printed++ < 5)
@@ -155,7 +156,8 @@ TEST(test_unaligned) {
 }
 
 TEST(test_zeros_and_identical) {
-    static const size_t dims[] = {1, 2, 3, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 783, 784, 4095, 4096};
+    static const size_t dims[] = {1,  2,  3,  7,   8,   15,  16,  17,  31,   32,  33,
+                                  63, 64, 65, 127, 128, 129, 783, 784, 4095, 4096};
     int bad = 0;
     for (size_t d = 0; d < sizeof(dims) / sizeof(dims[0]); d++) {
         size_t n = dims[d];
@@ -165,7 +167,8 @@ TEST(test_zeros_and_identical) {
             const vec_dist_kernels *k = vec_dist_kernels_for((vec_isa)isa);
             if (!k) continue;
             /* both zero */
-            bad += k->l2sq(va, vb, n) != 0.0f || k->dot(va, vb, n) != 0.0f || k->cosine_dist(va, vb, n) != 1.0f;
+            bad +=
+                k->l2sq(va, vb, n) != 0.0f || k->dot(va, vb, n) != 0.0f || k->cosine_dist(va, vb, n) != 1.0f;
         }
         for (size_t i = 0; i < n; i++) va[i] = rng_float();
         bad += check_pair(va, vb, n, 1e-5); /* one zero vector: cosine 1 */
@@ -248,7 +251,8 @@ TEST(test_nan_propagates) {
         for (int isa = 0; isa < VEC_ISA_COUNT; isa++) {
             const vec_dist_kernels *k = vec_dist_kernels_for((vec_isa)isa);
             if (!k) continue;
-            bad += !isnan(k->l2sq(va, vb, n)) || !isnan(k->dot(va, vb, n)) || !isnan(k->cosine_dist(va, vb, n));
+            bad +=
+                !isnan(k->l2sq(va, vb, n)) || !isnan(k->dot(va, vb, n)) || !isnan(k->cosine_dist(va, vb, n));
         }
     }
     EXPECT(bad == 0);
