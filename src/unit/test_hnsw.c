@@ -386,6 +386,7 @@ static bool accept_mod7(uint64_t label, void *ctx) {
     if (ctx) (*(size_t *)ctx)++;
     return (label / 1000003ULL) % 7 == 0;
 }
+static bool accept_rare(uint64_t label, void *ctx) { return (label / 1000003ULL) % 250 == 0; }
 static bool accept_none(uint64_t label, void *ctx) { return false; }
 static bool accept_all(uint64_t label, void *ctx) { return true; }
 
@@ -409,6 +410,14 @@ TEST(test_filter) {
         int ra = hnsw_search(h, qs + i * dim, K, 100, accept_all, NULL, got, NULL);
         int rp = hnsw_search(h, qs + i * dim, K, 100, NULL, NULL, plain, NULL);
         EXPECT(ra == rp && memcmp(got, plain, sizeof(got)) == 0);
+    }
+    /* a very selective filter (12 of 3000) still yields k results, the
+     * exact ones, because the walk goes on until the list is full */
+    for (size_t i = 0; i < nq; i += 10) {
+        uint64_t got[K], want[K];
+        int r = hnsw_search(h, qs + i * dim, K, 20, accept_rare, NULL, got, NULL);
+        size_t nw = exact_knn(h, HNSW_METRIC_L2, qs + i * dim, NULL, dim, accept_rare, K, want);
+        EXPECT(r == K && nw == K && overlap(got, K, want, K) == K);
     }
     double recall = (double)hits / total;
     printf("  filtered (1/7 of labels) recall@10 ef=100 %.4f, %.0f filter calls/query\n", recall,
@@ -437,6 +446,10 @@ TEST(test_search_ex_and_budget) {
     EXPECT(a[0] == label_of(0) && da[0] == 0.0f);
     EXPECT(st.distances > 0 && st.visited > 0 && !st.budget_exhausted && st.filtered == 0);
     EXPECT(hnsw_scratch_memory(s) > 0);
+    sp.filter = accept_mod7;
+    EXPECT(hnsw_search_ex(h, s, x, &sp, a, da, &st) == K);
+    EXPECT(st.filtered > 0 && a[0] == label_of(0));
+    sp.filter = NULL;
     sp.max_distances = 50;
     EXPECT(hnsw_search_ex(h, s, x, &sp, a, da, &st) >= 0);
     EXPECT(st.budget_exhausted && st.distances < 50 + 2 * 16 * 2);
