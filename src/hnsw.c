@@ -14,9 +14,10 @@
  * Memory layout
  * -------------
  * Nodes occupy dense slots 0..count-1. Per-slot records live in three
- * "columns", each a table of fixed-size chunks (the first chunk grows by
+ * "columns", each a table of 256 KB chunks (the first chunk grows by
  * doubling until it is full size, then full chunks are added; no chunk is
- * ever moved once full, so growing never copies the arena):
+ * ever moved once full, so growing never copies the arena, and a chunk is
+ * one allocator size class, so nothing is lost to rounding):
  *   vecs    dim floats per slot, 64-byte aligned chunks;
  *   links0  the layer-0 link record: [count, id_1 .. id_2M] (uint32);
  *   meta    label, pointer to the upper block (NULL for level 0), pointer
@@ -184,6 +185,8 @@ static void mem_free(size_t *acct, void *p) {
 
 /* --------------------------------------------------------------- columns */
 
+/* A full chunk is at most this big: a power of two, so that it is exactly
+ * one allocator size class (jemalloc rounds other sizes up by up to 25%). */
 #define CHUNK_TARGET_BYTES (256 * 1024)
 #define COL_ALIGN          64
 #define COL_FIRST_CAP      16
@@ -192,28 +195,39 @@ typedef struct column {
     uint8_t **chunk; /* aligned start of each chunk */
     uint8_t **raw;   /* what was allocated, for freeing */
     uint32_t nchunks, table_cap;
-    uint32_t shift; /* a full chunk holds 1 << shift slots */
-    size_t stride;  /* bytes per slot */
-    size_t cap;     /* slots available */
-    int part;       /* MEM_* the chunks are accounted to */
+    uint32_t per_chunk; /* slots in a full chunk (>= 2) */
+    uint64_t div_magic; /* ceil(2^64 / per_chunk) */
+    size_t stride;      /* bytes per slot */
+    size_t cap;         /* slots available */
+    int part;           /* MEM_* the chunks are accounted to */
 } column;
 
 static void col_init(column *c, size_t stride, int part) {
     memset(c, 0, sizeof(*c));
     c->stride = stride;
     c->part = part;
-    uint32_t shift = 0;
-    while (shift < 16 && (stride << (shift + 1)) <= CHUNK_TARGET_BYTES) shift++;
-    c->shift = shift < 4 ? 4 : shift;
+    c->per_chunk = stride * 2 <= CHUNK_TARGET_BYTES ? (uint32_t)(CHUNK_TARGET_BYTES / stride) : 2;
+    c->div_magic = UINT64_MAX / c->per_chunk + 1;
 }
 
+/* Record of slot: chunk slot / per_chunk, computed with Lemire, Kaser and
+ * Kurz's multiply-by-reciprocal ("Faster remainder by direct computation",
+ * 2019), exact for every 32-bit slot with a 64-bit magic, so chunks need
+ * not hold a power-of-two number of slots. */
 static inline void *col_at(const column *c, uint32_t slot) {
-    return c->chunk[slot >> c->shift] + (size_t)(slot & ((1u << c->shift) - 1)) * c->stride;
+    uint32_t ci = (uint32_t)(((unsigned __int128)slot * c->div_magic) >> 64);
+    return c->chunk[ci] + (size_t)(slot - ci * c->per_chunk) * c->stride;
 }
 
-/* Allocates an aligned chunk of n slots into chunk[i]/raw[i]. */
+/* Allocates a 64-byte aligned chunk of n slots into chunk[i]/raw[i]: the
+ * exact size first (large blocks come page-aligned from jemalloc), padded
+ * only when the allocator returned a misaligned block. */
 static int col_alloc_chunk(column *c, size_t *mem, uint32_t i, size_t n) {
-    uint8_t *raw = mem_alloc(&mem[c->part], n * c->stride + COL_ALIGN - 1);
+    uint8_t *raw = mem_alloc(&mem[c->part], n * c->stride);
+    if (raw && ((uintptr_t)raw & (COL_ALIGN - 1))) {
+        mem_free(&mem[c->part], raw);
+        raw = mem_alloc(&mem[c->part], n * c->stride + COL_ALIGN - 1);
+    }
     if (!raw) return -1;
     c->raw[i] = raw;
     c->chunk[i] = (uint8_t *)(((uintptr_t)raw + COL_ALIGN - 1) & ~(uintptr_t)(COL_ALIGN - 1));
@@ -222,7 +236,7 @@ static int col_alloc_chunk(column *c, size_t *mem, uint32_t i, size_t n) {
 
 /* Makes room for need slots. Returns 0 or -1 (nothing changed). */
 static int col_reserve(column *c, size_t *mem, size_t need) {
-    size_t full = (size_t)1 << c->shift;
+    size_t full = c->per_chunk;
     while (c->cap < need) {
         int adds_chunk = c->nchunks == 0 || c->cap >= full;
         if (adds_chunk && c->nchunks == c->table_cap) {
@@ -256,7 +270,7 @@ static int col_reserve(column *c, size_t *mem, size_t need) {
 /* Releases chunks beyond what count slots need, keeping one spare chunk;
  * everything when count is 0. */
 static void col_trim(column *c, size_t *mem, size_t count) {
-    size_t full = (size_t)1 << c->shift;
+    size_t full = c->per_chunk;
     if (count == 0) {
         for (uint32_t i = 0; i < c->nchunks; i++) mem_free(&mem[c->part], c->raw[i]);
         mem_free(&mem[MEM_OTHER], c->chunk);
