@@ -61,6 +61,11 @@ proc redis_client {args} {
     set port [dict get $opt -port]
     if {$host eq ""} { set host [srv host] }
     if {$port eq ""} { set port [srv port] }
+    # Tcl 8.6's notifier waits with select(2): a descriptor at or above
+    # FD_SETSIZE (1024) would hang the event loop, so refuse to go near it.
+    if {[llength [array names ::resp::S *,fd]] >= 1010} {
+        error "redis_client: too many open clients for Tcl's select() notifier (at most ~1,000)"
+    }
     set fd [socket $host $port]
     # A large channel buffer makes most requests one write(2): a request split
     # into several small writes can stall on Nagle's algorithm against delayed ACKs.
