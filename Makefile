@@ -1,0 +1,101 @@
+# Phenix DB top-level Makefile.
+#
+#   make            build src/phenix-server (release, jemalloc)
+#   make run        install missing Debian packages, build, start with conf/phenix.conf
+#   make test       install, build, run every suite (unit, integration on io_uring and
+#                   epoll, client compatibility, fuzz smoke, then unit + integration
+#                   again under ASan+UBSan); ends with one "N passed, N failed" line
+#   make bench      redis-benchmark against phenix-server and redis-server side by side
+#   make fuzz       build and run the RESP parser fuzzer for FUZZ_SECONDS (default 60)
+#
+# Objects go to build/<variant>/; variants: release (default) and asan.
+
+CC      ?= gcc
+VARIANT ?= release
+BUILD   := build/$(VARIANT)
+
+STD_FLAGS  := -std=gnu11 -D_GNU_SOURCE -pthread -g -fno-omit-frame-pointer
+WARN_FLAGS := -Wall -Wextra -Werror -Wno-unused-parameter
+ifeq ($(VARIANT),asan)
+  OPT_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined
+  MALLOC_LIBS :=
+  MALLOC_DEFS :=
+else
+  OPT_FLAGS := -O2
+  MALLOC_LIBS := -ljemalloc
+  MALLOC_DEFS := -DHAVE_JEMALLOC
+endif
+CFLAGS  += $(STD_FLAGS) $(WARN_FLAGS) $(OPT_FLAGS) $(MALLOC_DEFS) -MMD -MP
+LDFLAGS += $(OPT_FLAGS) -pthread -rdynamic
+LIBS    := -luring -lxxhash $(MALLOC_LIBS) -lm -ldl
+
+# Pure modules: no server header, linked into unit tests and the fuzzer.
+PURE_SRCS := zmalloc.c util.c buf.c dict.c resp.c $(filter vec_dist.c hnsw.c,$(notdir $(wildcard src/*.c)))
+# Server modules: everything else in src/.
+ALL_SRCS    := $(notdir $(wildcard src/*.c))
+SERVER_SRCS := $(filter-out $(PURE_SRCS),$(ALL_SRCS))
+PURE_OBJS   := $(addprefix $(BUILD)/,$(PURE_SRCS:.c=.o))
+SERVER_OBJS := $(addprefix $(BUILD)/,$(SERVER_SRCS:.c=.o))
+UNIT_SRCS   := $(notdir $(wildcard src/unit/test_*.c))
+UNIT_BINS   := $(addprefix $(BUILD)/unit/,$(UNIT_SRCS:.c=))
+
+SERVER_BIN := $(BUILD)/phenix-server
+
+.PHONY: all server deps run test test-unit test-integration test-clients test-asan \
+        bench bench-vector fuzz fuzz-smoke clean
+
+all: src/phenix-server
+
+src/phenix-server: $(SERVER_BIN)
+	@if [ "$(VARIANT)" = release ]; then cp $(SERVER_BIN) src/phenix-server.tmp && mv -f src/phenix-server.tmp src/phenix-server; fi
+
+$(SERVER_BIN): $(PURE_OBJS) $(SERVER_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/%.o: src/%.c | $(BUILD)/unit
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/unit/test_%.o: src/unit/test_%.c | $(BUILD)/unit
+	$(CC) $(CFLAGS) -Isrc -c -o $@ $<
+
+$(BUILD)/unit/test_%: $(BUILD)/unit/test_%.o $(PURE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/unit:
+	mkdir -p $@
+
+unit-bins: $(UNIT_BINS)
+
+deps:
+	@bash deps/install.sh
+
+run: deps
+	$(MAKE) all
+	./src/phenix-server conf/phenix.conf
+
+test: deps
+	@bash tests/run-all.sh
+
+test-unit: unit-bins
+	@bash tests/run-unit.sh $(BUILD)/unit
+
+test-integration: $(SERVER_BIN)
+	tclsh tests/test_helper.tcl --server $(SERVER_BIN) $(TEST_ARGS)
+
+test-clients: all
+	@bash tests/clients/run.sh src/phenix-server
+
+bench: deps all
+	@bash utils/bench.sh
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	@bash tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+fuzz-smoke:
+	@bash tests/fuzz/run.sh 20
+
+clean:
+	rm -rf build src/phenix-server
+
+-include $(wildcard $(BUILD)/*.d $(BUILD)/unit/*.d)

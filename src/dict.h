@@ -1,0 +1,94 @@
+/* dict.h -- chained hash table with incremental rehashing and a stateless
+ * SCAN cursor. See dict.c for the design notes. */
+#ifndef PHENIX_DICT_H
+#define PHENIX_DICT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct dict_entry {
+    struct dict_entry *next;
+    void *key;
+    union {
+        void *val;
+        int64_t s64;
+    } v;
+} dict_entry;
+
+typedef struct dict_type {
+    uint64_t (*hash)(const void *key);
+    int (*key_eq)(const void *a, const void *b); /* 1 when equal */
+    void (*key_free)(void *key);                 /* may be NULL */
+    void (*val_free)(void *val);                 /* may be NULL */
+} dict_type;
+
+typedef struct dict {
+    const dict_type *type;
+    dict_entry **table[2];
+    size_t size[2]; /* power of two, or 0 when the table is absent */
+    size_t used[2];
+    long rehashidx;  /* -1 when not rehashing */
+    int iterators;   /* safe iterators alive: rehash steps are paused */
+} dict;
+
+typedef struct dict_iter {
+    dict *d;
+    int table;
+    size_t index;
+    dict_entry *entry, *next;
+} dict_iter;
+
+typedef void dict_scan_fn(void *privdata, dict_entry *e);
+
+/* Sets the process-wide hash seed (call once at start-up). */
+void dict_set_seed(const uint8_t seed[16]);
+/* Seeded 64-bit hash of len bytes (XXH3), and a case-insensitive variant. */
+uint64_t dict_hash_bytes(const void *p, size_t len);
+uint64_t dict_hash_bytes_nocase(const void *p, size_t len);
+
+/* Returns a new empty dict; the caller frees it with dict_release(). */
+dict *dict_create(const dict_type *type);
+/* Frees every entry (calling the type's destructors) and the dict. */
+void dict_release(dict *d);
+/* Frees every entry but keeps the dict usable (empty). */
+void dict_clear(dict *d);
+static inline size_t dict_size(const dict *d) { return d->used[0] + d->used[1]; }
+static inline int dict_is_rehashing(const dict *d) { return d->rehashidx != -1; }
+/* Returns the entry for key or NULL. O(1) average. */
+dict_entry *dict_find(dict *d, const void *key);
+/* Adds key if absent and returns its new entry (value unset); when key is
+ * present returns NULL and stores the existing entry in *existing (if not
+ * NULL). The dict takes ownership of key only when an entry is created. */
+dict_entry *dict_add_raw(dict *d, void *key, dict_entry **existing);
+/* Adds key -> val; returns 1, or 0 (nothing taken) when key exists. */
+int dict_add(dict *d, void *key, void *val);
+/* Removes key, calling the destructors. Returns 1 if it was present. */
+int dict_delete(dict *d, const void *key);
+/* Removes key's entry without destructors and returns it (NULL if absent);
+ * the caller must pass it to dict_free_entry() later. */
+dict_entry *dict_unlink(dict *d, const void *key);
+void dict_free_entry(dict *d, dict_entry *e);
+/* Returns a random entry (NULL when empty). Not perfectly uniform (bucket
+ * then chain position) but good enough for RANDOMKEY and sampling. */
+dict_entry *dict_random_entry(dict *d);
+/* Does up to n bucket moves of an ongoing rehash; returns 1 if more
+ * remains. */
+int dict_rehash(dict *d, int n);
+/* Rehashes for about ms milliseconds; returns buckets moved / 100. */
+int dict_rehash_ms(dict *d, int ms);
+/* Calls fn for every entry of the bucket(s) the cursor names and returns
+ * the next cursor (0 when the iteration is complete). Guarantees: every
+ * element present for the whole iteration is returned at least once, even
+ * across resizes (reverse-binary cursor, the algorithm Redis uses). */
+uint64_t dict_scan(dict *d, uint64_t cursor, dict_scan_fn *fn, void *privdata);
+/* Safe iteration: the dict may not be modified except by deleting the
+ * entry just returned. Pauses rehashing while alive. */
+void dict_iter_init(dict_iter *it, dict *d);
+dict_entry *dict_iter_next(dict_iter *it);
+void dict_iter_release(dict_iter *it);
+/* Bytes used by the tables and entries (not keys/values). */
+size_t dict_mem_usage(const dict *d);
+/* Shrinks the table when it is mostly empty (call from cron). */
+void dict_maybe_shrink(dict *d);
+
+#endif

@@ -1,0 +1,417 @@
+/* server.h -- the server's shared types and the functions the command
+ * families call. Pure modules (resp, dict, buf, util, hnsw, vec_dist) never
+ * include this header.
+ *
+ * Ownership model: the main thread owns every client, database and value.
+ * A client's argv points into its query buffer (or the event loop's receive
+ * buffer) and is valid only while its command runs: a command that keeps
+ * an argument copies it. */
+#ifndef PHENIX_SERVER_H
+#define PHENIX_SERVER_H
+
+#include <limits.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "dict.h"
+#include "el.h"
+#include "resp.h"
+#include "util.h"
+#include "zmalloc.h"
+
+#define PHENIX_VERSION "0.1.0"
+/* What INFO's redis_version reports: clients gate features on it. */
+#define PHENIX_REDIS_COMPAT_VERSION "7.2.0"
+
+/* ---- logging (log.c) ---- */
+enum { LL_DEBUG = 0, LL_VERBOSE, LL_NOTICE, LL_WARNING };
+void server_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Async-signal-safe write of a raw message to the log. */
+void server_log_raw_fd(const char *msg);
+int log_fd(void);
+
+/* ---- values (object.c) ---- */
+enum { OBJ_STRING = 0, OBJ_LIST = 1, OBJ_SET = 2, OBJ_ZSET = 3, OBJ_HASH = 4 };
+enum { ENC_RAW = 0, ENC_INT = 1, ENC_EMBSTR = 8 };
+#define EMBSTR_MAX 44
+
+typedef struct pobj {
+    uint8_t type;
+    uint8_t enc;
+    uint16_t lfu;  /* reserved for LFU counters */
+    uint32_t lru;  /* seconds clock of last access (OBJECT IDLETIME) */
+    union {
+        long long i; /* ENC_INT */
+        ds s;        /* ENC_RAW / ENC_EMBSTR */
+        void *p;
+    } v;
+} pobj;
+
+/* New string object holding a copy of p[0..len); integers that round-trip
+ * are stored as ENC_INT, short strings embedded in one allocation. */
+pobj *obj_new_string(const char *p, size_t len);
+/* New string object that takes ownership of s. */
+pobj *obj_new_string_ds(ds s);
+pobj *obj_new_int(long long v);
+void obj_free(pobj *o);
+void obj_free_void(void *o);
+pobj *obj_dup(const pobj *o);
+/* Borrowed bytes of a string object: for ENC_INT the digits are written
+ * into buf (>= 24 bytes). */
+const char *obj_str(const pobj *o, char *buf, size_t *len);
+/* Makes a string object's bytes modifiable (ENC_RAW) and returns its ds. */
+ds obj_str_unshare(pobj *o);
+/* Size in bytes of a value, approximately (MEMORY USAGE). */
+size_t obj_mem_usage(const pobj *o);
+const char *obj_type_name(const pobj *o);
+const char *obj_enc_name(const pobj *o);
+uint32_t lru_clock(void);
+
+/* ---- keyspace (db.c) ---- */
+typedef struct db {
+    dict *keys;    /* ds -> pobj* */
+    dict *expires; /* ds (shared with keys) -> int64 unix ms */
+    int id;
+    uint64_t expire_cursor;
+    long long avg_ttl;
+} db;
+
+extern const dict_type keyspace_dict_type;
+extern const dict_type expires_dict_type;
+extern const dict_type ds_set_type;     /* ds keys, no values, case-sensitive */
+extern const dict_type command_dict_type; /* case-insensitive ds keys */
+
+void db_init_all(void);
+void db_free_all(void);
+/* Looks a key up for reading/writing: expires it lazily; NULL if absent. */
+pobj *db_lookup_read(db *d, const char *key, size_t len);
+pobj *db_lookup_write(db *d, const char *key, size_t len);
+/* Adds or replaces key's value (takes ownership of val). keep_ttl keeps an
+ * existing expire. */
+void db_set(db *d, const char *key, size_t len, pobj *val, int keep_ttl);
+/* Adds key (which must be absent), taking ownership of val. */
+void db_add(db *d, const char *key, size_t len, pobj *val);
+int db_delete(db *d, const char *key, size_t len);
+void db_set_expire(db *d, const char *key, size_t len, int64_t when_ms);
+int db_remove_expire(db *d, const char *key, size_t len);
+/* -1 when the key has no expire. */
+int64_t db_get_expire(db *d, const char *key, size_t len);
+long long db_flush(db *d);
+void db_active_expire_cycle(int64_t budget_us);
+int db_key_expired(db *d, const char *key, size_t len);
+
+/* ---- clients and replies (networking.c) ---- */
+typedef struct reply_block {
+    struct reply_block *next;
+    size_t size, used;
+    char buf[];
+} reply_block;
+
+#define CLIENT_CLOSE_AFTER_REPLY (1u << 0)
+#define CLIENT_CLOSE_ASAP (1u << 1)
+#define CLIENT_PENDING_WRITE (1u << 2)
+#define CLIENT_AUTHENTICATED (1u << 3)
+#define CLIENT_READ_ENDED (1u << 4)
+#define CLIENT_PAUSED_INPUT (1u << 5)
+#define CLIENT_NO_EVICT (1u << 6)
+#define CLIENT_PROTECTED (1u << 7)
+#define CLIENT_IN_CLOSE_LIST (1u << 8)
+
+#define CLIENT_IOV_MAX 64
+
+struct command;
+
+typedef struct client {
+    el_conn conn; /* first member: the loop hands back this pointer */
+    uint64_t id;
+    uint32_t flags;
+    int resp; /* 2 or 3 */
+    db *db;
+    ds qbuf;
+    resp_parser parser;
+    int argc;
+    resp_arg *argv;
+    struct command *cmd, *lastcmd;
+    reply_block *reply_head, *reply_tail;
+    size_t reply_bytes;  /* queued, not yet sent */
+    size_t head_sent;    /* bytes of reply_head already sent */
+    size_t inflight;     /* bytes in the send in flight */
+    struct iovec iov[CLIENT_IOV_MAX];
+    ds name, lib_name, lib_ver;
+    int64_t ctime_ms, last_interaction_ms;
+    int64_t obuf_soft_since_ms;
+    char addr[64], laddr[64];
+    struct client *prev, *next;       /* all clients */
+    struct client *next_pending;      /* pending writes */
+    struct client *next_close;        /* close list */
+    long long net_in, net_out, commands;
+    int deferred_len_depth;
+} client;
+
+/* Reply helpers: queue RESP bytes to c; they degrade RESP3 types for RESP2
+ * clients as Redis does. */
+void add_reply_raw(client *c, const char *p, size_t len);
+void add_reply_ok(client *c);
+void add_reply_status(client *c, const char *s);
+void add_reply_error(client *c, const char *msg);  /* msg without '-', may start with a code */
+void add_reply_errorf(client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void add_reply_long(client *c, long long v);
+void add_reply_bulk(client *c, const char *p, size_t len);
+void add_reply_bulk_cstr(client *c, const char *s);
+void add_reply_bulk_obj(client *c, const pobj *o);
+void add_reply_bulk_long(client *c, long long v);
+void add_reply_null(client *c);
+void add_reply_null_array(client *c);
+void add_reply_array_len(client *c, long long n);
+void add_reply_map_len(client *c, long long n);
+void add_reply_set_len(client *c, long long n);
+void add_reply_push_len(client *c, long long n);
+void add_reply_double(client *c, double d);
+void add_reply_bool(client *c, int b);
+void add_reply_verbatim(client *c, const char *p, size_t len, const char *ext);
+void add_reply_help(client *c, const char **lines);
+void add_reply_long_double_bulk(client *c, long double v);
+/* Deferred aggregate length: returns a handle to fill in later. */
+void *add_reply_deferred_len(client *c);
+void set_deferred_array_len(client *c, void *h, long long n);
+void set_deferred_map_len(client *c, void *h, long long n);
+
+void add_reply_err_arity(client *c);
+void add_reply_err_syntax(client *c);
+void add_reply_err_wrongtype(client *c);
+void add_reply_err_not_int(client *c);
+
+client *client_create(int fd);
+/* Schedules c to be closed at the end of the current turn. */
+void client_close_async(client *c);
+void client_free_all(void);
+void clients_flush_pending(void);
+void clients_process_paused(void);
+void client_cron(void);
+/* "id=.. addr=.. " line for CLIENT LIST/INFO. */
+ds client_info_string(ds s, client *c);
+client *client_by_id(uint64_t id);
+
+/* ---- commands (commands.c) ---- */
+typedef void command_proc(client *c);
+
+#define CMD_WRITE (1u << 0)
+#define CMD_READONLY (1u << 1)
+#define CMD_DENYOOM (1u << 2)
+#define CMD_ADMIN (1u << 3)
+#define CMD_PUBSUB (1u << 4)
+#define CMD_NOSCRIPT (1u << 5)
+#define CMD_BLOCKING (1u << 6)
+#define CMD_LOADING (1u << 7)
+#define CMD_STALE (1u << 8)
+#define CMD_SKIP_MONITOR (1u << 9)
+#define CMD_SKIP_SLOWLOG (1u << 10)
+#define CMD_FAST (1u << 11)
+#define CMD_NO_AUTH (1u << 12)
+#define CMD_MAY_REPLICATE (1u << 13)
+#define CMD_SENTINEL (1u << 14)
+#define CMD_ONLY_SENTINEL (1u << 15)
+#define CMD_NO_MANDATORY_KEYS (1u << 16)
+#define CMD_PROTECTED (1u << 17)
+#define CMD_ALLOW_BUSY (1u << 18)
+#define CMD_NO_MULTI (1u << 19)
+#define CMD_MOVABLE_KEYS (1u << 20)
+
+typedef struct command {
+    const char *name;     /* lower case; "parent|sub" for subcommands */
+    command_proc *proc;   /* NULL for containers of subcommands */
+    int arity;
+    const char *flags_str, *acl_str, *group, *since, *complexity, *summary, *syntax;
+    int first_key, last_key, key_step;
+    uint32_t flags;
+    struct command *parent;
+    dict *subcommands; /* ds(sub name) -> command* */
+    const char *shortname; /* name after '|' */
+    long long calls, usec, rejected_calls, failed_calls;
+    void *latency_hist;
+} command;
+
+void commands_init(void);
+void commands_free(void);
+command *command_lookup(const char *name, size_t len);
+/* Resolves argv to a command or subcommand; NULL if unknown. */
+command *command_lookup_argv(resp_arg *argv, int argc);
+void commands_reset_stats(void);
+extern dict *server_commands;
+
+/* ---- config (config.c) ---- */
+int config_load_file(const char *path, ds *err);
+int config_load_string(const char *text, const char *origin, ds *err);
+/* Applies one directive (name + args); returns 0 or -1 with *err. */
+int config_apply(const char *name, int argc, char **argv, ds *err);
+void config_init_defaults(void);
+void config_free(void);
+void configCommand(client *c);
+
+/* ---- slowlog and latency (slowlog.c) ---- */
+void slowlog_init(void);
+void slowlog_free(void);
+void slowlog_push(client *c, int64_t duration_us);
+void latency_add_sample(const char *event, int64_t ms);
+void latency_free(void);
+
+/* ---- server state (server.c) ---- */
+struct server {
+    pid_t pid;
+    int64_t start_ms;
+    char *config_file;      /* absolute path, or NULL */
+    char *executable;
+    el_loop *loop;
+    int listen_fds[16];
+    int nlisten;
+    /* config */
+    char *bind;
+    int port;
+    int protected_mode;
+    int tcp_backlog;
+    int maxidletime; /* seconds, timeout */
+    int tcpkeepalive;
+    int daemonize;
+    char *pidfile;
+    int verbosity;
+    char *logfile;
+    int dbnum;
+    char *dir;
+    char *event_loop_mode;
+    int maxclients;
+    long long maxmemory;
+    char *maxmemory_policy;
+    char *requirepass;
+    long long proto_max_bulk_len;
+    long long client_max_querybuf_len;
+    long long obuf_limits[3][3]; /* normal, replica, pubsub x hard, soft, seconds */
+    int hz;
+    long long slowlog_log_slower_than;
+    long long slowlog_max_len;
+    long long latency_monitor_threshold;
+    int active_expire_effort;
+    int lfu_log_factor, lfu_decay_time;
+    /* runtime */
+    db *dbs;
+    client *clients_head;
+    size_t nclients;
+    client *pending_write;
+    client *close_list;
+    client *current_client;
+    uint64_t next_client_id;
+    int64_t pause_end_ms;
+    int pause_all; /* 1 = ALL, 0 = WRITE */
+    int paused;
+    int shutdown_asap;
+    long long cron_loops;
+    int64_t mstime; /* cached per command */
+    /* stats */
+    long long stat_numcommands, stat_numconnections, stat_rejected_conn;
+    long long stat_expiredkeys, stat_evictedkeys, stat_keyspace_hits, stat_keyspace_misses;
+    long long stat_net_input_bytes, stat_net_output_bytes;
+    long long stat_total_error_replies, stat_unexpected_error_replies;
+    long long stat_expired_time_cap_reached, stat_io_reads, stat_io_writes;
+    dict *errors; /* error code -> count (errorstats) */
+    long long dirty;
+    int64_t stat_peak_memory;
+    int64_t lastsave;
+};
+
+extern struct server server;
+
+int64_t server_mstime(void);
+void server_shutdown_and_exit(int code);
+int server_prepare_shutdown(void);
+/* Bind/listen on configured addresses; returns 0 or -1 (logged). */
+int server_listen(void);
+void server_count_error(const char *msg);
+void server_incr_dirty(long long n);
+
+/* ---- command implementations ---- */
+void call_command(client *c);
+int process_command(client *c);
+
+/* connection */
+void pingCommand(client *c);
+void echoCommand(client *c);
+void quitCommand(client *c);
+void helloCommand(client *c);
+void authCommand(client *c);
+void selectCommand(client *c);
+void resetCommand(client *c);
+void clientCommand(client *c);
+/* server */
+void infoCommand(client *c);
+void dbsizeCommand(client *c);
+void flushdbCommand(client *c);
+void flushallCommand(client *c);
+void timeCommand(client *c);
+void shutdownCommand(client *c);
+void slowlogCommand(client *c);
+void latencyCommand(client *c);
+void memoryCommand(client *c);
+void debugCommand(client *c);
+void commandCommand(client *c);
+void lastsaveCommand(client *c);
+void moduleCommand(client *c);
+/* strings */
+void setCommand(client *c);
+void getCommand(client *c);
+void getsetCommand(client *c);
+void getdelCommand(client *c);
+void getexCommand(client *c);
+void mgetCommand(client *c);
+void msetCommand(client *c);
+void msetnxCommand(client *c);
+void setnxCommand(client *c);
+void setexCommand(client *c);
+void psetexCommand(client *c);
+void appendCommand(client *c);
+void strlenCommand(client *c);
+void incrCommand(client *c);
+void decrCommand(client *c);
+void incrbyCommand(client *c);
+void decrbyCommand(client *c);
+void incrbyfloatCommand(client *c);
+void getrangeCommand(client *c);
+void setrangeCommand(client *c);
+void lcsCommand(client *c);
+/* keys */
+void delCommand(client *c);
+void unlinkCommand(client *c);
+void existsCommand(client *c);
+void typeCommand(client *c);
+void keysCommand(client *c);
+void scanCommand(client *c);
+void randomkeyCommand(client *c);
+void renameCommand(client *c);
+void renamenxCommand(client *c);
+void moveCommand(client *c);
+void copyCommand(client *c);
+void expireCommand(client *c);
+void pexpireCommand(client *c);
+void expireatCommand(client *c);
+void pexpireatCommand(client *c);
+void expiretimeCommand(client *c);
+void pexpiretimeCommand(client *c);
+void ttlCommand(client *c);
+void pttlCommand(client *c);
+void persistCommand(client *c);
+void touchCommand(client *c);
+void objectCommand(client *c);
+
+/* argv helpers */
+static inline int arg_is(client *c, int i, const char *lit) {
+    return util_eqi(c->argv[i].ptr, c->argv[i].len, lit);
+}
+/* Parses argv[i] as a long long; replies with an error and returns -1 on
+ * failure (msg NULL: the default "value is not an integer" wording). */
+int arg_long(client *c, int i, long long *out, const char *msg);
+int arg_long_range(client *c, int i, long long min, long long max, long long *out, const char *msg);
+
+#endif

@@ -1,0 +1,248 @@
+/* util.c -- number parsing/formatting, glob matching and clocks.
+ *
+ * All functions are pure (no global state but the clock and the random
+ * source) and bounded by their inputs' lengths: they never read past the
+ * counted string they are given, which need not be NUL-terminated.
+ *
+ * The glob matcher is a straightforward recursive-descent matcher over the
+ * pattern; '*' runs are collapsed and the recursion depth is bounded by the
+ * number of '*' in the pattern, with memoisation-free backtracking cut off
+ * by the "no later match possible" rule (a failing '*' ends the search). */
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <strings.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/time.h>
+#include <time.h>
+
+int util_str2ll(const char *s, size_t len, long long *out) {
+    if (len == 0 || len > 20) return 0;
+    size_t i = 0;
+    int neg = 0;
+    if (s[0] == '-') {
+        neg = 1;
+        i = 1;
+        if (len == 1) return 0;
+    }
+    if (s[i] == '0' && len > i + 1) return 0;
+    if (s[i] == '0' && neg) return 0;
+    unsigned long long v = 0;
+    for (; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') return 0;
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > (~0ULL / 10)) return 0;
+        v = v * 10;
+        if (v > ~0ULL - d) return 0;
+        v += d;
+    }
+    if (neg) {
+        if (v > (unsigned long long)LLONG_MAX + 1ULL) return 0;
+        *out = (long long)(0ULL - v);
+    } else {
+        if (v > (unsigned long long)LLONG_MAX) return 0;
+        *out = (long long)v;
+    }
+    return 1;
+}
+
+int util_str2ld(const char *s, size_t len, long double *out) {
+    char buf[5120];
+    if (len == 0 || len >= sizeof(buf)) return 0;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    if (isspace((unsigned char)buf[0])) return 0;
+    char *end;
+    errno = 0;
+    long double v = strtold(buf, &end);
+    if ((size_t)(end - buf) != len || isnan(v)) return 0;
+    if (errno == ERANGE && !isinf(v) && v != 0) return 0;
+    *out = v;
+    return 1;
+}
+
+int util_str2d(const char *s, size_t len, double *out) {
+    char buf[5120];
+    if (len == 0 || len >= sizeof(buf)) return 0;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    if (isspace((unsigned char)buf[0])) return 0;
+    char *end;
+    errno = 0;
+    double v = strtod(buf, &end);
+    if ((size_t)(end - buf) != len || isnan(v)) return 0;
+    if (errno == ERANGE && !isinf(v) && v != 0 && fabs(v) > 1) return 0;
+    *out = v;
+    return 1;
+}
+
+int util_ll2str(char *buf, size_t cap, long long v) {
+    char tmp[24];
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) tmp[n++] = '-';
+    if ((size_t)n >= cap) return 0;
+    for (int i = 0; i < n; i++) buf[i] = tmp[n - 1 - i];
+    buf[n] = '\0';
+    return n;
+}
+
+int util_ld2str(char *buf, size_t cap, long double v) {
+    if (isinf(v)) return snprintf(buf, cap, "%s", v > 0 ? "inf" : "-inf");
+    int n = snprintf(buf, cap, "%.17Lf", v);
+    if (n < 0 || (size_t)n >= cap) n = snprintf(buf, cap, "%.17Lg", v);
+    if (strchr(buf, '.') && !strchr(buf, 'e')) {
+        while (n > 0 && buf[n - 1] == '0') n--;
+        if (n > 0 && buf[n - 1] == '.') n--;
+        buf[n] = '\0';
+    }
+    if (n == 2 && buf[0] == '-' && buf[1] == '0') {
+        buf[0] = '0';
+        buf[1] = '\0';
+        n = 1;
+    }
+    return n;
+}
+
+int util_d2str(char *buf, size_t cap, double v) {
+    if (isnan(v)) return snprintf(buf, cap, "nan");
+    if (isinf(v)) return snprintf(buf, cap, "%s", v > 0 ? "inf" : "-inf");
+    if (v == (double)(long long)v && fabs(v) < 1e17) return snprintf(buf, cap, "%lld", (long long)v);
+    return snprintf(buf, cap, "%.17g", v);
+}
+
+static int fold(int c, int nocase) { return nocase ? tolower(c) : c; }
+
+/* Matches one [...] class at pat (after '['); returns 1 on match and sets
+ * *consumed to the pattern bytes used including the closing ']'. */
+static int match_class(const char *pat, size_t plen, int c, int nocase, size_t *consumed) {
+    size_t i = 0;
+    int negate = 0, matched = 0;
+    if (i < plen && pat[i] == '^') {
+        negate = 1;
+        i++;
+    }
+    while (i < plen && pat[i] != ']') {
+        if (pat[i] == '\\' && i + 1 < plen) {
+            i++;
+            if (fold((unsigned char)pat[i], nocase) == fold(c, nocase)) matched = 1;
+            i++;
+        } else if (i + 2 < plen && pat[i + 1] == '-' && pat[i + 2] != ']') {
+            int lo = fold((unsigned char)pat[i], nocase), hi = fold((unsigned char)pat[i + 2], nocase);
+            if (lo > hi) { int t = lo; lo = hi; hi = t; }
+            int fc = fold(c, nocase);
+            if (fc >= lo && fc <= hi) matched = 1;
+            i += 3;
+        } else {
+            if (fold((unsigned char)pat[i], nocase) == fold(c, nocase)) matched = 1;
+            i++;
+        }
+    }
+    *consumed = i < plen ? i + 1 : i; /* an unterminated class ends the pattern */
+    return negate ? !matched : matched;
+}
+
+static int glob_rec(const char *p, size_t pl, const char *s, size_t sl, int nocase, int *gaveup) {
+    while (pl && sl) {
+        switch (p[0]) {
+        case '*':
+            while (pl > 1 && p[1] == '*') { p++; pl--; }
+            if (pl == 1) return 1;
+            for (size_t k = 0; k <= sl; k++) {
+                if (glob_rec(p + 1, pl - 1, s + k, sl - k, nocase, gaveup)) return 1;
+                if (*gaveup) return 0;
+            }
+            *gaveup = 1;
+            return 0;
+        case '?':
+            break;
+        case '[': {
+            size_t used;
+            if (!match_class(p + 1, pl - 1, (unsigned char)s[0], nocase, &used)) return 0;
+            p += used;
+            pl -= used;
+            break;
+        }
+        case '\\':
+            if (pl >= 2) { p++; pl--; }
+            /* fall through */
+        default:
+            if (fold((unsigned char)p[0], nocase) != fold((unsigned char)s[0], nocase)) return 0;
+            break;
+        }
+        p++; pl--; s++; sl--;
+    }
+    while (pl && p[0] == '*') { p++; pl--; }
+    return pl == 0 && sl == 0;
+}
+
+int util_glob_match(const char *pat, size_t plen, const char *str, size_t slen, int nocase) {
+    int gaveup = 0;
+    return glob_rec(pat, plen, str, slen, nocase, &gaveup);
+}
+
+int64_t util_ustime(void) {
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+int64_t util_mstime(void) { return util_ustime() / 1000; }
+
+int64_t util_monotonic_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void util_random_bytes(void *buf, size_t len) {
+    unsigned char *p = buf;
+    while (len) {
+        ssize_t n = getrandom(p, len, 0);
+        if (n <= 0) break;
+        p += n;
+        len -= (size_t)n;
+    }
+    if (len) {
+        uint64_t x = (uint64_t)util_ustime() ^ (uint64_t)(uintptr_t)buf;
+        while (len--) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            *p++ = (unsigned char)x;
+        }
+    }
+}
+
+int util_parse_memory(const char *s, long long *out) {
+    size_t len = strlen(s), numlen = len;
+    long long mul = 1;
+    static const struct { const char *suf; long long mul; } units[] = {
+        {"kb", 1024}, {"mb", 1024LL * 1024}, {"gb", 1024LL * 1024 * 1024},
+        {"k", 1000}, {"m", 1000000}, {"g", 1000000000}, {"b", 1}};
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        size_t sl = strlen(units[i].suf);
+        if (len > sl && strcasecmp(s + len - sl, units[i].suf) == 0) {
+            mul = units[i].mul;
+            numlen = len - sl;
+            break;
+        }
+    }
+    long long v;
+    if (!util_str2ll(s, numlen, &v) || v < 0) return 0;
+    if (v > LLONG_MAX / mul) return 0;
+    *out = v * mul;
+    return 1;
+}
+
+int util_eqi(const char *s, size_t len, const char *lit) {
+    return strlen(lit) == len && strncasecmp(s, lit, len) == 0;
+}
