@@ -25,7 +25,7 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
+cd "$ROOT" || exit 1
 
 LOGDIR=tests/tmp/run-all
 rm -rf "$LOGDIR"

@@ -28,7 +28,7 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
+cd "$ROOT" || exit 1
 
 QUICK=0
 case "${1:-}" in
@@ -93,14 +93,14 @@ port_is_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # start NAME BINARY EXTRA-ARGS...: start a server on a free port; sets PID/PORT[NAME].
 start() {
     local name=$1 bin=$2; shift 2
-    local attempt port i
-    for attempt in 1 2 3 4 5; do
+    local port
+    for _ in 1 2 3 4 5; do
         port=$((30000 + RANDOM % 2000))
         port_is_free "$port" || continue
         "${SERVER_PREFIX[@]}" "$bin" --port "$port" --bind 127.0.0.1 --dir "$WORK" \
             --logfile "$WORK/$name.log" "$@" >"$WORK/$name.stdout" 2>&1 &
         PID[$name]=$!
-        for i in $(seq 1 100); do
+        for _ in $(seq 1 100); do
             kill -0 "${PID[$name]}" 2>/dev/null || break
             if [ "$(redis-cli -p "$port" PING 2>/dev/null)" = PONG ]; then
                 PORT[$name]=$port

@@ -201,7 +201,7 @@ int main(void) {
         printf("[err] connect: %s\n0 passed, 1 failed\n", c ? c->errstr : "out of memory");
         return 1;
     }
-    redisSetTimeout(c, (struct timeval){30, 0});
+    redisSetTimeout(c, (struct timeval){10, 0});
     freeReplyObject(cmd(c, "FLUSHALL"));
 
     test_basic(c);

@@ -2,12 +2,23 @@
 //
 // test(name, fn) registers an async test; run() executes them in order, prints
 // "[ok] name" or "[err] name" with the error, and ends with "N passed, N failed"
-// (exit status 1 when anything failed). A test passes when it resolves.
+// (exit status 1 when anything failed). A test passes when it resolves within
+// TEST_TIMEOUT_MS, so a server that stops answering fails fast instead of hanging.
 'use strict';
 
 const assert = require('node:assert/strict');
 
 const tests = [];
+const TEST_TIMEOUT_MS = 20000;
+
+// withTimeout(promise, ms): the promise, or a rejection after ms milliseconds.
+function withTimeout(promise, ms) {
+  let timer;
+  const expiry = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, expiry]).finally(() => clearTimeout(timer));
+}
 
 function test(name, fn) {
   tests.push({ name, fn });
@@ -45,7 +56,7 @@ async function run() {
   let failed = 0;
   for (const { name, fn } of tests) {
     try {
-      await fn();
+      await withTimeout(Promise.resolve().then(fn), TEST_TIMEOUT_MS);
       passed++;
       console.log(`[ok] ${name}`);
     } catch (e) {
@@ -64,4 +75,4 @@ if (!PORT) {
   process.exit(2);
 }
 
-module.exports = { assert, test, rejects, requireClient, run, HOST, PORT };
+module.exports = { assert, test, rejects, requireClient, run, withTimeout, HOST, PORT };

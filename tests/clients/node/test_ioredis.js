@@ -7,12 +7,15 @@
 // replies, auto-pipelining, scanStream. MULTI/EXEC come with issue 3.
 'use strict';
 
-const { assert, test, rejects, requireClient, run, HOST, PORT } = require('./lib');
+const { assert, test, rejects, requireClient, run, withTimeout, HOST, PORT } = require('./lib');
 const Redis = requireClient('ioredis');
 console.log(`# ioredis ${require('ioredis/package.json').version} on Node.js ${process.version}`);
 
 const P = 'ior:';
-const opts = { host: HOST, port: PORT, maxRetriesPerRequest: 1, retryStrategy: () => null };
+const opts = {
+  host: HOST, port: PORT, maxRetriesPerRequest: 1, retryStrategy: () => null,
+  connectTimeout: 5000, commandTimeout: 10000,
+};
 const r = new Redis({ ...opts, connectionName: 'ioredis-compat' });
 
 test('connect and ready check (INFO)', async () => {
@@ -136,9 +139,9 @@ test('client list shows the connection name', async () => {
 });
 
 (async () => {
-  await r.flushall();
+  await withTimeout(r.flushall(), 10000);
   const code = await run();
-  await r.flushall();
+  await withTimeout(r.flushall(), 10000);
   r.disconnect();
   process.exit(code);
 })().catch((e) => {

@@ -16,7 +16,7 @@
 'use strict';
 
 const path = require('node:path');
-const { assert, test, rejects, requireClient, run, HOST, PORT } = require('./lib');
+const { assert, test, rejects, requireClient, run, withTimeout, HOST, PORT } = require('./lib');
 
 const pkg = process.argv[2];
 const MODES = { 'redis-v4': [undefined], 'redis-v5': [undefined, 2, 3], 'redis-v6': [undefined, 2] };
@@ -172,10 +172,10 @@ for (const resp of MODES[pkg]) defineSuite(resp);
 
 (async () => {
   const admin = newClient(undefined);
-  await admin.connect();
-  await admin.flushAll();
+  await withTimeout(admin.connect(), 10000);
+  await withTimeout(admin.flushAll(), 10000);
   const code = await run();
-  await admin.flushAll();
+  await withTimeout(admin.flushAll(), 10000);
   await closeClient(admin);
   process.exit(code);
 })().catch((e) => {

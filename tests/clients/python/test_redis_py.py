@@ -51,7 +51,7 @@ def version_tuple(v):
 
 
 def client(**kwargs):
-    return redis.Redis(host=HOST, port=PORT, socket_timeout=10, **kwargs)
+    return redis.Redis(host=HOST, port=PORT, socket_timeout=5, socket_connect_timeout=5, **kwargs)
 
 
 r = client()

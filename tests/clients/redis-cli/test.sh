@@ -20,7 +20,9 @@ if ! command -v redis-cli >/dev/null 2>&1; then
 fi
 echo "# $(redis-cli --version)"
 
-cli() { redis-cli -h "$HOST" -p "$PORT" "$@" 2>&1; }
+# cli ARGS...: run redis-cli; a server that does not answer fails the check
+# within 10 seconds instead of hanging the suite.
+cli() { timeout 10 redis-cli -h "$HOST" -p "$PORT" "$@" 2>&1; }
 
 # check NAME EXPECTED ACTUAL: exact comparison.
 check() {
@@ -127,9 +129,10 @@ check "-r repeats a command" $'PONG\nPONG\nPONG' "$(cli -r 3 PING)"
 pipe_in=$(mktemp)
 for ((i = 0; i < 10000; i++)); do
     k="pipe:$i"; v="value:$i"
+    # shellcheck disable=SC2016 # the $ are RESP bulk-length markers, not expansions
     printf '*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n' "${#k}" "$k" "${#v}" "$v"
 done >"$pipe_in"
-pipe_out=$(cli --pipe <"$pipe_in")
+pipe_out=$(timeout 60 redis-cli -h "$HOST" -p "$PORT" --pipe <"$pipe_in" 2>&1)
 rm -f "$pipe_in"
 check_re "--pipe 10000 commands, no errors" 'errors: 0, replies: 10000' "$pipe_out"
 check "--pipe data is there (first)" "value:0" "$(cli GET pipe:0)"
