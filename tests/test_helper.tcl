@@ -20,7 +20,7 @@
 #   --only GLOB        run only tests whose name matches (repeatable)
 #   --verbose          print command lines, timings and Tcl stack traces
 #   --dont-clean       keep every temp dir under tests/tmp/
-#   --timeout MS       client read timeout (default 30000)
+#   --timeout MS       client read timeout (default 10000)
 #
 # The 1,000-client test needs RLIMIT_NOFILE well above 1,000 for both the
 # harness and the server; Tcl cannot raise it, so the calling script runs

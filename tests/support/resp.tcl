@@ -41,7 +41,7 @@
 
 namespace eval ::resp {
     variable seq 0
-    variable default_timeout 30000
+    variable default_timeout 10000
     variable S
     array set S {}
 }

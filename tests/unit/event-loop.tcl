@@ -1,0 +1,88 @@
+# Event loop backends (Phenix only): `CONFIG GET event-loop` and the INFO server
+# field event_loop report the backend actually in use (uring or epoll, never
+# "auto"); each backend can be chosen explicitly and carries a small workload.
+
+# Runs a small mixed workload on the innermost server; returns "ok" or a reason.
+proc event_loop_workload {} {
+    set c [redis_client]
+    set cmds {}
+    for {set i 0} {$i < 2000} {incr i} { lappend cmds [list set el:$i $i] [list get el:$i] }
+    set replies [pipeline_commands $c $cmds]
+    for {set i 0} {$i < 2000} {incr i} {
+        if {[lindex $replies [expr {2 * $i + 1}]] ne $i} { return "pipelined GET el:$i" }
+    }
+    set big [string repeat z 3000000]
+    $c set big $big
+    if {[$c get big] ne $big} { return "3 MB value" }
+    $c close
+    set cs {}
+    for {set i 0} {$i < 200} {incr i} { lappend cs [redis_client] }
+    foreach c $cs { $c send incr el:counter }
+    set n 0
+    foreach c $cs { incr n [expr {[$c read] > 0}] }
+    foreach c $cs { $c close }
+    if {$n != 200} { return "200 clients" }
+    return ok
+}
+
+set ::auto_backend ""
+
+start_server {tags {event-loop phenix-only}} {
+    test "CONFIG GET event-loop reports the backend in use" {
+        set v [lindex [r config get event-loop] 1]
+        assert {$v in {uring epoll}} "event-loop is '$v'"
+        if {$::event_loop ne ""} { assert_equal $::event_loop $v "the backend asked for with --event-loop" }
+        set ::auto_backend $v
+    }
+
+    test "INFO server event_loop agrees with CONFIG GET" {
+        expr {[s event_loop] eq [lindex [r config get event-loop] 1]}
+    } {1}
+
+    test "event-loop cannot be changed at run time" {
+        assert_error "ERR CONFIG SET failed (possibly related to argument 'event-loop')*" {
+            r config set event-loop epoll
+        }
+    }
+}
+
+start_server {tags {event-loop phenix-only} overrides {event-loop epoll}} {
+    test "event-loop epoll: reported by CONFIG GET and INFO" {
+        list [lindex [r config get event-loop] 1] [s event_loop]
+    } {epoll epoll}
+
+    test "event-loop epoll: pipeline, big value and 200 clients" {
+        event_loop_workload
+    } {ok}
+}
+
+start_server {tags {event-loop phenix-only} overrides {event-loop auto}} {
+    test "event-loop auto: resolves to uring or epoll" {
+        set v [lindex [r config get event-loop] 1]
+        assert {$v in {uring epoll}} "event-loop is '$v'"
+        assert_equal $v [s event_loop]
+        set ::auto_backend $v
+    }
+}
+
+if {$::auto_backend eq "uring"} {
+    start_server {tags {event-loop phenix-only} overrides {event-loop uring}} {
+        test "event-loop uring: reported by CONFIG GET and INFO" {
+            list [lindex [r config get event-loop] 1] [s event_loop]
+        } {uring uring}
+
+        test "event-loop uring: pipeline, big value and 200 clients" {
+            event_loop_workload
+        } {ok}
+    }
+} elseif {!$::redis_mode} {
+    ::t::record_skip "event-loop uring tests: io_uring is not available here (auto chose '$::auto_backend')"
+}
+
+tags {event-loop phenix-only} {
+    test "An unknown event-loop value: the server refuses to start" {
+        set res [run_server_once [list --port [find_available_port] --bind 127.0.0.1 --event-loop foo]]
+        assert_not_equal 0 [dict get $res status]
+        assert_match "*event-loop*" [dict get $res output]
+    }
+}
