@@ -82,6 +82,7 @@ proc redis_client {args} {
     set S($id,attrs) {}
     set S($id,pending) 0
     set S($id,broken) ""
+    set S($id,polling) 0
     interp alias {} $id {} ::resp::dispatch $id
     set S($id,registered) [dict get $opt -register]
     if {$S($id,registered)} { server_register_client $id }
@@ -182,9 +183,12 @@ proc ::resp::fill {id} {
         if {$left <= 0 || ![::resp::wait_readable $fd $left]} {
             if {[clock milliseconds] >= $deadline} {
                 # The late reply would desynchronize the stream: drop the
-                # connection so the client cannot be used by mistake.
-                catch {close $fd}
-                set S($id,broken) "closed after a read timeout"
+                # connection so the client cannot be used by mistake (not
+                # when merely polling for the server to close it).
+                if {!$S($id,polling)} {
+                    catch {close $fd}
+                    set S($id,broken) "closed after a read timeout"
+                }
                 return -code error -errorcode {RESP TIMEOUT} \
                     "timeout: no reply from server within $S($id,timeout) ms"
             }
@@ -295,9 +299,11 @@ proc ::resp::read_until_eof {id {ms {}}} {
         set saved $S($id,timeout)
         set S($id,timeout) $ms
     }
+    set S($id,polling) 1
     set code [catch {
         while 1 { ::resp::fill $id }
     } err opts]
+    set S($id,polling) 0
     if {$ms ne ""} { set S($id,timeout) $saved }
     if {[lindex [dict get $opts -errorcode] 1] ne "EOF"} {
         return -options $opts $err

@@ -6,7 +6,7 @@
 #
 # Sources: written for this project.
 
-# wait_for {cond} ?timeout_ms? ?interval_ms? ?message?
+# wait_for {cond} ?timeout_ms? ?interval_ms? ?message?   (alias wait_for_condition)
 # Evaluates the expression cond in the caller's scope until it is true; fails
 # the test when timeout_ms passes first.
 proc wait_for {cond {timeout_ms 5000} {interval_ms 20} {message {}}} {
@@ -21,6 +21,9 @@ proc wait_for {cond {timeout_ms 5000} {interval_ms 20} {message {}}} {
         after $interval_ms
     }
 }
+
+# The same, under the name the brief and Redis users know.
+interp alias {} wait_for_condition {} wait_for
 
 # The value of field in an INFO reply, or "" when absent.
 proc info_field {info field} {
