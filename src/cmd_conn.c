@@ -46,7 +46,7 @@ void authCommand(client *c) {
         return;
     }
     if (!check_password(c, user, pass)) {
-        add_reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
+        add_reply_error(c, "-WRONGPASS invalid username-password pair or user is disabled.");
         return;
     }
     set_authenticated(c);
@@ -79,7 +79,7 @@ void helloCommand(client *c) {
         }
         next = 2;
         if (ver < 2 || ver > 3) {
-            add_reply_error(c, "NOPROTO unsupported protocol version");
+            add_reply_error(c, "-NOPROTO unsupported protocol version");
             return;
         }
     }
@@ -103,13 +103,13 @@ void helloCommand(client *c) {
                      ? util_eqi(user->ptr, user->len, "default")
                      : check_password(c, user, pass);
         if (!ok) {
-            add_reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
+            add_reply_error(c, "-WRONGPASS invalid username-password pair or user is disabled.");
             return;
         }
         set_authenticated(c);
     }
     if (!(c->flags & CLIENT_AUTHENTICATED)) {
-        add_reply_error(c, "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
+        add_reply_error(c, "-NOAUTH HELLO must be called with the client already authenticated, otherwise the "
                            "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
                            "select the RESP protocol version at the same time");
         return;
@@ -224,6 +224,10 @@ static void client_kill(client *c) {
             f.laddr = v->ptr;
             f.laddrlen = v->len;
         } else if (arg_is(c, i, "user")) {
+            if (!util_eqi(v->ptr, v->len, "default")) {
+                add_reply_errorf(c, "No such user '%.*s'", (int)(v->len > 128 ? 128 : v->len), v->ptr);
+                return;
+            }
             f.user = v->ptr;
             f.userlen = v->len;
         } else if (arg_is(c, i, "skipme")) {

@@ -315,7 +315,12 @@ void memoryCommand(client *c) {
             clients_mem += sizeof(*x) + ds_alloc_size(x->qbuf) + x->reply_bytes;
         long long keys = 0;
         for (int i = 0; i < server.dbnum; i++) keys += (long long)dict_size(server.dbs[i].keys);
-        add_reply_map_len(c, 8);
+        size_t overhead = clients_mem;
+        for (int i = 0; i < server.dbnum; i++)
+            overhead += dict_mem_usage(server.dbs[i].keys) + dict_mem_usage(server.dbs[i].expires);
+        size_t dataset = used > overhead ? used - overhead : 0;
+        size_t rss = zmalloc_get_rss();
+        add_reply_map_len(c, 12);
         add_reply_bulk_cstr(c, "peak.allocated");
         add_reply_long(c, server.stat_peak_memory);
         add_reply_bulk_cstr(c, "total.allocated");
@@ -328,8 +333,16 @@ void memoryCommand(client *c) {
         add_reply_long(c, keys);
         add_reply_bulk_cstr(c, "keys.bytes-per-key");
         add_reply_long(c, keys ? (long long)used / keys : 0);
+        add_reply_bulk_cstr(c, "overhead.total");
+        add_reply_long(c, (long long)overhead);
         add_reply_bulk_cstr(c, "dataset.bytes");
-        add_reply_long(c, (long long)used);
+        add_reply_long(c, (long long)dataset);
+        add_reply_bulk_cstr(c, "dataset.percentage");
+        add_reply_double(c, used ? 100.0 * (double)dataset / (double)used : 0.0);
+        add_reply_bulk_cstr(c, "peak.percentage");
+        add_reply_double(c, server.stat_peak_memory ? 100.0 * (double)used / (double)server.stat_peak_memory : 100.0);
+        add_reply_bulk_cstr(c, "fragmentation");
+        add_reply_double(c, used ? (double)rss / (double)used : 1.0);
         add_reply_bulk_cstr(c, "allocator");
         add_reply_bulk_cstr(c, zmalloc_allocator_name());
     } else if (!strcmp(sub, "doctor")) {

@@ -99,7 +99,7 @@ command *command_lookup(const char *name, size_t len) { return lookup_in(server_
 command *command_lookup_argv(resp_arg *argv, int argc) {
     command *cmd = command_lookup(argv[0].ptr, argv[0].len);
     if (!cmd || !cmd->subcommands) return cmd;
-    if (argc < 2) return NULL;
+    if (argc < 2) return cmd->proc ? cmd : NULL; /* COMMAND alone is a command */
     return lookup_in(cmd->subcommands, argv[1].ptr, argv[1].len);
 }
 
@@ -208,6 +208,192 @@ static void reply_command_info(client *c, command *cmd) {
     }
 }
 
+/* ---- COMMAND DOCS arguments from the one-line syntax ----
+ *
+ * The syntax strings of commands.def ("key value [NX|XX] [EX seconds|...]")
+ * are turned into Redis's argument tree so that redis-cli can show hints:
+ * lower-case words are arguments (type "key" when named key, else
+ * "string"), upper-case words are tokens (an argument's token when a value
+ * follows, else a pure-token), [..] is optional, a|b is oneof, several
+ * items form a block, and "x [x ...]" marks x multiple. */
+typedef struct doc_arg {
+    char name[48], token[48], type[16];
+    int optional, multiple;
+    struct doc_arg *kids;
+    int nkids;
+} doc_arg;
+
+typedef struct doc_lexer {
+    const char *p;
+    char tok[48];
+} doc_lexer;
+
+static int lex(doc_lexer *l) {
+    while (*l->p == ' ') l->p++;
+    if (!*l->p) return 0;
+    if (strchr("[]<>|", *l->p)) {
+        l->tok[0] = *l->p++;
+        l->tok[1] = '\0';
+        return 1;
+    }
+    size_t n = strcspn(l->p, " []<>|");
+    snprintf(l->tok, sizeof(l->tok), "%.*s", (int)n, l->p);
+    l->p += n;
+    return 1;
+}
+
+static int is_upper_word(const char *w) {
+    int letters = 0;
+    for (; *w; w++) {
+        if (*w >= 'a' && *w <= 'z') return 0;
+        if (*w >= 'A' && *w <= 'Z') letters = 1;
+    }
+    return letters;
+}
+
+static doc_arg *add_kid(doc_arg *parent) {
+    parent->kids = zrealloc(parent->kids, sizeof(doc_arg) * (size_t)(parent->nkids + 1));
+    doc_arg *a = &parent->kids[parent->nkids++];
+    memset(a, 0, sizeof(*a));
+    return a;
+}
+
+static void free_doc_arg(doc_arg *a) {
+    for (int i = 0; i < a->nkids; i++) free_doc_arg(&a->kids[i]);
+    zfree(a->kids);
+}
+
+/* Folds a finished alternative (items in alt) into one argument. */
+static void fold_alt(doc_arg *alt) {
+    if (alt->nkids == 0) return; /* already a single argument */
+    if (alt->nkids == 2 && alt->kids[0].type[0] == 'p' && alt->kids[1].type[0] != 'p' && !alt->kids[1].nkids) {
+        doc_arg v = alt->kids[1];
+        snprintf(v.token, sizeof(v.token), "%s", alt->kids[0].token);
+        zfree(alt->kids);
+        *alt = v;
+        return;
+    }
+    if (alt->nkids == 1) {
+        doc_arg only = alt->kids[0];
+        zfree(alt->kids);
+        *alt = only;
+        return;
+    }
+    snprintf(alt->type, sizeof(alt->type), "block");
+    snprintf(alt->name, sizeof(alt->name), "%s", alt->nkids ? alt->kids[0].name : "block");
+}
+
+/* Parses items until closer (or end) into out->kids, as oneof when '|'
+ * separates alternatives. */
+static void parse_group(doc_lexer *l, doc_arg *out, char closer) {
+    doc_arg alts;
+    memset(&alts, 0, sizeof(alts));
+    doc_arg *cur = add_kid(&alts);
+    while (lex(l)) {
+        char t = l->tok[0];
+        if (t == closer && !l->tok[1]) break;
+        if (t == '|' && !l->tok[1]) {
+            fold_alt(cur);
+            cur = add_kid(&alts);
+            continue;
+        }
+        if ((t == '[' || t == '<') && !l->tok[1]) {
+            doc_arg sub;
+            memset(&sub, 0, sizeof(sub));
+            parse_group(l, &sub, t == '[' ? ']' : '>');
+            if (sub.nkids == 0) continue;
+            doc_arg *prev = cur->nkids ? &cur->kids[cur->nkids - 1] : NULL;
+            /* "x [x ...]" : x repeats */
+            if (prev && sub.nkids == 1 && sub.kids[0].multiple && !strcmp(sub.kids[0].name, prev->name)) {
+                prev->multiple = 1;
+                free_doc_arg(&sub);
+                continue;
+            }
+            if (!sub.type[0]) fold_alt(&sub);
+            sub.optional = t == '[';
+            *add_kid(cur) = sub;
+            continue;
+        }
+        if (!strcmp(l->tok, "...")) {
+            if (cur->nkids) cur->kids[cur->nkids - 1].multiple = 1;
+            doc_arg *d = add_kid(cur); /* kept only for the "x [x ...]" check */
+            snprintf(d->name, sizeof(d->name), "...");
+            snprintf(d->type, sizeof(d->type), "string");
+            continue;
+        }
+        doc_arg *a = add_kid(cur);
+        if (is_upper_word(l->tok)) {
+            snprintf(a->token, sizeof(a->token), "%s", l->tok);
+            snprintf(a->name, sizeof(a->name), "%s", l->tok);
+            for (char *q = a->name; *q; q++) *q = (char)(*q >= 'A' && *q <= 'Z' ? *q + 32 : *q);
+            snprintf(a->type, sizeof(a->type), "pure-token");
+        } else {
+            snprintf(a->name, sizeof(a->name), "%s", l->tok);
+            snprintf(a->type, sizeof(a->type), "%s", strstr(l->tok, "key") ? "key" : "string");
+        }
+    }
+    /* drop the "..." markers */
+    for (int i = 0; i < alts.nkids; i++) {
+        doc_arg *alt = &alts.kids[i];
+        for (int k = 0; k < alt->nkids; k++)
+            if (!strcmp(alt->kids[k].name, "...")) {
+                free_doc_arg(&alt->kids[k]);
+                memmove(&alt->kids[k], &alt->kids[k + 1], sizeof(doc_arg) * (size_t)(alt->nkids - k - 1));
+                alt->nkids--;
+                k--;
+            }
+    }
+    if (alts.nkids == 1) {
+        *out = alts.kids[0];
+        zfree(alts.kids);
+        return;
+    }
+    for (int i = 0; i < alts.nkids; i++) fold_alt(&alts.kids[i]);
+    *out = alts;
+    snprintf(out->type, sizeof(out->type), "oneof");
+    snprintf(out->name, sizeof(out->name), "%s", alts.kids[0].name);
+}
+
+static void reply_doc_arg(client *c, doc_arg *a) {
+    int n = 2 + (a->token[0] ? 1 : 0) + ((a->optional || a->multiple) ? 1 : 0) + (a->nkids ? 1 : 0);
+    add_reply_map_len(c, n);
+    add_reply_bulk_cstr(c, "name");
+    add_reply_bulk_cstr(c, a->name);
+    add_reply_bulk_cstr(c, "type");
+    add_reply_bulk_cstr(c, a->type);
+    if (a->token[0]) {
+        add_reply_bulk_cstr(c, "token");
+        add_reply_bulk_cstr(c, a->token);
+    }
+    if (a->optional || a->multiple) {
+        add_reply_bulk_cstr(c, "flags");
+        add_reply_set_len(c, a->optional + a->multiple);
+        if (a->optional) add_reply_status(c, "optional");
+        if (a->multiple) add_reply_status(c, "multiple");
+    }
+    if (a->nkids) {
+        add_reply_bulk_cstr(c, "arguments");
+        add_reply_array_len(c, a->nkids);
+        for (int i = 0; i < a->nkids; i++) reply_doc_arg(c, &a->kids[i]);
+    }
+}
+
+static void reply_doc_arguments(client *c, const char *syntax) {
+    doc_lexer l = {syntax, {0}};
+    doc_arg root;
+    memset(&root, 0, sizeof(root));
+    parse_group(&l, &root, 0);
+    /* the top level is a sequence: emit its items, or the single item */
+    if (root.type[0] == 0 && root.nkids) {
+        add_reply_array_len(c, root.nkids);
+        for (int i = 0; i < root.nkids; i++) reply_doc_arg(c, &root.kids[i]);
+    } else {
+        add_reply_array_len(c, 1);
+        reply_doc_arg(c, &root);
+    }
+    free_doc_arg(&root);
+}
+
 static void reply_command_docs(client *c, command *cmd) {
     int fields = 4 + (cmd->subcommands ? 1 : 0) + (cmd->syntax[0] ? 1 : 0);
     add_reply_map_len(c, fields);
@@ -220,10 +406,8 @@ static void reply_command_docs(client *c, command *cmd) {
     add_reply_bulk_cstr(c, "complexity");
     add_reply_bulk_cstr(c, cmd->complexity);
     if (cmd->syntax[0]) {
-        /* Phenix documents arguments as one syntax line (redis-cli shows it
-         * as the hint) rather than Redis's nested argument tree. */
-        add_reply_bulk_cstr(c, "syntax");
-        add_reply_bulk_cstr(c, cmd->syntax);
+        add_reply_bulk_cstr(c, "arguments");
+        reply_doc_arguments(c, cmd->syntax);
     }
     if (cmd->subcommands) {
         add_reply_bulk_cstr(c, "subcommands");

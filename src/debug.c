@@ -59,6 +59,58 @@ void debug_install_crash_handlers(void) {
     sigaction(SIGILL, &sa, NULL);
 }
 
+/* DEBUG PROTOCOL <type>: one reply of each RESP3 type, to test clients. */
+static void debug_protocol(client *c) {
+    resp_arg *t = &c->argv[2];
+    if (util_eqi(t->ptr, t->len, "string")) {
+        add_reply_bulk_cstr(c, "Hello World");
+    } else if (util_eqi(t->ptr, t->len, "integer")) {
+        add_reply_long(c, 12345);
+    } else if (util_eqi(t->ptr, t->len, "double")) {
+        add_reply_double(c, 3.141);
+    } else if (util_eqi(t->ptr, t->len, "bignum")) {
+        add_reply_bignum(c, "1234567999999999999999999999999999999");
+    } else if (util_eqi(t->ptr, t->len, "null")) {
+        add_reply_null(c);
+    } else if (util_eqi(t->ptr, t->len, "array") || util_eqi(t->ptr, t->len, "set")) {
+        if (util_eqi(t->ptr, t->len, "set")) add_reply_set_len(c, 3);
+        else add_reply_array_len(c, 3);
+        for (int i = 0; i < 3; i++) add_reply_long(c, i);
+    } else if (util_eqi(t->ptr, t->len, "map")) {
+        add_reply_map_len(c, 3);
+        for (int i = 0; i < 3; i++) {
+            add_reply_long(c, i);
+            add_reply_bool(c, i == 1);
+        }
+    } else if (util_eqi(t->ptr, t->len, "attrib")) {
+        if (c->resp >= 3) {
+            add_reply_raw(c, "|1\r\n", 4);
+            add_reply_bulk_cstr(c, "key-popularity");
+            add_reply_array_len(c, 2);
+            add_reply_bulk_cstr(c, "key:123");
+            add_reply_long(c, 90);
+        }
+        add_reply_bulk_cstr(c, "Some real reply following the attribute");
+    } else if (util_eqi(t->ptr, t->len, "push")) {
+        if (c->resp < 3) {
+            add_reply_error(c, "RESP2 is not supported by this command");
+            return;
+        }
+        add_reply_push_len(c, 2);
+        add_reply_bulk_cstr(c, "server-cpu-usage");
+        add_reply_long(c, 42);
+        add_reply_bulk_cstr(c, "Some real reply following the push reply");
+    } else if (util_eqi(t->ptr, t->len, "verbatim")) {
+        const char *v = "This is a verbatim\nstring";
+        add_reply_verbatim(c, v, strlen(v), "txt");
+    } else if (util_eqi(t->ptr, t->len, "true") || util_eqi(t->ptr, t->len, "false")) {
+        add_reply_bool(c, util_eqi(t->ptr, t->len, "true"));
+    } else {
+        add_reply_error(c, "Wrong protocol type name. Please use one of the following: "
+                           "string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false");
+    }
+}
+
 void debugCommand(client *c) {
     if (arg_is(c, 1, "sleep") && c->argc == 3) {
         double secs;
@@ -86,6 +138,8 @@ void debugCommand(client *c) {
                  "Value at:%p refcount:1 encoding:%s serializedlength:%zu lru:%u lru_seconds_idle:%u",
                  (void *)o, obj_enc_name(o), len, o->lru & 0xFFFFFF, lru_clock() - o->lru);
         add_reply_status(c, out);
+    } else if (arg_is(c, 1, "protocol") && c->argc == 3) {
+        debug_protocol(c);
     } else if (arg_is(c, 1, "set-active-expire") && c->argc == 3) {
         add_reply_ok(c);
     } else if (arg_is(c, 1, "help")) {

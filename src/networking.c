@@ -92,15 +92,17 @@ void add_reply_status(client *c, const char *s) {
     add_reply_raw(c, "\r\n", 2);
 }
 
+/* Queues an error reply. As in Redis, msg gets the "ERR " code unless it
+ * starts with '-' followed by its own code ("-WRONGTYPE Operation ...").
+ * Newlines are replaced by spaces: they would break the protocol. */
 void add_reply_error(client *c, const char *msg) {
-    /* Error text may not contain newlines: they would break the protocol. */
     char buf[512];
+    int has_code = msg[0] == '-';
+    if (has_code) msg++;
     size_t n = strlen(msg);
     if (n > sizeof(buf) - 1) n = sizeof(buf) - 1;
     for (size_t i = 0; i < n; i++) buf[i] = (msg[i] == '\r' || msg[i] == '\n') ? ' ' : msg[i];
     buf[n] = '\0';
-    int has_code = n > 0 && buf[0] >= 'A' && buf[0] <= 'Z' && strchr(buf, ' ') &&
-                   strspn(buf, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == (size_t)(strchr(buf, ' ') - buf);
     add_reply_raw(c, "-", 1);
     if (!has_code) add_reply_raw(c, "ERR ", 4);
     add_reply_raw(c, buf, n);
@@ -188,6 +190,17 @@ void add_reply_long_double_bulk(client *c, long double v) {
     add_reply_bulk(c, buf, (size_t)n);
 }
 
+void add_reply_bignum(client *c, const char *digits) {
+    size_t n = strlen(digits);
+    if (c->resp >= 3) {
+        add_reply_raw(c, "(", 1);
+        add_reply_raw(c, digits, n);
+        add_reply_raw(c, "\r\n", 2);
+    } else {
+        add_reply_bulk(c, digits, n);
+    }
+}
+
 void add_reply_bool(client *c, int b) {
     if (c->resp >= 3) add_reply_raw(c, b ? "#t\r\n" : "#f\r\n", 4);
     else add_reply_long(c, b ? 1 : 0);
@@ -251,7 +264,7 @@ void add_reply_err_arity(client *c) {
 }
 void add_reply_err_syntax(client *c) { add_reply_error(c, "syntax error"); }
 void add_reply_err_wrongtype(client *c) {
-    add_reply_error(c, "WRONGTYPE Operation against a key holding the wrong kind of value");
+    add_reply_error(c, "-WRONGTYPE Operation against a key holding the wrong kind of value");
 }
 void add_reply_err_not_int(client *c) { add_reply_error(c, "value is not an integer or out of range"); }
 
@@ -632,8 +645,20 @@ static void accepted(el_loop *loop, int fd) {
     }
     client *c = client_create(fd);
     if (server.protected_mode && (!server.requirepass || !server.requirepass[0]) &&
-        strncmp(c->addr, "127.", 4) != 0 && strncmp(c->addr, "::1", 3) != 0 && strchr(server.bind ? server.bind : "", '*')) {
-        c->flags |= CLIENT_PROTECTED;
+        strncmp(c->addr, "127.", 4) != 0 && strncmp(c->addr, "::1:", 4) != 0 &&
+        strncmp(c->addr, "::ffff:127.", 11) != 0) {
+        /* like Redis: refuse at once, before reading anything */
+        static const char msg[] =
+            "-DENIED Phenix is running in protected mode: no password is set for the default user, so only "
+            "loopback clients are accepted. Set a password (requirepass), or run CONFIG SET protected-mode no "
+            "from a loopback client, or start the server with --protected-mode no.\r\n";
+        ssize_t w = write(fd, msg, sizeof(msg) - 1);
+        (void)w;
+        server.stat_rejected_conn++;
+        c->conn.fd = -1;
+        close(fd);
+        client_close_async(c);
+        return;
     }
     int r = el_conn_start(loop, &c->conn, fd);
     if (r < 0) {

@@ -80,8 +80,9 @@ int process_command(client *c) {
     if (!cmd) {
         command *parent = command_lookup(c->argv[0].ptr, c->argv[0].len);
         if (parent && parent->subcommands && c->argc >= 2)
-            add_reply_errorf(c, "unknown subcommand '%.*s'. Try %s HELP.",
-                             (int)(c->argv[1].len > 128 ? 128 : c->argv[1].len), c->argv[1].ptr, parent->name);
+            add_reply_errorf(c, "unknown subcommand '%.*s'. Try %.*s HELP.",
+                             (int)(c->argv[1].len > 128 ? 128 : c->argv[1].len), c->argv[1].ptr,
+                             (int)c->argv[0].len, c->argv[0].ptr);
         else if (parent && parent->subcommands)
             add_reply_errorf(c, "wrong number of arguments for '%s' command", parent->name);
         else
@@ -95,24 +96,17 @@ int process_command(client *c) {
     }
     if (!(c->flags & CLIENT_AUTHENTICATED) && !(cmd->flags & CMD_NO_AUTH)) {
         cmd->rejected_calls++;
-        add_reply_error(c, "NOAUTH Authentication required.");
-        return 1;
-    }
-    if (c->flags & CLIENT_PROTECTED) {
-        add_reply_error(c, "DENIED Phenix is running in protected mode because protected mode is enabled and no "
-                           "password is set for the default user. In this mode connections are only accepted "
-                           "from the loopback interface. Set a password with requirepass or disable protected "
-                           "mode with CONFIG SET protected-mode no from a loopback client.");
-        c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+        add_reply_error(c, "-NOAUTH Authentication required.");
         return 1;
     }
     if (server.maxmemory && (cmd->flags & CMD_DENYOOM) &&
         (long long)zmalloc_used_memory() > server.maxmemory) {
         cmd->rejected_calls++;
-        add_reply_error(c, "OOM command not allowed when used memory > 'maxmemory'.");
+        add_reply_error(c, "-OOM command not allowed when used memory > 'maxmemory'.");
         return 1;
     }
     if (is_paused_for(cmd)) return 0;
+    c->lastcmd = cmd;
     call_command(c);
     return 1;
 }
@@ -127,7 +121,6 @@ void call_command(client *c) {
     cmd->usec += dur;
     if (cmd->parent) cmd->parent->calls++;
     if (server.stat_total_error_replies != errors_before) cmd->failed_calls++;
-    c->lastcmd = cmd;
     c->commands++;
     server.stat_numcommands++;
     if (!(cmd->flags & CMD_SKIP_SLOWLOG)) slowlog_push(c, dur);

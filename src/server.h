@@ -119,7 +119,6 @@ typedef struct reply_block {
 #define CLIENT_READ_ENDED (1u << 4)
 #define CLIENT_PAUSED_INPUT (1u << 5)
 #define CLIENT_NO_EVICT (1u << 6)
-#define CLIENT_PROTECTED (1u << 7)
 #define CLIENT_IN_CLOSE_LIST (1u << 8)
 
 #define CLIENT_IOV_MAX 64
@@ -173,6 +172,7 @@ void add_reply_set_len(client *c, long long n);
 void add_reply_push_len(client *c, long long n);
 void add_reply_double(client *c, double d);
 void add_reply_bool(client *c, int b);
+void add_reply_bignum(client *c, const char *digits);
 void add_reply_verbatim(client *c, const char *p, size_t len, const char *ext);
 void add_reply_help(client *c, const char **lines);
 void add_reply_long_double_bulk(client *c, long double v);
