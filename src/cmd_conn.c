@@ -110,7 +110,7 @@ void helloCommand(client *c) {
     }
     if (!(c->flags & CLIENT_AUTHENTICATED)) {
         add_reply_error(c, "-NOAUTH HELLO must be called with the client already authenticated, otherwise the "
-                           "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
+                           "HELLO AUTH <user> <pass> option can be used to authenticate the client and "
                            "select the RESP protocol version at the same time");
         return;
     }

@@ -51,7 +51,7 @@ static ds info_clients(ds s) {
         if (c->reply_bytes > maxout) maxout = c->reply_bytes;
     }
     return ds_catfmt(s,
-                     "# Clients\r\nconnected_clients:%zu\r\ncluster_connections:0\r\nmaxclients:%d\r\n"
+                     "# Clients\r\nconnected_clients:%zu\r\ncluster_connections:0\r\nmaxclients:%lld\r\n"
                      "client_recent_max_input_buffer:%zu\r\nclient_recent_max_output_buffer:%zu\r\n"
                      "blocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n"
                      "total_blocking_keys:0\r\ntotal_blocking_keys_on_nokey:0\r\n",

@@ -75,7 +75,7 @@ static config_entry configs[] = {
     {"databases", CT_INT, CF_IMMUTABLE, &server.dbnum, 1, INT_MAX, "16", NULL, NULL, NULL, NULL},
     {"dir", CT_STR, 0, &server.dir, 0, 0, "./", NULL, NULL, NULL, NULL},
     {"event-loop", CT_SPECIAL, CF_IMMUTABLE, NULL, 0, 0, "auto", NULL, set_event_loop, get_event_loop, NULL},
-    {"maxclients", CT_INT, 0, &server.maxclients, 1, INT_MAX, "10000", NULL, NULL, NULL, NULL},
+    {"maxclients", CT_LL, 0, &server.maxclients, 1, 4294967295LL, "10000", NULL, NULL, NULL, NULL},
     {"maxmemory", CT_MEM, 0, &server.maxmemory, 0, LLONG_MAX, "0", NULL, NULL, NULL, NULL},
     {"maxmemory-policy", CT_SPECIAL, 0, NULL, 0, 0, "noeviction", NULL, set_maxmemory_policy, get_maxmemory_policy, NULL},
     {"requirepass", CT_STR, CF_SENSITIVE, &server.requirepass, 0, 0, "", NULL, NULL, NULL, apply_requirepass},

@@ -138,6 +138,9 @@ void debugCommand(client *c) {
                  "Value at:%p refcount:1 encoding:%s serializedlength:%zu lru:%u lru_seconds_idle:%u",
                  (void *)o, obj_enc_name(o), len, o->lru & 0xFFFFFF, lru_clock() - o->lru);
         add_reply_status(c, out);
+    } else if (arg_is(c, 1, "segfault") && c->argc == 2) {
+        /* Crashes on purpose, to test the crash report. */
+        raise(SIGSEGV);
     } else if (arg_is(c, 1, "protocol") && c->argc == 3) {
         debug_protocol(c);
     } else if (arg_is(c, 1, "set-active-expire") && c->argc == 3) {
@@ -147,6 +150,8 @@ void debugCommand(client *c) {
             "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
             "OBJECT <key>", "    Show low level info about the value of <key>.",
             "SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed.",
+            "PROTOCOL <type>", "    Reply with a test value of a RESP3 type.",
+            "SEGFAULT", "    Crash the server with a segmentation fault (tests the crash report).",
             "HELP", "    Print this help.", NULL};
         add_reply_help(c, help);
     } else {

@@ -635,7 +635,7 @@ void clients_flush_pending(void) {
 
 static void accepted(el_loop *loop, int fd) {
     server.stat_numconnections++;
-    if ((int)server.nclients >= server.maxclients) {
+    if ((long long)server.nclients >= server.maxclients) {
         static const char msg[] = "-ERR max number of clients reached\r\n";
         ssize_t w = write(fd, msg, sizeof(msg) - 1);
         (void)w;

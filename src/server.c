@@ -13,6 +13,7 @@
  * Signals: SIGTERM/SIGINT ask for a clean shutdown at the next cron tick
  * (the loop is woken by the cron timer); SIGSEGV and friends print a
  * report with a backtrace and the command being run (debug.c). */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -80,9 +81,14 @@ int process_command(client *c) {
     if (!cmd) {
         command *parent = command_lookup(c->argv[0].ptr, c->argv[0].len);
         if (parent && parent->subcommands && c->argc >= 2)
-            add_reply_errorf(c, "unknown subcommand '%.*s'. Try %.*s HELP.",
-                             (int)(c->argv[1].len > 128 ? 128 : c->argv[1].len), c->argv[1].ptr,
-                             (int)c->argv[0].len, c->argv[0].ptr);
+        {
+            char up[64];
+            size_t n = c->argv[0].len < sizeof(up) - 1 ? c->argv[0].len : sizeof(up) - 1;
+            for (size_t i = 0; i < n; i++) up[i] = (char)toupper((unsigned char)c->argv[0].ptr[i]);
+            up[n] = '\0';
+            add_reply_errorf(c, "unknown subcommand '%.*s'. Try %s HELP.",
+                             (int)(c->argv[1].len > 128 ? 128 : c->argv[1].len), c->argv[1].ptr, up);
+        }
         else if (parent && parent->subcommands)
             add_reply_errorf(c, "wrong number of arguments for '%s' command", parent->name);
         else
@@ -130,11 +136,16 @@ void call_command(client *c) {
 
 /* ---------------- cron ---------------- */
 
+static volatile sig_atomic_t shutdown_signal;
+
 static int server_cron(el_loop *loop, long long id, void *ud) {
     (void)loop; (void)id; (void)ud;
     server.cron_loops++;
     if (server.shutdown_asap) {
         server.shutdown_asap = 0;
+        if (shutdown_signal)
+            server_log(LL_WARNING, "Received %s scheduling shutdown...",
+                       shutdown_signal == SIGINT ? "SIGINT" : "SIGTERM");
         if (server_prepare_shutdown() == 0) el_stop(server.loop);
         return 1;
     }
@@ -235,17 +246,16 @@ static void raise_fd_limit(void) {
     if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < want) {
         int allowed = (int)rl.rlim_cur - 32;
         if (allowed < 1) allowed = 1;
-        server_log(LL_WARNING, "You requested maxclients of %d requiring at least %d max file descriptors. "
-                   "Server can't set maximum open files to %d because of OS error: the limit stays at %lu; "
-                   "maxclients has been reduced to %d.", server.maxclients, (int)want, (int)want,
+        server_log(LL_WARNING, "You requested maxclients of %lld requiring at least %llu max file descriptors. "
+                   "Server can't set maximum open files to %llu because of OS error: the limit stays at %lu; "
+                   "maxclients has been reduced to %d.", server.maxclients, (unsigned long long)want,
+                   (unsigned long long)want,
                    (unsigned long)old, allowed);
         server.maxclients = allowed;
     }
 }
 
 /* ---------------- shutdown ---------------- */
-
-static volatile sig_atomic_t shutdown_signal;
 
 static void sig_shutdown(int sig) {
     if (shutdown_signal) {

@@ -283,7 +283,7 @@ struct server {
     int dbnum;
     char *dir;
     char *event_loop_mode;
-    int maxclients;
+    long long maxclients;
     long long maxmemory;
     char *maxmemory_policy;
     char *requirepass;
