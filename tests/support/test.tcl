@@ -121,7 +121,8 @@ proc test {name code {expected __PHX_NO_EXPECTED__}} {
         }
     } elseif {$status == 0 && $expected ne "__PHX_NO_EXPECTED__" && $result ne $expected} {
         set ok 0
-        set msg "Expected '[::t::clip $expected]' to equal '[::t::clip $result]'"
+        set msg "Expected '[::t::clip $result]' to equal '[::t::clip $expected]'"
+        append msg [::t::first_difference $expected $result]
     }
     set died 0
     if {[llength $::srv_stack] && ![server_is_alive] && !$::SRV([srv id],expect_exit)} {
@@ -142,6 +143,21 @@ proc test {name code {expected __PHX_NO_EXPECTED__}} {
         (!$ok || ![::resp::usable [srv client]])} {
         catch {reconnect}
     }
+}
+
+# When expected and got are lists of the same length, names the first element
+# that differs (long lists of error replies are otherwise hard to compare).
+proc ::t::first_difference {expected got} {
+    if {[catch {llength $expected} n1] || [catch {llength $got} n2] || $n1 != $n2 || $n1 < 2} {
+        return ""
+    }
+    for {set i 0} {$i < $n1} {incr i} {
+        if {[lindex $expected $i] ne [lindex $got $i]} {
+            return "\nfirst difference at element $i: got '[::t::clip [lindex $got $i]]',\
+                expected '[::t::clip [lindex $expected $i]]'"
+        }
+    }
+    return ""
 }
 
 # Shortens a value for a failure message.
@@ -184,6 +200,7 @@ proc assert_equal {expected value {detail {}}} {
     if {$expected ne $value} {
         set m "Expected '[::t::clip $value]' to equal '[::t::clip $expected]'"
         if {$detail ne ""} { append m " ($detail)" }
+        append m [::t::first_difference $expected $value]
         ::t::fail $m
     }
 }

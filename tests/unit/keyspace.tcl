@@ -575,24 +575,26 @@ start_server {tags {keyspace object}} {
         r object refcount rc
     } {1}
 
-    test "OBJECT IDLETIME grows while a key is not touched" {
-        r set idle "some value"
-        set t0 [r object idletime idle]
-        after 2100
-        set t1 [r object idletime idle]
-        r get idle
-        set t2 [r object idletime idle]
-        assert_equal 0 $t0
-        assert_range $t1 1 4
-        set t2
-    } {0}
+    tags {slow} {
+        test "OBJECT IDLETIME grows while a key is not touched" {
+            r set idle "some value"
+            set t0 [r object idletime idle]
+            after 2100
+            set t1 [r object idletime idle]
+            r get idle
+            set t2 [r object idletime idle]
+            assert_equal 0 $t0
+            assert_range $t1 1 4
+            set t2
+        } {0}
 
-    test "OBJECT IDLETIME is not reset by TOUCH-free reads of OBJECT itself" {
-        r set idle2 "another value"
-        after 1100
-        r object idletime idle2
-        r object encoding idle2
-        assert_morethan_equal [r object idletime idle2] 1
+        test "OBJECT IDLETIME and OBJECT ENCODING do not reset the idle time" {
+            r set idle2 "another value"
+            after 1100
+            r object idletime idle2
+            r object encoding idle2
+            assert_morethan_equal [r object idletime idle2] 1
+        }
     }
 
     test "OBJECT FREQ without an LFU policy is an error" {

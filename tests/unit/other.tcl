@@ -66,7 +66,7 @@ if {$::external_ip eq ""} {
     }
 }
 
-start_server {tags {other timeout} overrides {timeout 1}} {
+start_server {tags {other timeout slow} overrides {timeout 1}} {
     test "An idle client is closed after the timeout" {
         set idle [redis_client]
         $idle ping
