@@ -10,7 +10,9 @@
 #
 # Objects go to build/<variant>/; variants: release (default) and asan.
 
-CC      ?= gcc
+ifeq ($(origin CC),default)
+  CC := gcc
+endif
 VARIANT ?= release
 BUILD   := build/$(VARIANT)
 
@@ -30,7 +32,7 @@ LDFLAGS += $(OPT_FLAGS) -pthread -rdynamic
 LIBS    := -luring -lxxhash $(MALLOC_LIBS) -lm -ldl
 
 # Pure modules: no server header, linked into unit tests and the fuzzer.
-PURE_SRCS := zmalloc.c util.c buf.c dict.c resp.c $(filter vec_dist.c hnsw.c,$(notdir $(wildcard src/*.c)))
+PURE_SRCS := zmalloc.c util.c buf.c dict.c resp.c vec_dist.c hnsw.c
 # Server modules: everything else in src/.
 ALL_SRCS    := $(notdir $(wildcard src/*.c))
 SERVER_SRCS := $(filter-out $(PURE_SRCS),$(ALL_SRCS))
@@ -96,6 +98,6 @@ fuzz-smoke:
 	@bash tests/fuzz/run.sh 20
 
 clean:
-	rm -rf build src/phenix-server
+	rm -rf build src/phenix-server tests/tmp
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/unit/*.d)

@@ -58,6 +58,8 @@ static int set_event_loop(int argc, char **argv, ds *err);
 static ds get_event_loop(ds s);
 static int set_save(int argc, char **argv, ds *err);
 static ds get_save(ds s);
+static int set_appendonly(int argc, char **argv, ds *err);
+static ds get_appendonly(ds s);
 static void apply_proto_max_bulk(void);
 static void apply_requirepass(void);
 
@@ -88,6 +90,7 @@ static config_entry configs[] = {
     {"latency-monitor-threshold", CT_LL, 0, &server.latency_monitor_threshold, 0, LLONG_MAX, "0", NULL, NULL, NULL, NULL},
     {"active-expire-effort", CT_INT, 0, &server.active_expire_effort, 1, 10, "1", NULL, NULL, NULL, NULL},
     {"save", CT_SPECIAL, 0, NULL, 0, 0, "", NULL, set_save, get_save, NULL},
+    {"appendonly", CT_SPECIAL, 0, NULL, 0, 0, "no", NULL, set_appendonly, get_appendonly, NULL},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -207,6 +210,21 @@ static int set_save(int argc, char **argv, ds *err) {
     return 0;
 }
 static ds get_save(ds s) { return s; }
+
+/* `appendonly` reports the write-ahead log's state; the log itself comes
+ * with the durability work, so "yes" is refused until then. */
+static int set_appendonly(int argc, char **argv, ds *err) {
+    if (argc != 1 || (strcasecmp(argv[0], "no") && strcasecmp(argv[0], "yes"))) {
+        *err = ds_from_cstr("argument must be 'yes' or 'no'");
+        return -1;
+    }
+    if (!strcasecmp(argv[0], "yes")) {
+        *err = ds_from_cstr("the append-only file is not implemented yet in this version of Phenix");
+        return -1;
+    }
+    return 0;
+}
+static ds get_appendonly(ds s) { return ds_cat(s, "no", 2); }
 
 static void apply_proto_max_bulk(void) {
     for (client *c = server.clients_head; c; c = c->next) c->parser.max_bulk_len = server.proto_max_bulk_len;

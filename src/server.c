@@ -364,6 +364,7 @@ int main(int argc, char **argv) {
     config_init_defaults();
     commands_init();
     server.errors = dict_create(&ds_set_type);
+    server.next_client_id = 1;
 
     int optstart = 1;
     ds err = NULL;
@@ -390,6 +391,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "Can't chdir to '%s': %s\n", server.dir, strerror(errno));
         return 1;
     }
+    if (server.daemonize && daemon(1, 0) < 0) {
+        fprintf(stderr, "daemonize: %s\n", strerror(errno));
+        return 1;
+    }
+    server.pid = getpid();
     signal(SIGPIPE, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
     struct sigaction sa;
