@@ -144,9 +144,27 @@ proc make_tmp_dir {prefix} {
 
 # Launches `binary args` under the wrapper with its output in dir/stderr.
 # Returns the pid of the server process itself.
+# A watchdog in the wrapper stops the server if the harness itself dies (killed
+# by a timeout, Ctrl-C), so no server outlives the run.
 proc spawn_server_process {dir argv} {
-    set script {d=$1; shift; "$@" >"$d/stderr" 2>&1 </dev/null & echo $! >"$d/child.pid"; wait $!; echo $? >"$d/exitcode.tmp"; mv "$d/exitcode.tmp" "$d/exitcode"}
-    exec sh -c $script sh $dir $::server_binary {*}$argv 2>> [file join $dir wrapper.err] &
+    set script {
+        d=$1; h=$2; shift 2
+        "$@" >"$d/stderr" 2>&1 </dev/null &
+        c=$!
+        echo $c >"$d/child.pid"
+        (
+            while kill -0 $c 2>/dev/null; do
+                if ! kill -0 $h 2>/dev/null; then
+                    kill -TERM $c 2>/dev/null; sleep 5; kill -KILL $c 2>/dev/null; break
+                fi
+                sleep 1
+            done
+        ) >/dev/null 2>&1 </dev/null &
+        wait $c
+        echo $? >"$d/exitcode.tmp"
+        mv "$d/exitcode.tmp" "$d/exitcode"
+    }
+    exec sh -c $script sh $dir [pid] $::server_binary {*}$argv 2>> [file join $dir wrapper.err] &
     set deadline [expr {[clock milliseconds] + 5000}]
     while {![file exists $dir/child.pid] || [string trim [read_file_text $dir/child.pid]] eq ""} {
         if {[clock milliseconds] > $deadline} { error "server wrapper did not start" }

@@ -11,12 +11,14 @@ proc assert_server_alive {} {
 }
 
 # Sends bytes on a fresh connection; returns everything the server sends back
-# until it closes the connection (fails if it does not close within 5 s).
+# until it closes the connection (fails if it does not close within 5 s). Then
+# checks that the server still answers a fresh client.
 proc send_garbage {bytes} {
     set c [redis_client]
     $c write $bytes
     set out [$c read_until_eof 5000]
     $c close
+    assert_server_alive
     return $out
 }
 
