@@ -28,7 +28,8 @@
 #
 # Output: one line per test ("[ok]: name" or "[err]: name" and the reason), a
 # summary of the failures, then the last line "N passed, N failed". The exit
-# status is 1 when any test failed (or nothing ran), else 0.
+# status is 1 when any test failed (or nothing ran, or the arguments were
+# wrong: then the last line is "0 passed, 1 failed"), else 0.
 
 set ::tests_dir [file dirname [file normalize [info script]]]
 set ::root_dir [file dirname $::tests_dir]
@@ -44,11 +45,17 @@ set ::verbose 0
 set ::dont_clean 0
 set ::single_files {}
 
+# Gives up before running anything; the last line still has the runner format.
+proc abort_run {msg} {
+    puts stderr $msg
+    puts "0 passed, 1 failed"
+    exit 1
+}
+
 proc usage {} {
-    puts stderr "usage: tclsh tests/test_helper.tcl --server <binary> \[--redis\]\
+    abort_run "usage: tclsh tests/test_helper.tcl --server <binary> \[--redis\]\
         \[--event-loop uring|epoll\] \[--single file ...\] \[--tags \"-slow ...\"\]\
         \[--only glob\] \[--verbose\] \[--dont-clean\] \[--timeout ms\]"
-    exit 2
 }
 
 proc parse_args {argv} {
@@ -77,6 +84,13 @@ proc parse_args {argv} {
             --help - -h { usage }
             default { puts stderr "unknown option $a"; usage }
         }
+        if {$a in {--server --event-loop --single --tags --only --timeout} &&
+            $i >= [llength $argv]} {
+            abort_run "option $a needs a value"
+        }
+    }
+    if {$::event_loop ni {"" uring epoll auto}} {
+        abort_run "--event-loop must be uring, epoll or auto"
     }
     if {$::redis_mode} { lappend ::t::exclude_tags phenix-only }
 }
@@ -90,8 +104,7 @@ proc suite_files {} {
             } elseif {[file exists [file join $::root_dir $f]]} {
                 lappend out [file join $::root_dir $f]
             } else {
-                puts stderr "no such suite file: $f"
-                exit 2
+                abort_run "no such suite file: $f"
             }
         }
         return $out
@@ -105,9 +118,7 @@ proc suite_files {} {
 
 proc run_suites {} {
     if {![file executable $::server_binary]} {
-        puts stderr "server binary not found or not executable: $::server_binary"
-        puts "0 passed, 1 failed"
-        exit 1
+        abort_run "server binary not found or not executable: $::server_binary"
     }
     set mode [expr {$::redis_mode ? "redis-server" : "phenix"}]
     if {$::event_loop ne ""} { append mode ", event loop $::event_loop" }

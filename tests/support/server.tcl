@@ -45,9 +45,6 @@ proc find_available_port {} {
         if {$p > 60000} { set ::next_port 21000; set p 21000 }
         if {[catch {socket -server {apply {args {}}} -myaddr 127.0.0.1 $p} s]} { continue }
         close $s
-        if {[catch {socket -server {apply {args {}}} -myaddr 127.0.0.1 [expr {$p + 10000}]} s2] == 0} {
-            close $s2
-        }
         return $p
     }
     error "no free port found"

@@ -152,6 +152,21 @@ start_server {tags {introspection client}} {
         list $closed [r ping]
     } {1 PONG}
 
+    test "CLIENT KILL TYPE normal kills the other normal clients" {
+        set c [redis_client]
+        $c ping
+        set res [r client kill type normal]
+        set closed [$c wait_close 2000]
+        $c close
+        assert_morethan_equal $res 1
+        list $closed [r client kill type pubsub] [r ping]
+    } {1 0 PONG}
+
+    test "CLIENT KILL TYPE with an unknown type" {
+        catch {r client kill type foo} e
+        set e
+    } {ERR Unknown client type 'foo'}
+
     test "CLIENT KILL ID SKIPME no kills the caller itself" {
         set c [redis_client]
         set id [$c client id]
