@@ -16,7 +16,6 @@
 #     config text                 written to <dir>/server.conf, passed as first argument
 #     config_file path            an existing file passed as first argument
 #     args {a ...}                extra raw command-line arguments, last
-#     wait_ready 0|1              1 (default): wait until PING answers
 #
 # Invariants: every server runs under a tiny sh wrapper that records its pid
 # (<dir>/child.pid) and, when it exits, its exit status (<dir>/exitcode); so the
@@ -247,9 +246,6 @@ proc launch_server {options} {
         if {$::verbose} { puts "    starting: $::server_binary $argv" }
         set ::SRV($id,pid) [spawn_server_process $dir $argv]
         lappend ::srv_stack $id
-        if {[dict exists $options wait_ready] && ![dict get $options wait_ready]} {
-            return $id
-        }
         set deadline [expr {[clock milliseconds] + 10000}]
         set ready 0
         while {[clock milliseconds] < $deadline} {
@@ -266,6 +262,7 @@ proc launch_server {options} {
         set ::srv_stack [lrange $::srv_stack 0 end-1]
         if {[string match -nocase "*address already in use*" $out] &&
             ![dict exists $overrides port]} {
+            file delete -force $dir
             continue
         }
         ::t::record_failure "server start" \
@@ -393,7 +390,9 @@ proc server_expect_crash {} {
 # Runs the server binary with argv in a temp dir and waits up to ms for it to
 # exit on its own (for --version, bad configurations...). Returns a dict with
 # status (exit status, or "timeout" after killing it) and output (stderr+stdout
-# and log file if any). The temp dir is removed.
+# and log file if any). The temp dir is removed. Fails the calling test when
+# the output holds a sanitizer or crash report (a LeakSanitizer report alone is
+# tolerated here: these runs end on fatal-error exit paths).
 proc run_server_once {argv {ms 10000}} {
     set dir [make_tmp_dir once]
     set pid [spawn_server_process $dir $argv]
@@ -408,7 +407,14 @@ proc run_server_once {argv {ms 10000}} {
     }
     set out [read_file_text $dir/stderr]
     foreach f [glob -nocomplain -directory $dir *.log] { append out [read_file_text $f] }
+    append out [read_file_text [file join $dir wrapper.err]]
     if {!$::dont_clean} { file delete -force $dir }
+    foreach p $::crash_patterns {
+        if {$p ne "LeakSanitizer" && [string first $p $out] >= 0} {
+            return -code error -errorcode ASSERTION \
+                "'$p' in the output of `server $argv`:\n[tail_text $out 20]"
+        }
+    }
     return [dict create status $status output $out dir $dir]
 }
 
