@@ -30,7 +30,6 @@
 #     fd               the underlying Tcl channel
 #     timeout ms       set this client's read timeout
 #     attributes       the last RESP3 attribute map read (flat list)
-#     pending_replies  how many replies a deferred client still owes (bookkeeping only)
 #
 # Invariants: the socket is non-blocking; reads go through this file's own buffer
 # (buf, pos) so a partial frame is never lost; every wait is bounded by the
@@ -80,7 +79,6 @@ proc redis_client {args} {
     set S($id,raw) 0
     set S($id,timeout) [dict get $opt -timeout]
     set S($id,attrs) {}
-    set S($id,pending) 0
     set S($id,broken) ""
     set S($id,polling) 0
     interp alias {} $id {} ::resp::dispatch $id
@@ -112,7 +110,6 @@ proc ::resp::dispatch {id cmd args} {
         fd { return $S($id,fd) }
         timeout { set S($id,timeout) [lindex $args 0]; return }
         attributes { return $S($id,attrs) }
-        pending_replies { return $S($id,pending) }
     }
     ::resp::send_command $id [linsert $args 0 $cmd]
     if {$S($id,deferred)} { return }
@@ -129,8 +126,6 @@ proc ::resp::encode {argv} {
 }
 
 proc ::resp::send_command {id argv} {
-    upvar #0 ::resp::S S
-    incr S($id,pending)
     ::resp::write_raw $id [::resp::encode $argv]
 }
 
@@ -230,7 +225,6 @@ proc ::resp::read_bulk_payload {id n} {
 
 proc ::resp::read_reply {id} {
     upvar #0 ::resp::S S
-    if {$S($id,pending) > 0} { incr S($id,pending) -1 }
     if {$S($id,raw)} { return [::resp::read_line $id] }
     return [::resp::read_value $id 1]
 }
