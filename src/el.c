@@ -66,7 +66,9 @@ int el_listen(el_loop *loop, int fd) { return loop->be->listen(loop, fd); }
 int el_conn_start(el_loop *loop, el_conn *c, int fd) {
     memset(c, 0, sizeof(*c));
     c->fd = fd;
-    return loop->be->conn_start(loop, c);
+    int r = loop->be->conn_start(loop, c);
+    if (r == 0) loop->live_conns++;
+    return r;
 }
 
 int el_conn_send(el_loop *loop, el_conn *c, struct iovec *iov, int cnt) {
@@ -81,6 +83,7 @@ void el_conn_close(el_loop *loop, el_conn *c) {
 }
 
 void el_release(el_loop *loop, el_conn *c) {
+    loop->live_conns--;
     if (c->fd >= 0) close(c->fd);
     c->fd = -1;
     loop->cb.released(c);
@@ -151,3 +154,8 @@ void el_run(el_loop *loop) {
 }
 
 void el_stop(el_loop *loop) { loop->stop = 1; }
+
+void el_drain(el_loop *loop, long long timeout_ms) {
+    int64_t end = util_monotonic_us() / 1000 + timeout_ms;
+    while (loop->live_conns > 0 && util_monotonic_us() / 1000 < end) loop->be->poll(loop, 10);
+}

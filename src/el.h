@@ -78,6 +78,9 @@ void el_conn_close(el_loop *loop, el_conn *c);
  * stop. Returns the timer id. */
 long long el_timer_add(el_loop *loop, long long ms, el_timer_fn *fn, void *ud);
 void el_timer_del(el_loop *loop, long long id);
+/* After el_stop(): runs the loop until every closed connection has been
+ * released (in-flight operations completed), for at most timeout_ms. */
+void el_drain(el_loop *loop, long long timeout_ms);
 /* Runs until el_stop(). */
 void el_run(el_loop *loop);
 void el_stop(el_loop *loop);
@@ -119,6 +122,7 @@ struct el_loop {
     struct el_timer *timers;
     size_t ntimers, timers_cap;
     long long next_timer_id;
+    long long live_conns; /* started and not yet released */
 };
 
 /* Backends call this when a closing connection has nothing in flight. */

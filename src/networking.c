@@ -663,7 +663,8 @@ static void accepted(el_loop *loop, int fd) {
     int r = el_conn_start(loop, &c->conn, fd);
     if (r < 0) {
         server_log(LL_WARNING, "Error registering fd event for the new client: %s", strerror(-r));
-        c->conn.fd = fd;
+        close(fd);
+        c->conn.fd = -1;
         client_close_async(c);
         return;
     }

@@ -280,7 +280,8 @@ static void server_free_all(void) {
     client_free_all();
     for (int i = 0; i < server.nlisten; i++) close(server.listen_fds[i]);
     server.nlisten = 0;
-    /* let the loop release closing connections */
+    /* let the loop complete what is in flight and release the clients */
+    if (server.loop) el_drain(server.loop, 2000);
     el_free(server.loop);
     server.loop = NULL;
     db_free_all();
@@ -375,7 +376,8 @@ int main(int argc, char **argv) {
         optstart = 2;
         if (config_load_file(argv[1], &err) != 0) {
             fprintf(stderr, "\n*** FATAL CONFIG FILE ERROR (Phenix %s) ***\n%s\n", PHENIX_VERSION, err);
-            return 1;
+            ds_free(err);
+            goto fail;
         }
     }
     if (optstart < argc) {
@@ -383,17 +385,18 @@ int main(int argc, char **argv) {
         if (config_load_string(opts, "command line", &err) != 0) {
             fprintf(stderr, "\n*** FATAL CONFIG FILE ERROR (Phenix %s) ***\n%s\n", PHENIX_VERSION, err);
             ds_free(opts);
-            return 1;
+            ds_free(err);
+            goto fail;
         }
         ds_free(opts);
     }
     if (server.dir && chdir(server.dir) < 0) {
         fprintf(stderr, "Can't chdir to '%s': %s\n", server.dir, strerror(errno));
-        return 1;
+        goto fail;
     }
     if (server.daemonize && daemon(1, 0) < 0) {
         fprintf(stderr, "daemonize: %s\n", strerror(errno));
-        return 1;
+        goto fail;
     }
     server.pid = getpid();
     signal(SIGPIPE, SIG_IGN);
@@ -419,13 +422,13 @@ int main(int argc, char **argv) {
                             note, sizeof(note));
     if (!server.loop) {
         server_log(LL_WARNING, "Failed creating the event loop: %s", loop_err);
-        return 1;
+        goto fail;
     }
     if (note[0]) server_log(LL_WARNING, "%s", note);
     server_log(LL_NOTICE, "Event loop: %s", el_backend_name(server.loop));
     if (server_listen() != 0) {
         server_log(LL_WARNING, "Failed listening on port %d (tcp), aborting.", server.port);
-        return 1;
+        goto fail;
     }
     for (int i = 0; i < server.nlisten; i++) el_listen(server.loop, server.listen_fds[i]);
     write_pidfile();
@@ -435,4 +438,7 @@ int main(int argc, char **argv) {
     el_run(server.loop);
     server_free_all();
     return 0;
+fail:
+    server_free_all();
+    return 1;
 }
