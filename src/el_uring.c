@@ -70,12 +70,20 @@ static int uring_init(el_loop *loop, char *err, size_t errlen) {
     uring_state *s = zcalloc(sizeof(*s));
     struct io_uring_params p;
     memset(&p, 0, sizeof(p));
-    p.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN;
-    p.flags |= IORING_SETUP_CQSIZE;
-    p.cq_entries = RING_ENTRIES * 4;
-    int r = io_uring_queue_init_params(RING_ENTRIES, &s->ring, &p);
-    if (r < 0) { /* older kernels: retry without the optional flags */
+    /* Only this thread submits, and completions are reaped only when it
+     * waits: DEFER_TASKRUN runs the kernel's task work at that moment
+     * instead of interrupting the loop (Linux 6.1+). Older kernels retry
+     * with fewer flags. */
+    static const unsigned flag_sets[] = {
+        IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+        IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN,
+        0,
+    };
+    int r = -EINVAL;
+    for (size_t i = 0; i < sizeof(flag_sets) / sizeof(flag_sets[0]) && r < 0; i++) {
         memset(&p, 0, sizeof(p));
+        p.flags = flag_sets[i] | IORING_SETUP_CQSIZE;
+        p.cq_entries = RING_ENTRIES * 4;
         r = io_uring_queue_init_params(RING_ENTRIES, &s->ring, &p);
     }
     if (r < 0) {
