@@ -68,8 +68,11 @@ start_server {tags {lifecycle}} {
 start_server {tags {lifecycle}} {
     test "A second server on a port in use refuses to start" {
         set dir [make_tmp_dir busyport]
-        set res [run_server_once [list --port [srv port] --bind 127.0.0.1 --dir $dir]]
-        file delete -force $dir
+        try {
+            set res [run_server_once [list --port [srv port] --bind 127.0.0.1 --dir $dir]]
+        } finally {
+            file delete -force $dir
+        }
         assert_not_equal 0 [dict get $res status]
         assert_match "*[srv port]*" [dict get $res output]
     }

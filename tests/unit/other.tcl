@@ -284,9 +284,11 @@ proc config_failure {text} {
     set cf [file join $dir bad.conf]
     write_file_text $cf $text
     set port [find_available_port]
-    set res [run_server_once [list $cf --port $port --bind 127.0.0.1 --dir $dir]]
-    file delete -force $dir
-    return $res
+    try {
+        return [run_server_once [list $cf --port $port --bind 127.0.0.1 --dir $dir]]
+    } finally {
+        file delete -force $dir
+    }
 }
 
 test "A config file with an unknown directive: the server refuses to start" {
