@@ -55,15 +55,38 @@ pobj *obj_new_string_ds(ds s) {
     return o;
 }
 
+static const obj_type_ops *type_ops(int type) {
+    switch (type) {
+    case OBJ_LIST: return &list_type_ops;
+    case OBJ_HASH: return &hash_type_ops;
+    case OBJ_SET: return &set_type_ops;
+    case OBJ_ZSET: return &zset_type_ops;
+    case OBJ_ENTITY: return &entity_type_ops;
+    }
+    return NULL;
+}
+
+pobj *obj_new(int type, int enc, void *ptr) {
+    pobj *o = alloc_obj(type, enc);
+    o->v.p = ptr;
+    return o;
+}
+
 void obj_free(pobj *o) {
     if (!o) return;
-    if (o->type == OBJ_STRING && o->enc == ENC_RAW) ds_free(o->v.s);
+    if (o->type == OBJ_STRING) {
+        if (o->enc == ENC_RAW) ds_free(o->v.s);
+    } else {
+        const obj_type_ops *ops = type_ops(o->type);
+        if (ops && o->v.p) ops->free(o);
+    }
     zfree(o);
 }
 
 void obj_free_void(void *o) { obj_free(o); }
 
 pobj *obj_dup(const pobj *o) {
+    if (o->type != OBJ_STRING) return obj_new(o->type, o->enc, type_ops(o->type)->dup(o));
     if (o->enc == ENC_INT) return obj_new_int(o->v.i);
     pobj *d = obj_new_string(o->v.s, ds_len(o->v.s));
     return d;
@@ -94,18 +117,14 @@ ds obj_str_unshare(pobj *o) {
 size_t obj_mem_usage(const pobj *o) {
     size_t n = zmalloc_size(o);
     if (o->type == OBJ_STRING && o->enc == ENC_RAW) n += ds_alloc_size(o->v.s);
+    else if (o->type != OBJ_STRING) n += type_ops(o->type)->mem(o);
     return n;
 }
 
 const char *obj_type_name(const pobj *o) {
-    switch (o->type) {
-    case OBJ_STRING: return "string";
-    case OBJ_LIST: return "list";
-    case OBJ_SET: return "set";
-    case OBJ_ZSET: return "zset";
-    case OBJ_HASH: return "hash";
-    }
-    return "unknown";
+    if (o->type == OBJ_STRING) return "string";
+    const obj_type_ops *ops = type_ops(o->type);
+    return ops ? ops->name : "unknown";
 }
 
 const char *obj_enc_name(const pobj *o) {
@@ -113,6 +132,13 @@ const char *obj_enc_name(const pobj *o) {
     case ENC_INT: return "int";
     case ENC_EMBSTR: return "embstr";
     case ENC_RAW: return "raw";
+    case ENC_HASHTABLE: return "hashtable";
+    case ENC_LINKEDLIST: return "linkedlist";
+    case ENC_INTSET: return "intset";
+    case ENC_SKIPLIST: return "skiplist";
+    case ENC_QUICKLIST: return "quicklist";
+    case ENC_LISTPACK: return "listpack";
+    case ENC_ENTITY: return "entity";
     }
     return "unknown";
 }

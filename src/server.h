@@ -36,8 +36,13 @@ void server_log_raw_fd(const char *msg);
 int log_fd(void);
 
 /* ---- values (object.c) ---- */
-enum { OBJ_STRING = 0, OBJ_LIST = 1, OBJ_SET = 2, OBJ_ZSET = 3, OBJ_HASH = 4 };
-enum { ENC_RAW = 0, ENC_INT = 1, ENC_EMBSTR = 8 };
+enum { OBJ_STRING = 0, OBJ_LIST = 1, OBJ_SET = 2, OBJ_ZSET = 3, OBJ_HASH = 4, OBJ_ENTITY = 5, OBJ_TYPE_MAX = 8 };
+/* Encodings, named as OBJECT ENCODING reports them (Redis's names where
+ * Redis has the same idea). */
+enum {
+    ENC_RAW = 0, ENC_INT = 1, ENC_HASHTABLE = 2, ENC_LINKEDLIST = 4, ENC_INTSET = 6, ENC_SKIPLIST = 7,
+    ENC_EMBSTR = 8, ENC_QUICKLIST = 9, ENC_LISTPACK = 11, ENC_ENTITY = 12
+};
 #define EMBSTR_MAX 44
 
 typedef struct pobj {
@@ -54,6 +59,24 @@ typedef struct pobj {
 
 /* New string object holding a copy of p[0..len); integers that round-trip
  * are stored as ENC_INT, short strings embedded in one allocation. */
+/* Per-type operations of non-string values. Each t_<type>.c defines its
+ * table (list_type_ops, hash_type_ops, set_type_ops, zset_type_ops,
+ * entity_type_ops); object.c dispatches through them. They are weak
+ * symbols so that a type not built in yet simply has no table. */
+typedef struct obj_type_ops {
+    const char *name;                    /* what TYPE replies */
+    void (*free)(pobj *o);               /* frees o->v.p (not o) */
+    void *(*dup)(const pobj *o);         /* deep copy of o->v.p (COPY) */
+    size_t (*mem)(const pobj *o);        /* bytes of o->v.p (MEMORY USAGE) */
+} obj_type_ops;
+extern const obj_type_ops list_type_ops __attribute__((weak));
+extern const obj_type_ops hash_type_ops __attribute__((weak));
+extern const obj_type_ops set_type_ops __attribute__((weak));
+extern const obj_type_ops zset_type_ops __attribute__((weak));
+extern const obj_type_ops entity_type_ops __attribute__((weak));
+/* New object of a non-string type holding ptr (ownership taken). */
+pobj *obj_new(int type, int enc, void *ptr);
+
 pobj *obj_new_string(const char *p, size_t len);
 /* New string object that takes ownership of s. */
 pobj *obj_new_string_ds(ds s);
