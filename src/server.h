@@ -428,6 +428,21 @@ void persistCommand(client *c);
 void touchCommand(client *c);
 void objectCommand(client *c);
 
+/* lists (t_list.c) */
+/* end of lists */
+
+/* hashes (t_hash.c) */
+/* end of hashes */
+
+/* sets (t_set.c) */
+/* end of sets */
+
+/* sorted sets (t_zset.c) */
+/* end of sorted sets */
+
+/* entities and vector search (t_entity.c) */
+/* end of entities */
+
 /* argv helpers */
 static inline int arg_is(client *c, int i, const char *lit) {
     return util_eqi(c->argv[i].ptr, c->argv[i].len, lit);

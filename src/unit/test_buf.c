@@ -1,0 +1,269 @@
+/* test_buf.c -- unit tests for ds, the dynamic strings of buf.c.
+ *
+ * The invariants checked after every operation: len <= cap, the byte at
+ * s[len] is NUL, the allocation holds header + cap + 1 bytes, and the
+ * content is exactly what a plain byte array model says it should be
+ * (binary data with NUL and CR LF inside included). Growth must be
+ * geometric (few reallocations for many appends) and every byte allocated
+ * must be given back (zmalloc_used_memory returns to its baseline). */
+#include "buf.h"
+#include "test.h"
+#include "zmalloc.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+/* Checks the ds invariants and that s holds exactly want[0..len). */
+static int ds_is(const ds s, const void *want, size_t len) {
+    if (ds_len(s) != len) {
+        fprintf(stderr, "  ds_len %zu, want %zu\n", ds_len(s), len);
+        return 0;
+    }
+    if (DS_HDR(s)->cap < DS_HDR(s)->len) return 0;
+    if (s[len] != '\0') return 0;
+    if (ds_alloc_size(s) < sizeof(ds_hdr) + DS_HDR(s)->cap + 1) return 0;
+    return len == 0 || memcmp(s, want, len) == 0;
+}
+
+TEST(test_new_and_empty) {
+    size_t base = zmalloc_used_memory();
+    ds s = ds_new("abc", 3);
+    EXPECT(ds_is(s, "abc", 3));
+    EXPECT(strcmp(s, "abc") == 0); /* usable as a C string */
+    ds_free(s);
+
+    s = ds_new(NULL, 10);
+    EXPECT(ds_is(s, "\0\0\0\0\0\0\0\0\0\0", 10));
+    ds_free(s);
+
+    s = ds_new("", 0);
+    EXPECT(ds_is(s, "", 0));
+    EXPECT(ds_avail(s) == 0);
+    ds_free(s);
+
+    s = ds_empty(100);
+    EXPECT(ds_is(s, "", 0));
+    EXPECT(ds_avail(s) >= 100);
+    ds_free(s);
+
+    s = ds_from_cstr("hello world");
+    EXPECT(ds_is(s, "hello world", 11));
+    ds d = ds_dup(s);
+    EXPECT(d != s);
+    EXPECT(ds_is(d, "hello world", 11));
+    ds_free(s);
+    ds_free(d);
+    ds_free(NULL); /* allowed, like free(NULL) */
+    EXPECT(zmalloc_used_memory() == base);
+}
+
+TEST(test_binary_safety) {
+    const char bin[] = "a\0b\r\nc\0\0\xff";
+    size_t n = sizeof(bin) - 1;
+    ds s = ds_new(bin, n);
+    EXPECT(ds_is(s, bin, n));
+    ds d = ds_dup(s);
+    EXPECT(ds_is(d, bin, n));
+    s = ds_cat(s, bin, n);
+    char want[64];
+    memcpy(want, bin, n);
+    memcpy(want + n, bin, n);
+    EXPECT(ds_is(s, want, 2 * n));
+    ds_consume(s, 1);
+    EXPECT(ds_is(s, want + 1, 2 * n - 1));
+    ds_free(s);
+    ds_free(d);
+    /* every byte value survives */
+    unsigned char all[256];
+    for (int i = 0; i < 256; i++) all[i] = (unsigned char)i;
+    s = ds_empty(0);
+    for (int i = 0; i < 256; i++) s = ds_cat(s, all + i, 1);
+    EXPECT(ds_is(s, all, 256));
+    ds_free(s);
+}
+
+TEST(test_cat_growth) {
+    size_t base = zmalloc_used_memory();
+    size_t n = 300000;
+    unsigned char *model = malloc(n);
+    ds s = ds_empty(0);
+    int reallocs = 0;
+    uint32_t cap = DS_HDR(s)->cap;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)(i * 131 + 7);
+        model[i] = c;
+        s = ds_cat(s, &c, 1);
+        if (DS_HDR(s)->cap != cap) {
+            reallocs++;
+            cap = DS_HDR(s)->cap;
+        }
+        if (s[ds_len(s)] != '\0') {
+            EXPECT(s[ds_len(s)] == '\0');
+            break;
+        }
+    }
+    EXPECT(ds_is(s, model, n));
+    printf("  %zu one-byte appends: %d capacity changes, final cap %u\n", n, reallocs, cap);
+    EXPECT(reallocs <= 25); /* geometric growth, not one step per append */
+    EXPECT(DS_HDR(s)->cap <= 2 * n + 16);
+    ds_free(s);
+
+    /* big appends past 1 MiB grow by at most +1 MiB over what is needed */
+    s = ds_empty(0);
+    size_t chunk = 64 * 1024, total = 8 * 1024 * 1024;
+    char *block = malloc(chunk);
+    memset(block, 'z', chunk);
+    reallocs = 0;
+    cap = DS_HDR(s)->cap;
+    for (size_t done = 0; done < total; done += chunk) {
+        s = ds_cat(s, block, chunk);
+        if (DS_HDR(s)->cap != cap) {
+            reallocs++;
+            cap = DS_HDR(s)->cap;
+        }
+        EXPECT(ds_avail(s) <= 2 * 1024 * 1024);
+    }
+    EXPECT(ds_len(s) == total && s[total] == '\0');
+    EXPECT(s[0] == 'z' && s[total - 1] == 'z');
+    EXPECT(reallocs <= 20);
+    ds_free(s);
+    free(block);
+    free(model);
+    EXPECT(zmalloc_used_memory() == base);
+}
+
+TEST(test_catfmt) {
+    ds s = ds_empty(0);
+    s = ds_catfmt(s, "%d-%s-%c", 42, "abc", 'x');
+    EXPECT(ds_is(s, "42-abc-x", 8));
+    s = ds_catfmt(s, "%s", "");
+    EXPECT(ds_is(s, "42-abc-x", 8));
+    s = ds_catfmt(s, "|%lld|", -9223372036854775807LL - 1);
+    EXPECT(ds_is(s, "42-abc-x|-9223372036854775808|", 30));
+    ds_free(s);
+
+    /* outputs around the 256-byte stack buffer, and far beyond it */
+    size_t lens[] = {254, 255, 256, 257, 300, 1000, 5000, 100000};
+    for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+        size_t n = lens[k];
+        char *arg = malloc(n + 1);
+        for (size_t i = 0; i < n; i++) arg[i] = (char)('a' + i % 26);
+        arg[n] = '\0';
+        s = ds_from_cstr("pre:");
+        s = ds_catfmt(s, "%s", arg);
+        EXPECT(ds_len(s) == n + 4);
+        EXPECT(memcmp(s, "pre:", 4) == 0 && memcmp(s + 4, arg, n) == 0);
+        EXPECT(s[n + 4] == '\0');
+        /* a second long format onto a ds that already holds a lot */
+        s = ds_catfmt(s, "[%zu:%s]", n, arg);
+        char head[32];
+        int hl = snprintf(head, sizeof(head), "[%zu:", n);
+        EXPECT(ds_len(s) == 2 * n + 4 + (size_t)hl + 1);
+        EXPECT(memcmp(s + n + 4, head, (size_t)hl) == 0);
+        EXPECT(memcmp(s + n + 4 + hl, arg, n) == 0);
+        EXPECT(s[ds_len(s) - 1] == ']' && s[ds_len(s)] == '\0');
+        ds_free(s);
+        free(arg);
+    }
+    /* a long format made of many short pieces */
+    s = ds_empty(0);
+    s = ds_catfmt(s, "%0300d|%-300s|%300s", 7, "L", "R");
+    EXPECT(ds_len(s) == 902);
+    EXPECT(s[299] == '7' && s[0] == '0' && s[300] == '|' && s[301] == 'L' && s[901] == 'R');
+    EXPECT(s[902] == '\0');
+    ds_free(s);
+}
+
+TEST(test_consume) {
+    ds s = ds_from_cstr("0123456789");
+    ds_consume(s, 0);
+    EXPECT(ds_is(s, "0123456789", 10));
+    ds_consume(s, 3);
+    EXPECT(ds_is(s, "3456789", 7));
+    ds_consume(s, 6);
+    EXPECT(ds_is(s, "9", 1));
+    ds_consume(s, 1);
+    EXPECT(ds_is(s, "", 0));
+    s = ds_cat(s, "abc", 3);
+    ds_consume(s, 100); /* more than len empties it */
+    EXPECT(ds_is(s, "", 0));
+    /* the query-buffer pattern: append, consume a prefix, repeat */
+    char model[4096];
+    size_t mlen = 0;
+    for (int round = 0; round < 2000; round++) {
+        char piece[17];
+        int pl = snprintf(piece, sizeof(piece), "<%d>", round);
+        s = ds_cat(s, piece, (size_t)pl);
+        memcpy(model + mlen, piece, (size_t)pl);
+        mlen += (size_t)pl;
+        size_t eat = (size_t)(round * 7) % (mlen + 1);
+        ds_consume(s, eat);
+        memmove(model, model + eat, mlen - eat);
+        mlen -= eat;
+        if (!ds_is(s, model, mlen)) {
+            EXPECT(ds_is(s, model, mlen));
+            break;
+        }
+    }
+    ds_free(s);
+}
+
+TEST(test_make_room_and_setlen) {
+    ds s = ds_from_cstr("abc");
+    ds t = ds_make_room(s, 0);
+    EXPECT(t == s); /* nothing needed: no move */
+    s = ds_make_room(s, 1000);
+    EXPECT(ds_avail(s) >= 1000);
+    EXPECT(ds_is(s, "abc", 3));
+    t = ds_make_room(s, 1000);
+    EXPECT(t == s); /* room already there */
+    /* write into the room directly, then publish with ds_setlen */
+    memset(s + 3, 'x', 1000);
+    ds_setlen(s, 1003);
+    EXPECT(ds_len(s) == 1003 && s[1003] == '\0' && s[1002] == 'x' && s[2] == 'c');
+    ds_setlen(s, 2);
+    EXPECT(ds_is(s, "ab", 2));
+    ds_setlen(s, 0);
+    EXPECT(ds_is(s, "", 0));
+    ds_free(s);
+
+    s = ds_empty(16);
+    uint32_t cap = DS_HDR(s)->cap;
+    s = ds_cat(s, "0123456789abcdef", 16); /* exactly fills: no growth */
+    EXPECT(DS_HDR(s)->cap == cap);
+    EXPECT(ds_is(s, "0123456789abcdef", 16));
+    ds_free(s);
+}
+
+TEST(test_shrink) {
+    size_t base = zmalloc_used_memory();
+    ds s = ds_empty(0);
+    for (int i = 0; i < 1000; i++) s = ds_cat(s, "0123456789", 10);
+    ds_consume(s, 9990);
+    EXPECT(ds_is(s, "0123456789", 10));
+    size_t before = ds_alloc_size(s);
+    s = ds_shrink(s);
+    EXPECT(ds_is(s, "0123456789", 10));
+    EXPECT(ds_avail(s) == 0);
+    EXPECT(ds_alloc_size(s) < before);
+    EXPECT(ds_alloc_size(s) >= sizeof(ds_hdr) + 11);
+    /* it still grows after a shrink */
+    s = ds_cat(s, "!", 1);
+    EXPECT(ds_is(s, "0123456789!", 11));
+    ds_setlen(s, 0);
+    s = ds_shrink(s);
+    EXPECT(ds_is(s, "", 0));
+    ds_free(s);
+    EXPECT(zmalloc_used_memory() == base);
+}
+
+int main(void) {
+    RUN(test_new_and_empty);
+    RUN(test_binary_safety);
+    RUN(test_cat_growth);
+    RUN(test_catfmt);
+    RUN(test_consume);
+    RUN(test_make_room_and_setlen);
+    RUN(test_shrink);
+    return TEST_REPORT();
+}
