@@ -29,10 +29,10 @@ else
 endif
 CFLAGS  += $(STD_FLAGS) $(WARN_FLAGS) $(OPT_FLAGS) $(MALLOC_DEFS) -MMD -MP
 LDFLAGS += $(OPT_FLAGS) -pthread -rdynamic
-LIBS    := -luring -lxxhash $(MALLOC_LIBS) -lm -ldl
+LIBS    := -luring -lxxhash -ljansson $(MALLOC_LIBS) -lm -ldl
 
 # Pure modules: no server header, linked into unit tests and the fuzzer.
-PURE_SRCS := zmalloc.c util.c buf.c dict.c resp.c vec_dist.c hnsw.c
+PURE_SRCS := zmalloc.c util.c buf.c dict.c resp.c vec_dist.c hnsw.c flat.c
 # Server modules: everything else in src/.
 ALL_SRCS    := $(notdir $(wildcard src/*.c))
 SERVER_SRCS := $(filter-out $(PURE_SRCS),$(ALL_SRCS))

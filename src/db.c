@@ -69,6 +69,7 @@ void db_free_all(void) {
     for (int i = 0; i < server.dbnum; i++) {
         dict_release(server.dbs[i].expires);
         dict_release(server.dbs[i].keys);
+        entity_free_db(&server.dbs[i]); /* after the entities that point at it */
     }
     zfree(server.dbs);
     server.dbs = NULL;
@@ -172,6 +173,7 @@ int db_remove_expire(db *d, const char *key, size_t len) {
 
 long long db_flush(db *d) {
     long long n = (long long)dict_size(d->keys);
+    entity_flush_db(d); /* empty the indexes at once instead of per entity */
     dict_clear(d->expires);
     dict_clear(d->keys);
     d->expire_cursor = 0;
@@ -391,6 +393,14 @@ static void rename_generic(client *c, int nx) {
         add_reply_long(c, 0);
         return;
     }
+    if (o->type == OBJ_ENTITY) {
+        const char *err = entity_rename_check(c->db, o, dst->ptr, dst->len);
+        if (err) {
+            add_reply_error(c, err);
+            return;
+        }
+        entity_renamed(o, dst->ptr, dst->len);
+    }
     int64_t when = db_get_expire(c->db, src->ptr, src->len);
     /* take the value out of the old entry without freeing it */
     dict_entry *e = find_entry(c->db, src->ptr, src->len);
@@ -434,6 +444,10 @@ void moveCommand(client *c) {
         add_reply_long(c, 0);
         return;
     }
+    if (o->type == OBJ_ENTITY) {
+        add_reply_error(c, "MOVE of an entity is not supported: use COPY ... DB and DEL");
+        return;
+    }
     int64_t when = db_get_expire(c->db, k->ptr, k->len);
     find_entry(c->db, k->ptr, k->len)->v.val = NULL;
     db_delete(c->db, k->ptr, k->len);
@@ -466,15 +480,27 @@ void copyCommand(client *c) {
         add_reply_long(c, 0);
         return;
     }
-    if (db_lookup_write(dst, d->ptr, d->len)) {
+    int exists = db_lookup_write(dst, d->ptr, d->len) != NULL;
+    if (exists) {
         if (!replace) {
             add_reply_long(c, 0);
             return;
         }
-        db_delete(dst, d->ptr, d->len);
     }
+    pobj *copy;
+    if (o->type == OBJ_ENTITY) {
+        const char *err = NULL;
+        copy = entity_copy(dst, o, d->ptr, d->len, &err);
+        if (!copy) {
+            add_reply_error(c, err);
+            return;
+        }
+    } else {
+        copy = obj_dup(o);
+    }
+    if (exists) db_delete(dst, d->ptr, d->len); /* only once the copy exists */
     int64_t when = db_get_expire(c->db, s->ptr, s->len);
-    db_add(dst, d->ptr, d->len, obj_dup(o));
+    db_add(dst, d->ptr, d->len, copy);
     if (when >= 0) db_set_expire(dst, d->ptr, d->len, when);
     server_incr_dirty(1);
     add_reply_long(c, 1);

@@ -364,6 +364,7 @@ int main(int argc, char **argv) {
     server.executable = zstrdup(argv[0]);
     config_init_defaults();
     commands_init();
+    entity_init();
     server.errors = dict_create(&ds_set_type);
     server.next_client_id = 1;
 

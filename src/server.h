@@ -102,6 +102,8 @@ typedef struct db {
     int id;
     uint64_t expire_cursor;
     long long avg_ttl;
+    struct collection **colls; /* vector/entity collections of this db */
+    int ncolls;
 } db;
 
 extern const dict_type keyspace_dict_type;
@@ -441,6 +443,23 @@ void objectCommand(client *c);
 /* end of sorted sets */
 
 /* entities and vector search (t_entity.c) */
+void entity_init(void);
+/* Keyspace hooks: keep collections consistent with key operations. */
+void entity_flush_db(db *d);
+void entity_free_db(db *d);
+/* Checks that an entity may be renamed to newkey; NULL or an error text. */
+const char *entity_rename_check(db *d, pobj *o, const char *newkey, size_t len);
+void entity_renamed(pobj *o, const char *newkey, size_t len);
+/* Copy of an entity for COPY into dst under key; NULL + *err on refusal. */
+pobj *entity_copy(db *dst, pobj *o, const char *key, size_t len, const char **err);
+void phCreateCommand(client *c);
+void phDropCommand(client *c);
+void phListCommand(client *c);
+void phInfoCommand(client *c);
+void phSetCommand(client *c);
+void phGetCommand(client *c);
+void phPatchCommand(client *c);
+void phSearchCommand(client *c);
 /* end of entities */
 
 /* argv helpers */

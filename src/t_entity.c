@@ -1,0 +1,1102 @@
+/* t_entity.c -- entities, collections and vector search (PH.* commands).
+ *
+ * A collection (per database) owns a key prefix, a vector schema (dim,
+ * metric) and an index: an HNSW graph (hnsw.c) or an exact FLAT store
+ * (flat.c). An entity is a value of type OBJ_ENTITY: JSON metadata (parsed
+ * once, kept as a jansson tree) and, when it has a vector, a node in its
+ * collection's index under a numeric label.
+ *
+ * Invariants:
+ *  - an entity with e->coll != NULL is in coll->members (label -> entity),
+ *    and has a vector in coll's index exactly when e->has_vec;
+ *  - e->coll == NULL (collection dropped, or copied out of every
+ *    collection) means the entity keeps its own vector in e->vec;
+ *  - e->key equals the keyspace name of the entity (kept on RENAME), so a
+ *    search can name its results.
+ * The keyspace calls back through entity_type_ops.free (DEL, overwrite,
+ * expiry, FLUSH), and through the entity_* hooks for RENAME, COPY and
+ * FLUSH, so no path leaves an index pointing at a missing entity. A
+ * lazily-expired entity (expired but not yet deleted) is skipped by the
+ * search filter, so it is never returned.
+ *
+ * Vectors are stored once, inside the index (COSINE: normalized, with the
+ * norm kept in the entity so PH.GET returns norm x unit vector).
+ *
+ * Complexity: PH.SET is an HNSW insert (O(log N) expected), PH.SEARCH an
+ * HNSW search (about O(ef log N)) or an O(N dim) scan with EXACT/FLAT.
+ *
+ * TIMEOUT: HNSW searches get a budget of distance computations derived from
+ * the measured cost of one distance in this collection (an average kept
+ * per collection); FLAT/EXACT scans check the clock as they go.
+ *
+ * JSON comes from Debian's libjansson (parsed trees with hashed objects and
+ * 64-bit integers; deps/README.md says why); its allocations go through
+ * zmalloc so used_memory counts them. The merge patch is RFC 7386. */
+#include <jansson.h>
+#include <math.h>
+#include <strings.h>
+
+#include "flat.h"
+#include "hnsw.h"
+#include "server.h"
+#include "vec_dist.h"
+
+#define MAX_K 10000
+#define MAX_EF 65536
+#define MAX_COLLECTIONS 1024
+
+enum { INDEX_HNSW = 0, INDEX_FLAT = 1 };
+
+typedef struct entity entity;
+
+typedef struct collection {
+    ds name, prefix;
+    db *db;
+    uint32_t dim; /* 0: no vectors */
+    hnsw_metric metric;
+    int index;
+    uint32_t M, ef_construction, ef_runtime;
+    hnsw_index *hnsw;
+    flat_index *flat;
+    hnsw_scratch *scratch;
+    dict *members; /* label -> entity* */
+    uint64_t next_label;
+    long long vectors;
+    long long metadata_bytes;
+    long long searches, exact_searches;
+    double ns_per_distance; /* measured average, for TIMEOUT budgets */
+} collection;
+
+struct entity {
+    collection *coll;
+    uint64_t label;
+    ds key;
+    json_t *meta;
+    float *vec; /* own copy only while detached (coll == NULL) */
+    uint32_t dim;
+    float norm; /* COSINE: norm of the vector given */
+    uint8_t has_vec;
+    uint32_t meta_bytes;
+};
+
+/* ---------------- small helpers ---------------- */
+
+static uint64_t label_hash(const void *k) {
+    uint64_t x = (uint64_t)(uintptr_t)k;
+    return dict_hash_bytes(&x, sizeof(x));
+}
+static int label_eq(const void *a, const void *b) { return a == b; }
+static const dict_type members_type = {label_hash, label_eq, NULL, NULL};
+
+static const char *metric_name(hnsw_metric m) {
+    return m == HNSW_METRIC_L2 ? "L2" : m == HNSW_METRIC_IP ? "IP" : "COSINE";
+}
+
+static void *json_zmalloc(size_t n) { return zmalloc(n); }
+static void json_zfree(void *p) { zfree(p); }
+
+void entity_init(void) {
+    json_set_alloc_funcs(json_zmalloc, json_zfree);
+    vec_dist_init();
+}
+
+static size_t json_text_len(const json_t *j) { return json_dumpb(j, NULL, 0, JSON_COMPACT); }
+
+/* Converts an index distance to the documented score. */
+static double score_of(const collection *c, float d) {
+    if (c->metric == HNSW_METRIC_L2) return sqrt(d > 0 ? d : 0);
+    return d;
+}
+
+/* ---------------- collections ---------------- */
+
+static collection *coll_find(db *d, const char *name, size_t len) {
+    for (int i = 0; i < d->ncolls; i++)
+        if (ds_len(d->colls[i]->name) == len && memcmp(d->colls[i]->name, name, len) == 0) return d->colls[i];
+    return NULL;
+}
+
+static collection *coll_for_key(db *d, const char *key, size_t len) {
+    for (int i = 0; i < d->ncolls; i++) {
+        collection *c = d->colls[i];
+        size_t pl = ds_len(c->prefix);
+        if (len >= pl && memcmp(key, c->prefix, pl) == 0) return c;
+    }
+    return NULL;
+}
+
+/* Creates the empty index of c (when it has vectors). */
+static int coll_make_index(collection *c) {
+    if (!c->dim) return 0;
+    if (c->index == INDEX_FLAT) {
+        c->flat = flat_create(c->dim, c->metric);
+        return c->flat ? 0 : -1;
+    }
+    hnsw_params p = {.dim = c->dim, .metric = c->metric, .M = c->M, .ef_construction = c->ef_construction,
+                     .seed = 0x5eed0000ULL + (uint64_t)c->db->id};
+    return hnsw_create(&p, &c->hnsw) == HNSW_OK ? 0 : -1;
+}
+
+static void coll_free_index(collection *c) {
+    hnsw_free(c->hnsw);
+    flat_free(c->flat);
+    c->hnsw = NULL;
+    c->flat = NULL;
+}
+
+static const float *coll_get_vector(const collection *c, uint64_t label) {
+    return c->hnsw ? hnsw_get_vector(c->hnsw, label) : c->flat ? flat_get_vector(c->flat, label) : NULL;
+}
+
+static int index_insert(collection *c, uint64_t label, const float *v) {
+    int r = c->hnsw ? hnsw_insert(c->hnsw, label, v) : flat_insert(c->flat, label, v);
+    return r < 0 ? r : 0;
+}
+
+static int index_update(collection *c, uint64_t label, const float *v) {
+    return c->hnsw ? hnsw_update(c->hnsw, label, v) : flat_update(c->flat, label, v);
+}
+
+static void index_delete(collection *c, uint64_t label) {
+    if (c->hnsw) hnsw_delete(c->hnsw, label);
+    else if (c->flat) flat_delete(c->flat, label);
+}
+
+/* Writes e's vector (as given, up to COSINE rounding) into out. */
+static int entity_vector(const entity *e, float *out) {
+    if (!e->has_vec) return 0;
+    const float *v = e->coll ? coll_get_vector(e->coll, e->label) : e->vec;
+    if (!v) return 0;
+    for (uint32_t i = 0; i < e->dim; i++) out[i] = e->coll && e->coll->metric == HNSW_METRIC_COSINE ? v[i] * e->norm : v[i];
+    return 1;
+}
+
+/* Removes e from its collection (index and members). */
+static void coll_remove(entity *e) {
+    collection *c = e->coll;
+    if (!c) return;
+    dict_entry *m = dict_unlink(c->members, (void *)(uintptr_t)e->label);
+    if (m) {
+        dict_free_entry(c->members, m);
+        if (e->has_vec) {
+            index_delete(c, e->label);
+            c->vectors--;
+        }
+        c->metadata_bytes -= e->meta_bytes;
+    }
+    e->coll = NULL;
+}
+
+/* Adds e (detached, with its own vector in e->vec if any) to c. Returns 0 or
+ * -1 when the vector does not fit c (wrong dim): e stays detached. */
+static int coll_attach(collection *c, entity *e) {
+    if (e->has_vec && e->dim != c->dim) return -1;
+    e->label = c->next_label++;
+    if (e->has_vec) {
+        if (c->metric == HNSW_METRIC_COSINE) e->norm = (float)vec_norm(e->vec, e->dim);
+        if (index_insert(c, e->label, e->vec) != 0) return -1;
+        c->vectors++;
+        zfree(e->vec);
+        e->vec = NULL;
+    }
+    dict_add(c->members, (void *)(uintptr_t)e->label, e);
+    e->coll = c;
+    c->metadata_bytes += e->meta_bytes;
+    return 0;
+}
+
+/* Gives e its own vector and leaves c (drop without DELETEDATA). */
+static void entity_detach(entity *e) {
+    if (e->has_vec && !e->vec) {
+        e->vec = zmalloc(sizeof(float) * e->dim);
+        entity_vector(e, e->vec);
+    }
+    coll_remove(e);
+}
+
+static void coll_free(collection *c) {
+    dict_release(c->members);
+    coll_free_index(c);
+    hnsw_scratch_free(c->scratch);
+    ds_free(c->name);
+    ds_free(c->prefix);
+    zfree(c);
+}
+
+/* ---------------- entity values ---------------- */
+
+static entity *entity_new(const char *key, size_t len) {
+    entity *e = zcalloc(sizeof(*e));
+    e->key = ds_new(key, len);
+    e->meta = json_object();
+    e->meta_bytes = 2;
+    return e;
+}
+
+static void entity_free_value(pobj *o) {
+    entity *e = o->v.p;
+    coll_remove(e);
+    json_decref(e->meta);
+    ds_free(e->key);
+    zfree(e->vec);
+    zfree(e);
+}
+
+static void *entity_dup_value(const pobj *o) {
+    const entity *e = o->v.p;
+    entity *d = entity_new(e->key, ds_len(e->key));
+    json_decref(d->meta);
+    d->meta = json_deep_copy(e->meta);
+    d->meta_bytes = e->meta_bytes;
+    d->dim = e->dim;
+    d->has_vec = e->has_vec;
+    if (e->has_vec) {
+        d->vec = zmalloc(sizeof(float) * e->dim);
+        entity_vector(e, d->vec);
+    }
+    return d;
+}
+
+static size_t entity_mem(const pobj *o) {
+    const entity *e = o->v.p;
+    size_t n = zmalloc_size(e) + ds_alloc_size(e->key) + e->meta_bytes * 2;
+    if (e->has_vec) n += sizeof(float) * e->dim;
+    return n;
+}
+
+const obj_type_ops entity_type_ops = {"entity", entity_free_value, entity_dup_value, entity_mem};
+
+/* ---------------- keyspace hooks ---------------- */
+
+void entity_flush_db(db *d) {
+    for (int i = 0; i < d->ncolls; i++) {
+        collection *c = d->colls[i];
+        /* entities freed next find no member entry and skip the index */
+        dict_clear(c->members);
+        coll_free_index(c);
+        coll_make_index(c);
+        c->vectors = 0;
+        c->metadata_bytes = 0;
+    }
+}
+
+void entity_free_db(db *d) {
+    for (int i = 0; i < d->ncolls; i++) coll_free(d->colls[i]);
+    zfree(d->colls);
+    d->colls = NULL;
+    d->ncolls = 0;
+}
+
+const char *entity_rename_check(db *d, pobj *o, const char *newkey, size_t len) {
+    entity *e = o->v.p;
+    if (coll_for_key(d, newkey, len) != e->coll) return "RENAME of an entity must stay in its collection";
+    return NULL;
+}
+
+void entity_renamed(pobj *o, const char *newkey, size_t len) {
+    entity *e = o->v.p;
+    ds_free(e->key);
+    e->key = ds_new(newkey, len);
+}
+
+pobj *entity_copy(db *dst, pobj *o, const char *key, size_t len, const char **err) {
+    entity *d = entity_dup_value(o);
+    ds_free(d->key);
+    d->key = ds_new(key, len);
+    collection *c = coll_for_key(dst, key, len);
+    if (c && coll_attach(c, d) != 0) {
+        *err = "the destination collection has another DIM";
+        pobj tmp = {.type = OBJ_ENTITY, .v.p = d};
+        entity_free_value(&tmp);
+        return NULL;
+    }
+    return obj_new(OBJ_ENTITY, ENC_ENTITY, d);
+}
+
+/* ---------------- argument parsing ---------------- */
+
+/* Parses "VECTOR blob" or "VALUES d v1..vd" at argv[*i] into a new float
+ * array (caller frees). Returns the dimension, or -1 after replying. */
+static int parse_vector(client *c, int *i, float **out) {
+    int at = *i;
+    if (arg_is(c, at, "vector")) {
+        if (at + 1 >= c->argc) {
+            add_reply_err_syntax(c);
+            return -1;
+        }
+        resp_arg *b = &c->argv[at + 1];
+        if (b->len == 0 || b->len % 4 != 0 || b->len / 4 > HNSW_MAX_DIM) {
+            add_reply_errorf(c, "VECTOR must be a blob of little-endian float32 values (4 bytes each), got %zu bytes", b->len);
+            return -1;
+        }
+        int dim = (int)(b->len / 4);
+        float *v = zmalloc(sizeof(float) * (size_t)dim);
+        memcpy(v, b->ptr, b->len);
+        *out = v;
+        *i = at + 2;
+        return dim;
+    }
+    if (arg_is(c, at, "values")) {
+        long long dim;
+        if (at + 1 >= c->argc || !util_str2ll(c->argv[at + 1].ptr, c->argv[at + 1].len, &dim) || dim < 1 ||
+            dim > HNSW_MAX_DIM) {
+            add_reply_error(c, "VALUES needs a dimension between 1 and 65536");
+            return -1;
+        }
+        if (at + 2 + dim > c->argc) {
+            add_reply_errorf(c, "VALUES %lld needs %lld numbers, got %d", dim, dim, c->argc - at - 2);
+            return -1;
+        }
+        float *v = zmalloc(sizeof(float) * (size_t)dim);
+        for (long long k = 0; k < dim; k++) {
+            double x;
+            resp_arg *a = &c->argv[at + 2 + k];
+            if (!util_str2d(a->ptr, a->len, &x)) {
+                add_reply_errorf(c, "vector component %lld is not a number", k);
+                zfree(v);
+                return -1;
+            }
+            v[k] = (float)x;
+        }
+        *out = v;
+        *i = (int)(at + 2 + dim);
+        return (int)dim;
+    }
+    return 0;
+}
+
+/* Checks every component is finite (and a cosine vector is not zero);
+ * replies and returns -1 otherwise. */
+static int check_vector(client *c, const collection *coll, const float *v, int dim) {
+    if ((uint32_t)dim != coll->dim) {
+        add_reply_errorf(c, "vector dimension mismatch: expected %u, got %d", coll->dim, dim);
+        return -1;
+    }
+    for (int k = 0; k < dim; k++) {
+        if (!isfinite(v[k])) {
+            add_reply_errorf(c, "vector component %d is not a finite number", k);
+            return -1;
+        }
+    }
+    if (coll->metric == HNSW_METRIC_COSINE && vec_norm(v, (size_t)dim) == 0) {
+        add_reply_error(c, "a COSINE vector must not be all zeros");
+        return -1;
+    }
+    return 0;
+}
+
+static json_t *parse_json_object(client *c, resp_arg *a, const char *what) {
+    json_error_t jerr;
+    json_t *j = json_loadb(a->ptr, a->len, 0, &jerr);
+    if (!j) {
+        add_reply_errorf(c, "%s is not valid JSON: %s at line %d column %d", what, jerr.text, jerr.line, jerr.column);
+        return NULL;
+    }
+    if (!json_is_object(j)) {
+        add_reply_errorf(c, "%s must be a JSON object", what);
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+static entity *lookup_entity(client *c, resp_arg *k, int write, int *wrongtype) {
+    pobj *o = write ? db_lookup_write(c->db, k->ptr, k->len) : db_lookup_read(c->db, k->ptr, k->len);
+    *wrongtype = 0;
+    if (!o) return NULL;
+    if (o->type != OBJ_ENTITY) {
+        *wrongtype = 1;
+        add_reply_err_wrongtype(c);
+        return NULL;
+    }
+    return o->v.p;
+}
+
+/* ---------------- PH.CREATE / DROP / LIST / INFO ---------------- */
+
+static int parse_u32_opt(client *c, int i, long long min, long long max, const char *name, uint32_t *out) {
+    long long v;
+    if (!util_str2ll(c->argv[i].ptr, c->argv[i].len, &v) || v < min || v > max) {
+        add_reply_errorf(c, "%s must be between %lld and %lld", name, min, max);
+        return -1;
+    }
+    *out = (uint32_t)v;
+    return 0;
+}
+
+/* Indexes the entities that already exist under a new collection's prefix. */
+static void coll_adopt_existing(collection *c) {
+    dict_iter it;
+    dict_iter_init(&it, c->db->keys);
+    for (dict_entry *de; (de = dict_iter_next(&it));) {
+        pobj *o = de->v.val;
+        ds k = de->key;
+        if (o->type != OBJ_ENTITY || ds_len(k) < ds_len(c->prefix) || memcmp(k, c->prefix, ds_len(c->prefix))) continue;
+        entity *e = o->v.p;
+        if (!e->coll) coll_attach(c, e); /* a vector of another dim stays unindexed */
+    }
+    dict_iter_release(&it);
+}
+
+void phCreateCommand(client *c) {
+    resp_arg *name = &c->argv[1];
+    if (coll_find(c->db, name->ptr, name->len)) {
+        add_reply_errorf(c, "collection '%.*s' already exists", (int)name->len, name->ptr);
+        return;
+    }
+    if (c->db->ncolls >= MAX_COLLECTIONS) {
+        add_reply_error(c, "too many collections in this database");
+        return;
+    }
+    ds prefix = NULL;
+    uint32_t dim = 0, M = 16, efc = 200, efr = 64;
+    hnsw_metric metric = HNSW_METRIC_COSINE;
+    int index = INDEX_HNSW, rc = 0;
+    for (int i = 2; i < c->argc && rc == 0; i += 2) {
+        if (i + 1 >= c->argc) {
+            add_reply_err_syntax(c);
+            rc = -1;
+        } else if (arg_is(c, i, "prefix")) {
+            ds_free(prefix);
+            prefix = ds_new(c->argv[i + 1].ptr, c->argv[i + 1].len);
+        } else if (arg_is(c, i, "dim")) {
+            rc = parse_u32_opt(c, i + 1, 1, HNSW_MAX_DIM, "DIM", &dim);
+        } else if (arg_is(c, i, "metric")) {
+            if (arg_is(c, i + 1, "cosine")) metric = HNSW_METRIC_COSINE;
+            else if (arg_is(c, i + 1, "l2")) metric = HNSW_METRIC_L2;
+            else if (arg_is(c, i + 1, "ip")) metric = HNSW_METRIC_IP;
+            else {
+                add_reply_errorf(c, "unknown METRIC '%.*s' (expected COSINE, L2 or IP)", (int)c->argv[i + 1].len, c->argv[i + 1].ptr);
+                rc = -1;
+            }
+        } else if (arg_is(c, i, "index")) {
+            if (arg_is(c, i + 1, "hnsw")) index = INDEX_HNSW;
+            else if (arg_is(c, i + 1, "flat")) index = INDEX_FLAT;
+            else {
+                add_reply_errorf(c, "unknown INDEX '%.*s' (expected HNSW or FLAT)", (int)c->argv[i + 1].len, c->argv[i + 1].ptr);
+                rc = -1;
+            }
+        } else if (arg_is(c, i, "m")) {
+            rc = parse_u32_opt(c, i + 1, 2, HNSW_MAX_M, "M", &M);
+        } else if (arg_is(c, i, "ef_construction")) {
+            rc = parse_u32_opt(c, i + 1, 1, 4096, "EF_CONSTRUCTION", &efc);
+        } else if (arg_is(c, i, "ef_runtime")) {
+            rc = parse_u32_opt(c, i + 1, 1, MAX_EF, "EF_RUNTIME", &efr);
+        } else {
+            add_reply_err_syntax(c);
+            rc = -1;
+        }
+    }
+    if (rc != 0) {
+        ds_free(prefix);
+        return;
+    }
+    if (!prefix) prefix = ds_catfmt(ds_new(name->ptr, name->len), ":");
+    for (int i = 0; i < c->db->ncolls; i++) {
+        collection *o = c->db->colls[i];
+        size_t a = ds_len(prefix), b = ds_len(o->prefix), n = a < b ? a : b;
+        if (memcmp(prefix, o->prefix, n) == 0) {
+            add_reply_errorf(c, "prefix '%s' overlaps collection '%s' (prefix '%s')", prefix, o->name, o->prefix);
+            ds_free(prefix);
+            return;
+        }
+    }
+    collection *coll = zcalloc(sizeof(*coll));
+    coll->name = ds_new(name->ptr, name->len);
+    coll->prefix = prefix;
+    coll->db = c->db;
+    coll->dim = dim;
+    coll->metric = metric;
+    coll->index = index;
+    coll->M = M;
+    coll->ef_construction = efc;
+    coll->ef_runtime = efr;
+    coll->members = dict_create(&members_type);
+    coll->scratch = hnsw_scratch_new();
+    coll->next_label = 1;
+    if (coll_make_index(coll) != 0) {
+        add_reply_error(c, "could not create the index with these parameters");
+        coll_free(coll);
+        return;
+    }
+    c->db->colls = zrealloc(c->db->colls, sizeof(collection *) * (size_t)(c->db->ncolls + 1));
+    c->db->colls[c->db->ncolls++] = coll;
+    coll_adopt_existing(coll);
+    server_incr_dirty(1);
+    add_reply_ok(c);
+}
+
+static collection *coll_or_reply(client *c, resp_arg *name) {
+    collection *coll = coll_find(c->db, name->ptr, name->len);
+    if (!coll) add_reply_errorf(c, "no such collection '%.*s'", (int)(name->len > 128 ? 128 : name->len), name->ptr);
+    return coll;
+}
+
+void phDropCommand(client *c) {
+    collection *coll = coll_or_reply(c, &c->argv[1]);
+    if (!coll) return;
+    int deletedata = 0;
+    if (c->argc == 3 && arg_is(c, 2, "deletedata")) deletedata = 1;
+    else if (c->argc != 2) {
+        add_reply_err_syntax(c);
+        return;
+    }
+    /* collect the members first: deleting or detaching changes the dict */
+    size_t n = dict_size(coll->members), k = 0;
+    entity **list = zmalloc(sizeof(entity *) * (n ? n : 1));
+    dict_iter it;
+    dict_iter_init(&it, coll->members);
+    for (dict_entry *de; (de = dict_iter_next(&it));) list[k++] = de->v.val;
+    dict_iter_release(&it);
+    for (size_t i = 0; i < k; i++) {
+        if (deletedata) {
+            ds key = ds_dup(list[i]->key);
+            db_delete(c->db, key, ds_len(key));
+            ds_free(key);
+        } else {
+            entity_detach(list[i]);
+        }
+    }
+    zfree(list);
+    for (int i = 0; i < c->db->ncolls; i++) {
+        if (c->db->colls[i] != coll) continue;
+        c->db->colls[i] = c->db->colls[--c->db->ncolls];
+        break;
+    }
+    coll_free(coll);
+    server_incr_dirty(1);
+    add_reply_ok(c);
+}
+
+void phListCommand(client *c) {
+    add_reply_array_len(c, c->db->ncolls);
+    for (int i = 0; i < c->db->ncolls; i++) add_reply_bulk(c, c->db->colls[i]->name, ds_len(c->db->colls[i]->name));
+}
+
+static void reply_kv_long(client *c, const char *k, long long v) {
+    add_reply_bulk_cstr(c, k);
+    add_reply_long(c, v);
+}
+
+static void reply_kv_str(client *c, const char *k, const char *v) {
+    add_reply_bulk_cstr(c, k);
+    add_reply_bulk_cstr(c, v);
+}
+
+void phInfoCommand(client *c) {
+    collection *coll = coll_or_reply(c, &c->argv[1]);
+    if (!coll) return;
+    size_t mvec = 0, mlinks = 0, mother = 0;
+    if (coll->hnsw) {
+        hnsw_memory m;
+        hnsw_memory_usage(coll->hnsw, &m);
+        mvec = m.vectors;
+        mlinks = m.links;
+        mother = m.other;
+    } else if (coll->flat) {
+        flat_memory(coll->flat, &mvec, &mother);
+    }
+    mother += dict_mem_usage(coll->members) + sizeof(*coll) + dict_size(coll->members) * sizeof(entity);
+    add_reply_map_len(c, 18);
+    reply_kv_str(c, "name", coll->name);
+    reply_kv_str(c, "prefix", coll->prefix);
+    reply_kv_long(c, "dim", coll->dim);
+    reply_kv_str(c, "metric", metric_name(coll->metric));
+    reply_kv_str(c, "index", coll->index == INDEX_FLAT ? "FLAT" : "HNSW");
+    reply_kv_long(c, "m", coll->M);
+    reply_kv_long(c, "ef_construction", coll->ef_construction);
+    reply_kv_long(c, "ef_runtime", coll->ef_runtime);
+    reply_kv_long(c, "entities", (long long)dict_size(coll->members));
+    reply_kv_long(c, "vectors", coll->vectors);
+    reply_kv_long(c, "memory_vectors", (long long)mvec);
+    reply_kv_long(c, "memory_index", (long long)mlinks);
+    reply_kv_long(c, "memory_other", (long long)mother);
+    reply_kv_long(c, "metadata_bytes", coll->metadata_bytes);
+    reply_kv_str(c, "index_state", "ready");
+    reply_kv_str(c, "simd", vec_isa_name(vec_dist_current()));
+    reply_kv_long(c, "searches", coll->searches);
+    reply_kv_long(c, "exact_searches", coll->exact_searches);
+}
+
+/* ---------------- PH.SET / GET / PATCH ---------------- */
+
+void phSetCommand(client *c) {
+    resp_arg *k = &c->argv[1];
+    float *vec = NULL;
+    int dim = 0, nx = 0, xx = 0;
+    json_t *meta = NULL;
+    for (int i = 2; i < c->argc;) {
+        if (arg_is(c, i, "vector") || arg_is(c, i, "values")) {
+            if (vec) {
+                add_reply_err_syntax(c);
+                goto done;
+            }
+            dim = parse_vector(c, &i, &vec);
+            if (dim < 0) goto done;
+        } else if (arg_is(c, i, "meta") && i + 1 < c->argc && !meta) {
+            meta = parse_json_object(c, &c->argv[i + 1], "META");
+            if (!meta) goto done;
+            i += 2;
+        } else if (arg_is(c, i, "nx")) {
+            nx = 1;
+            i++;
+        } else if (arg_is(c, i, "xx")) {
+            xx = 1;
+            i++;
+        } else {
+            add_reply_err_syntax(c);
+            goto done;
+        }
+    }
+    if (nx && xx) {
+        add_reply_error(c, "NX and XX options at the same time are not compatible");
+        goto done;
+    }
+    collection *coll = coll_for_key(c->db, k->ptr, k->len);
+    if (!coll) {
+        add_reply_errorf(c, "key '%.*s' does not belong to any collection", (int)(k->len > 128 ? 128 : k->len), k->ptr);
+        goto done;
+    }
+    if (vec && !coll->dim) {
+        add_reply_errorf(c, "collection '%s' has no DIM: it holds no vectors", coll->name);
+        goto done;
+    }
+    if (vec && check_vector(c, coll, vec, dim) < 0) goto done;
+    int wrongtype;
+    entity *e = lookup_entity(c, k, 1, &wrongtype);
+    if (wrongtype) goto done;
+    if ((nx && e) || (xx && !e)) {
+        add_reply_null(c);
+        goto done;
+    }
+    int created = 0;
+    if (!e) {
+        e = entity_new(k->ptr, k->len);
+        if (vec) {
+            e->vec = vec;
+            e->dim = (uint32_t)dim;
+            e->has_vec = 1;
+            vec = NULL;
+        }
+        if (meta) {
+            json_decref(e->meta);
+            e->meta = meta;
+            e->meta_bytes = (uint32_t)json_text_len(meta);
+            meta = NULL;
+        }
+        if (coll_attach(coll, e) != 0) {
+            add_reply_error(c, "the index refused the vector");
+            pobj tmp = {.type = OBJ_ENTITY, .v.p = e};
+            entity_free_value(&tmp);
+            goto done;
+        }
+        db_add(c->db, k->ptr, k->len, obj_new(OBJ_ENTITY, ENC_ENTITY, e));
+        created = 1;
+    } else {
+        if (vec) {
+            if (e->coll != coll) { /* detached entity under a new collection: cannot happen, keys stay put */
+                add_reply_error(c, "entity is not in its collection");
+                goto done;
+            }
+            int r;
+            if (e->has_vec) r = index_update(coll, e->label, vec);
+            else r = index_insert(coll, e->label, vec);
+            if (r < 0) {
+                add_reply_errorf(c, "the index refused the vector: %s", hnsw_strerror(r));
+                goto done;
+            }
+            if (!e->has_vec) coll->vectors++;
+            e->has_vec = 1;
+            e->dim = (uint32_t)dim;
+            if (coll->metric == HNSW_METRIC_COSINE) e->norm = (float)vec_norm(vec, (size_t)dim);
+        }
+        if (meta) {
+            json_decref(e->meta);
+            e->meta = meta;
+            if (e->coll) e->coll->metadata_bytes -= e->meta_bytes;
+            e->meta_bytes = (uint32_t)json_text_len(meta);
+            if (e->coll) e->coll->metadata_bytes += e->meta_bytes;
+            meta = NULL;
+        }
+    }
+    server_incr_dirty(1);
+    add_reply_long(c, created);
+done:
+    zfree(vec);
+    if (meta) json_decref(meta);
+}
+
+static void reply_vector_blob(client *c, const entity *e) {
+    if (!e->has_vec) {
+        add_reply_null(c);
+        return;
+    }
+    float *v = zmalloc(sizeof(float) * e->dim);
+    entity_vector(e, v);
+    add_reply_bulk(c, (const char *)v, sizeof(float) * e->dim);
+    zfree(v);
+}
+
+static void reply_meta(client *c, const entity *e) {
+    char *s = json_dumps(e->meta, JSON_COMPACT);
+    add_reply_bulk_cstr(c, s ? s : "{}");
+    if (s) json_zfree(s);
+}
+
+void phGetCommand(client *c) {
+    int want_vec = 0, want_values = 0, want_meta = 0;
+    for (int i = 2; i < c->argc; i++) {
+        if (arg_is(c, i, "vector")) want_vec = 1;
+        else if (arg_is(c, i, "values")) want_values = 1;
+        else if (arg_is(c, i, "meta")) want_meta = 1;
+        else if (arg_is(c, i, "edges")) {
+            add_reply_error(c, "EDGES: the graph is not implemented yet in this version of Phenix");
+            return;
+        } else {
+            add_reply_err_syntax(c);
+            return;
+        }
+    }
+    if (c->argc == 2) want_vec = want_meta = 1;
+    int wrongtype;
+    entity *e = lookup_entity(c, &c->argv[1], 0, &wrongtype);
+    if (wrongtype) return;
+    if (!e) {
+        add_reply_null(c);
+        return;
+    }
+    add_reply_map_len(c, want_vec + want_values + want_meta);
+    if (want_vec) {
+        add_reply_bulk_cstr(c, "vector");
+        reply_vector_blob(c, e);
+    }
+    if (want_values) {
+        add_reply_bulk_cstr(c, "values");
+        if (!e->has_vec) {
+            add_reply_null(c);
+        } else {
+            float *v = zmalloc(sizeof(float) * e->dim);
+            entity_vector(e, v);
+            add_reply_array_len(c, e->dim);
+            for (uint32_t i = 0; i < e->dim; i++) add_reply_double(c, v[i]);
+            zfree(v);
+        }
+    }
+    if (want_meta) {
+        add_reply_bulk_cstr(c, "meta");
+        reply_meta(c, e);
+    }
+}
+
+/* RFC 7386 JSON merge patch applied to target (an object) in place. */
+static void merge_patch(json_t *target, json_t *patch) {
+    const char *key;
+    json_t *val;
+    json_object_foreach(patch, key, val) {
+        if (json_is_null(val)) {
+            json_object_del(target, key);
+        } else if (json_is_object(val)) {
+            json_t *cur = json_object_get(target, key);
+            if (!json_is_object(cur)) {
+                cur = json_object();
+                json_object_set_new(target, key, cur);
+            }
+            merge_patch(cur, val);
+        } else {
+            json_object_set(target, key, val);
+        }
+    }
+}
+
+void phPatchCommand(client *c) {
+    int wrongtype;
+    entity *e = lookup_entity(c, &c->argv[1], 1, &wrongtype);
+    if (wrongtype) return;
+    if (!e) {
+        add_reply_error(c, "no such key");
+        return;
+    }
+    json_error_t jerr;
+    json_t *patch = json_loadb(c->argv[2].ptr, c->argv[2].len, 0, &jerr);
+    if (!patch) {
+        add_reply_errorf(c, "patch is not valid JSON: %s at line %d column %d", jerr.text, jerr.line, jerr.column);
+        return;
+    }
+    if (!json_is_object(patch)) {
+        /* RFC 7386: a non-object patch replaces the target; metadata must stay an object */
+        add_reply_error(c, "patch must be a JSON object (the metadata is an object)");
+        json_decref(patch);
+        return;
+    }
+    merge_patch(e->meta, patch);
+    json_decref(patch);
+    if (e->coll) e->coll->metadata_bytes -= e->meta_bytes;
+    e->meta_bytes = (uint32_t)json_text_len(e->meta);
+    if (e->coll) e->coll->metadata_bytes += e->meta_bytes;
+    server_incr_dirty(1);
+    add_reply_ok(c);
+}
+
+/* ---------------- PH.SEARCH ---------------- */
+
+typedef struct search_ctx {
+    collection *coll;
+    db *db;
+    int64_t now_ms;
+    uint64_t exclude; /* LIKE: the query entity's label (0: none) */
+    int64_t deadline_us;
+    uint32_t calls;
+    int timed_out;
+} search_ctx;
+
+/* Accepts a label unless it is the LIKE entity, or an entity that has
+ * expired but was not deleted yet, or the deadline passed (FLAT scans). */
+static int accept_label(uint64_t label, void *p) {
+    search_ctx *s = p;
+    if (label == s->exclude) return 0;
+    if (s->deadline_us && (++s->calls & 255) == 0 && util_monotonic_us() > s->deadline_us) s->timed_out = 1;
+    if (s->timed_out) return 0;
+    if (dict_size(s->db->expires)) {
+        dict_entry *m = dict_find(s->coll->members, (void *)(uintptr_t)label);
+        if (!m) return 0;
+        entity *e = m->v.val;
+        dict_entry *x = dict_find(s->db->expires, e->key);
+        if (x && x->v.s64 <= s->now_ms) return 0;
+    }
+    return 1;
+}
+
+static bool accept_label_bool(uint64_t label, void *p) { return accept_label(label, p) != 0; }
+
+/* Walks a filter-syntax path (.a.b[0]) in j; NULL when missing. */
+static json_t *json_path(json_t *j, const char *p, size_t len) {
+    size_t i = 0;
+    while (i < len && j) {
+        if (p[i] == '.') {
+            size_t s = ++i;
+            while (i < len && p[i] != '.' && p[i] != '[') i++;
+            char name[256];
+            if (i - s >= sizeof(name)) return NULL;
+            memcpy(name, p + s, i - s);
+            name[i - s] = '\0';
+            j = json_is_object(j) ? json_object_get(j, name) : NULL;
+        } else if (p[i] == '[') {
+            size_t s = ++i;
+            while (i < len && p[i] != ']') i++;
+            long long idx;
+            if (i >= len || !util_str2ll(p + s, i - s, &idx) || idx < 0) return NULL;
+            i++;
+            j = json_is_array(j) ? json_array_get(j, (size_t)idx) : NULL;
+        } else {
+            return NULL;
+        }
+    }
+    return j;
+}
+
+typedef struct search_opts {
+    size_t k, ef;
+    int exact, withscores, withmeta, withvectors;
+    double radius;
+    int has_radius;
+    long long timeout_ms;
+    int ret_first, ret_count; /* RETURN paths: argv[ret_first .. +ret_count) */
+} search_opts;
+
+static int parse_search_opts(client *c, int i, collection *coll, search_opts *o) {
+    memset(o, 0, sizeof(*o));
+    o->k = 10;
+    o->ef = coll->ef_runtime;
+    for (; i < c->argc; i++) {
+        int more = i + 1 < c->argc;
+        long long v;
+        if (arg_is(c, i, "k") && more) {
+            if (arg_long_range(c, ++i, 1, MAX_K, &v, "K must be between 1 and 10000") < 0) return -1;
+            o->k = (size_t)v;
+        } else if (arg_is(c, i, "ef") && more) {
+            if (arg_long_range(c, ++i, 1, MAX_EF, &v, "EF must be between 1 and 65536") < 0) return -1;
+            o->ef = (size_t)v;
+        } else if (arg_is(c, i, "exact")) {
+            o->exact = 1;
+        } else if (arg_is(c, i, "radius") && more) {
+            if (!util_str2d(c->argv[i + 1].ptr, c->argv[i + 1].len, &o->radius) || isnan(o->radius)) {
+                add_reply_error(c, "RADIUS must be a number");
+                return -1;
+            }
+            o->has_radius = 1;
+            i++;
+        } else if (arg_is(c, i, "timeout") && more) {
+            if (arg_long_range(c, ++i, 0, LLONG_MAX, &o->timeout_ms, "TIMEOUT must be a non-negative number of milliseconds") < 0)
+                return -1;
+        } else if (arg_is(c, i, "withscores")) {
+            o->withscores = 1;
+        } else if (arg_is(c, i, "withmeta")) {
+            o->withmeta = 1;
+        } else if (arg_is(c, i, "withvectors")) {
+            o->withvectors = 1;
+        } else if (arg_is(c, i, "return") && more) {
+            o->ret_first = i + 1;
+            while (i + 1 < c->argc && c->argv[i + 1].len && c->argv[i + 1].ptr[0] == '.') {
+                o->ret_count++;
+                i++;
+            }
+            if (!o->ret_count) {
+                add_reply_error(c, "RETURN needs one or more paths such as .title or .author.name");
+                return -1;
+            }
+        } else if (arg_is(c, i, "filter") || arg_is(c, i, "expand")) {
+            add_reply_errorf(c, "%.*s is not implemented yet in this version of Phenix", (int)c->argv[i].len, c->argv[i].ptr);
+            return -1;
+        } else {
+            add_reply_err_syntax(c);
+            return -1;
+        }
+    }
+    if (o->ef < o->k) o->ef = o->k;
+    return 0;
+}
+
+static void reply_results(client *c, collection *coll, search_opts *o, uint64_t *labels, float *dists, int n) {
+    int rich = o->withscores || o->withmeta || o->withvectors || o->ret_count;
+    void *h = add_reply_deferred_len(c);
+    long long out = 0;
+    for (int i = 0; i < n; i++) {
+        double score = score_of(coll, dists[i]);
+        if (o->has_radius && score > o->radius) continue;
+        dict_entry *m = dict_find(coll->members, (void *)(uintptr_t)labels[i]);
+        if (!m) continue;
+        entity *e = m->v.val;
+        out++;
+        if (!rich) {
+            add_reply_bulk(c, e->key, ds_len(e->key));
+            continue;
+        }
+        add_reply_map_len(c, 1 + o->withscores + o->withmeta + o->withvectors + o->ret_count);
+        reply_kv_str(c, "key", e->key);
+        if (o->withscores) {
+            add_reply_bulk_cstr(c, "score");
+            add_reply_double(c, score);
+        }
+        if (o->withmeta) {
+            add_reply_bulk_cstr(c, "meta");
+            reply_meta(c, e);
+        }
+        if (o->withvectors) {
+            add_reply_bulk_cstr(c, "vector");
+            reply_vector_blob(c, e);
+        }
+        for (int r = 0; r < o->ret_count; r++) {
+            resp_arg *p = &c->argv[o->ret_first + r];
+            add_reply_bulk(c, p->ptr, p->len);
+            json_t *v = json_path(e->meta, p->ptr, p->len);
+            if (!v) {
+                add_reply_null(c);
+            } else {
+                char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+                add_reply_bulk_cstr(c, s ? s : "null");
+                if (s) json_zfree(s);
+            }
+        }
+    }
+    set_deferred_array_len(c, h, out);
+}
+
+void phSearchCommand(client *c) {
+    collection *coll = coll_or_reply(c, &c->argv[1]);
+    if (!coll) return;
+    if (!coll->dim) {
+        add_reply_errorf(c, "collection '%s' has no DIM: it holds no vectors", coll->name);
+        return;
+    }
+    int i = 2, dim;
+    float *q = NULL;
+    search_ctx sctx = {.coll = coll, .db = c->db, .now_ms = util_mstime()};
+    if (arg_is(c, 2, "like")) {
+        int wrongtype;
+        entity *e = lookup_entity(c, &c->argv[3], 0, &wrongtype);
+        if (wrongtype) return;
+        if (!e || !e->has_vec || e->coll != coll) {
+            add_reply_errorf(c, "LIKE needs an entity of collection '%s' that has a vector", coll->name);
+            return;
+        }
+        q = zmalloc(sizeof(float) * coll->dim);
+        entity_vector(e, q);
+        dim = (int)coll->dim;
+        sctx.exclude = e->label;
+        i = 4;
+    } else {
+        dim = parse_vector(c, &i, &q);
+        if (dim < 0) return;
+        if (dim == 0) {
+            add_reply_error(c, "PH.SEARCH needs VECTOR, VALUES or LIKE after the collection name");
+            return;
+        }
+        if (check_vector(c, coll, q, dim) < 0) {
+            zfree(q);
+            return;
+        }
+    }
+    search_opts o;
+    if (parse_search_opts(c, i, coll, &o) < 0) {
+        zfree(q);
+        return;
+    }
+    int64_t start = util_monotonic_us();
+    if (o.timeout_ms) sctx.deadline_us = start + o.timeout_ms * 1000;
+    uint64_t *labels = zmalloc(sizeof(uint64_t) * o.k);
+    float *dists = zmalloc(sizeof(float) * o.k);
+    int n;
+    coll->searches++;
+    if (coll->flat || o.exact) {
+        coll->exact_searches++;
+        if (coll->flat) {
+            n = flat_search(coll->flat, q, o.k, accept_label, &sctx, labels, dists);
+        } else {
+            /* EXACT on an HNSW collection: scan its dense slots */
+            n = 0;
+            uint32_t cnt = hnsw_count(coll->hnsw);
+            float *qq = zmalloc(sizeof(float) * coll->dim);
+            memcpy(qq, q, sizeof(float) * coll->dim);
+            if (coll->metric == HNSW_METRIC_COSINE) vec_normalize(qq, coll->dim);
+            for (uint32_t s = 0; s < cnt; s++) {
+                uint64_t label = hnsw_label_at(coll->hnsw, s);
+                if (!accept_label(label, &sctx)) continue;
+                const float *v = hnsw_vector_at(coll->hnsw, s);
+                float d = coll->metric == HNSW_METRIC_L2 ? vec_l2sq(qq, v, coll->dim) : 1.0f - vec_dot(qq, v, coll->dim);
+                /* insertion into the sorted top-k list */
+                int pos = n < (int)o.k ? n : (int)o.k - 1;
+                if (n == (int)o.k && d >= dists[pos]) continue;
+                while (pos > 0 && dists[pos - 1] > d) {
+                    dists[pos] = dists[pos - 1];
+                    labels[pos] = labels[pos - 1];
+                    pos--;
+                }
+                dists[pos] = d;
+                labels[pos] = label;
+                if (n < (int)o.k) n++;
+            }
+            zfree(qq);
+        }
+    } else {
+        hnsw_search_params sp = {.k = o.k, .ef = o.ef, .filter = NULL, .filter_ctx = &sctx, .max_distances = 0};
+        if (sctx.exclude || dict_size(c->db->expires)) sp.filter = accept_label_bool;
+        if (o.timeout_ms && coll->ns_per_distance > 0)
+            sp.max_distances = (uint64_t)((double)o.timeout_ms * 1e6 / coll->ns_per_distance) + 1;
+        hnsw_search_stats st;
+        n = hnsw_search_ex(coll->hnsw, coll->scratch, q, &sp, labels, dists, &st);
+        int64_t took = util_monotonic_us() - start;
+        if (st.distances > 100) {
+            double ns = (double)took * 1000.0 / (double)st.distances;
+            coll->ns_per_distance = coll->ns_per_distance > 0 ? 0.9 * coll->ns_per_distance + 0.1 * ns : ns;
+        }
+        if (n < 0) {
+            add_reply_errorf(c, "search failed: %s", hnsw_strerror(n));
+            goto done;
+        }
+    }
+    reply_results(c, coll, &o, labels, dists, n);
+done:
+    zfree(labels);
+    zfree(dists);
+    zfree(q);
+}
