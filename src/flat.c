@@ -144,6 +144,40 @@ static void sift_up(float *d, uint64_t *l, size_t i) {
     }
 }
 
+void flat_topk_init(flat_topk *t, size_t k) {
+    t->k = k;
+    t->n = 0;
+    t->d = zmalloc(sizeof(float) * (k ? k : 1));
+    t->l = zmalloc(sizeof(uint64_t) * (k ? k : 1));
+}
+
+void flat_topk_push(flat_topk *t, uint64_t label, float dist) {
+    if (t->n < t->k) {
+        t->d[t->n] = dist;
+        t->l[t->n] = label;
+        sift_up(t->d, t->l, t->n++);
+    } else if (t->k && dist < t->d[0]) {
+        t->d[0] = dist;
+        t->l[0] = label;
+        sift_down(t->d, t->l, t->n, 0);
+    }
+}
+
+size_t flat_topk_finish(flat_topk *t, uint64_t *labels, float *dists) {
+    size_t found = t->n, n = t->n;
+    while (n) { /* pop the worst first, filling from the back */
+        labels[n - 1] = t->l[0];
+        if (dists) dists[n - 1] = t->d[0];
+        n--;
+        t->d[0] = t->d[n];
+        t->l[0] = t->l[n];
+        sift_down(t->d, t->l, n, 0);
+    }
+    zfree(t->d);
+    zfree(t->l);
+    return found;
+}
+
 int flat_search(const flat_index *f, const float *query, size_t k, int (*filter)(uint64_t, void *),
                 void *ctx, uint64_t *labels, float *dists) {
     if (k == 0 || f->count == 0) return 0;
@@ -151,36 +185,14 @@ int flat_search(const flat_index *f, const float *query, size_t k, int (*filter)
     float *q = f->dim > 4096 ? zmalloc(sizeof(float) * f->dim) : qbuf;
     memcpy(q, query, sizeof(float) * f->dim);
     if (f->metric == HNSW_METRIC_COSINE) vec_normalize(q, f->dim);
-    float *hd = zmalloc(sizeof(float) * k);
-    uint64_t *hl = zmalloc(sizeof(uint64_t) * k);
-    size_t n = 0;
+    flat_topk t;
+    flat_topk_init(&t, k);
     for (uint32_t i = 0; i < f->count; i++) {
         if (filter && !filter(f->labels[i], ctx)) continue;
-        float d = distance(f, q, f->vecs + (size_t)i * f->dim);
-        if (n < k) {
-            hd[n] = d;
-            hl[n] = f->labels[i];
-            sift_up(hd, hl, n++);
-        } else if (d < hd[0]) {
-            hd[0] = d;
-            hl[0] = f->labels[i];
-            sift_down(hd, hl, n, 0);
-        }
+        flat_topk_push(&t, f->labels[i], distance(f, q, f->vecs + (size_t)i * f->dim));
     }
-    /* pop the heap from the back: worst first, so fill results from the end */
-    size_t found = n;
-    while (n) {
-        labels[n - 1] = hl[0];
-        if (dists) dists[n - 1] = hd[0];
-        n--;
-        hd[0] = hd[n];
-        hl[0] = hl[n];
-        sift_down(hd, hl, n, 0);
-    }
-    zfree(hd);
-    zfree(hl);
     if (q != qbuf) zfree(q);
-    return (int)found;
+    return (int)flat_topk_finish(&t, labels, dists);
 }
 
 void flat_memory(const flat_index *f, size_t *vectors, size_t *other) {

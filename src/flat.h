@@ -32,6 +32,19 @@ uint32_t flat_count(const flat_index *f);
  * the number found. O(n * dim). */
 int flat_search(const flat_index *f, const float *query, size_t k, int (*filter)(uint64_t, void *),
                 void *ctx, uint64_t *labels, float *dists);
+/* Bounded top-k selection (a max-heap of the k best so far), shared with
+ * the exact scan of HNSW collections. O(log k) per push. */
+typedef struct flat_topk {
+    size_t k, n;
+    float *d;
+    uint64_t *l;
+} flat_topk;
+void flat_topk_init(flat_topk *t, size_t k);
+/* Offers (label, dist); keeps it when it is among the k smallest so far. */
+void flat_topk_push(flat_topk *t, uint64_t label, float dist);
+/* Writes the kept results best first and returns how many; frees t. */
+size_t flat_topk_finish(flat_topk *t, uint64_t *labels, float *dists);
+
 /* Bytes used: vectors, and the rest (labels, label map, struct). */
 void flat_memory(const flat_index *f, size_t *vectors, size_t *other);
 

@@ -1053,28 +1053,20 @@ void phSearchCommand(client *c) {
             n = flat_search(coll->flat, q, o.k, accept_label, &sctx, labels, dists);
         } else {
             /* EXACT on an HNSW collection: scan its dense slots */
-            n = 0;
             uint32_t cnt = hnsw_count(coll->hnsw);
             float *qq = zmalloc(sizeof(float) * coll->dim);
             memcpy(qq, q, sizeof(float) * coll->dim);
             if (coll->metric == HNSW_METRIC_COSINE) vec_normalize(qq, coll->dim);
+            flat_topk t;
+            flat_topk_init(&t, o.k);
             for (uint32_t s = 0; s < cnt; s++) {
                 uint64_t label = hnsw_label_at(coll->hnsw, s);
                 if (!accept_label(label, &sctx)) continue;
                 const float *v = hnsw_vector_at(coll->hnsw, s);
-                float d = coll->metric == HNSW_METRIC_L2 ? vec_l2sq(qq, v, coll->dim) : 1.0f - vec_dot(qq, v, coll->dim);
-                /* insertion into the sorted top-k list */
-                int pos = n < (int)o.k ? n : (int)o.k - 1;
-                if (n == (int)o.k && d >= dists[pos]) continue;
-                while (pos > 0 && dists[pos - 1] > d) {
-                    dists[pos] = dists[pos - 1];
-                    labels[pos] = labels[pos - 1];
-                    pos--;
-                }
-                dists[pos] = d;
-                labels[pos] = label;
-                if (n < (int)o.k) n++;
+                flat_topk_push(&t, label, coll->metric == HNSW_METRIC_L2 ? vec_l2sq(qq, v, coll->dim)
+                                                                        : 1.0f - vec_dot(qq, v, coll->dim));
             }
+            n = (int)flat_topk_finish(&t, labels, dists);
             zfree(qq);
         }
     } else {
