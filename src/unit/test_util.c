@@ -12,8 +12,8 @@
  *
  * Inputs are passed as counted strings copied into exactly-sized heap
  * blocks where it matters, so a read past the end shows up under ASan.
- * Tests named bug_* pin a bug found in the module (see the closing note
- * of the commit that added them). */
+ * Tests named bug_* pin a bug found in the module: they fail until the
+ * module is fixed, and say in their comment what Redis does instead. */
 #include "test.h"
 #include "util.h"
 
@@ -78,7 +78,7 @@ TEST(test_str2ll_accepts) {
 TEST(test_str2ll_rejects) {
     static const char *bad[] = {
         "-0",   "00",   "01",   "-01",  "+1",   " 1",   "1 ",   "1\t",   "-",     "--1",   "1-",
-        "0x10", "1e3",  "1.0",  "1,0",  "abc",  "12a",  "a12",  "\xff" "1", "9223372036854775808",
+        "0x10", "1e3",  "1.0",  "1,0",  "abc",  "12a",  "a12",  "\3771", "9223372036854775808",
         "-9223372036854775809", "18446744073709551615", "18446744073709551616",
         "99999999999999999999", "-99999999999999999999", "100000000000000000000",
         "00000000000000000001", "000",
