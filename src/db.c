@@ -110,7 +110,7 @@ int db_delete(db *d, const char *key, size_t len) {
 
 int db_key_expired(db *d, const char *key, size_t len) {
     int64_t when = db_get_expire(d, key, len);
-    return when >= 0 && when <= util_mstime();
+    return when >= 0 && when <= server_mstime();
 }
 
 /* Deletes key if it has expired; returns 1 if it did. */
@@ -544,7 +544,7 @@ static void expire_generic(client *c, int64_t base_ms, int unit_ms) {
         add_reply_long(c, 0);
         return;
     }
-    if (when <= util_mstime()) {
+    if (when <= server_mstime()) {
         db_delete(c->db, k->ptr, k->len);
         server_incr_dirty(1);
         add_reply_long(c, 1);
@@ -555,8 +555,8 @@ static void expire_generic(client *c, int64_t base_ms, int unit_ms) {
     add_reply_long(c, 1);
 }
 
-void expireCommand(client *c) { expire_generic(c, util_mstime(), 1000); }
-void pexpireCommand(client *c) { expire_generic(c, util_mstime(), 1); }
+void expireCommand(client *c) { expire_generic(c, server_mstime(), 1000); }
+void pexpireCommand(client *c) { expire_generic(c, server_mstime(), 1); }
 void expireatCommand(client *c) { expire_generic(c, 0, 1000); }
 void pexpireatCommand(client *c) { expire_generic(c, 0, 1); }
 
@@ -576,7 +576,7 @@ static void ttl_generic(client *c, int output_ms, int absolute) {
         add_reply_long(c, output_ms ? when : when / 1000);
         return;
     }
-    int64_t ttl = when - util_mstime();
+    int64_t ttl = when - server_mstime();
     if (ttl < 0) ttl = 0;
     add_reply_long(c, output_ms ? ttl : (ttl + 500) / 1000);
 }

@@ -497,7 +497,7 @@ static void received(el_conn *conn, const char *buf, size_t len) {
     c->net_in += (long long)len;
     server.stat_net_input_bytes += (long long)len;
     server.stat_io_reads++;
-    c->last_interaction_ms = util_mstime();
+    c->last_interaction_ms = server.mstime = util_mstime();
     server.current_client = c;
     if (ds_len(c->qbuf) == 0 && !(c->flags & CLIENT_PAUSED_INPUT)) {
         /* fast path: parse straight from the receive buffer */

@@ -334,7 +334,7 @@ struct server {
     int paused;
     int shutdown_asap;
     long long cron_loops;
-    int64_t mstime; /* cached per command */
+    int64_t mstime; /* cached clock, see server_mstime() */
     /* stats */
     long long stat_numcommands, stat_numconnections, stat_rejected_conn;
     long long stat_expiredkeys, stat_evictedkeys, stat_keyspace_hits, stat_keyspace_misses;

@@ -1010,7 +1010,7 @@ void phSearchCommand(client *c) {
     }
     int i = 2, dim;
     float *q = NULL;
-    search_ctx sctx = {.coll = coll, .db = c->db, .now_ms = util_mstime()};
+    search_ctx sctx = {.coll = coll, .db = c->db, .now_ms = server_mstime()};
     if (arg_is(c, 2, "like")) {
         int wrongtype;
         entity *e = lookup_entity(c, &c->argv[3], 0, &wrongtype);

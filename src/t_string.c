@@ -69,7 +69,7 @@ static int expire_from_arg(client *c, int flags, int arg, int64_t *when) {
         return -1;
     }
     long long unit = (flags & (OBJ_EX | OBJ_EXAT)) ? 1000 : 1;
-    long long base = (flags & (OBJ_EX | OBJ_PX)) ? util_mstime() : 0;
+    long long base = (flags & (OBJ_EX | OBJ_PX)) ? server_mstime() : 0;
     long long ms;
     if (__builtin_mul_overflow(v, unit, &ms) || __builtin_add_overflow(ms, base, &ms)) {
         add_reply_errorf(c, "invalid expire time in '%s' command", c->cmd->name);
@@ -177,7 +177,7 @@ void getexCommand(client *c) {
     resp_arg *k = &c->argv[1];
     if (!get_string_or_reply(c, k, &wt)) return;
     if (when >= 0) {
-        if (when <= util_mstime()) db_delete(c->db, k->ptr, k->len);
+        if (when <= server_mstime()) db_delete(c->db, k->ptr, k->len);
         else db_set_expire(c->db, k->ptr, k->len, when);
         server_incr_dirty(1);
     } else if (flags & OBJ_PERSIST) {

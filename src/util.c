@@ -4,10 +4,8 @@
  * source) and bounded by their inputs' lengths: they never read past the
  * counted string they are given, which need not be NUL-terminated.
  *
- * The glob matcher is a straightforward recursive-descent matcher over the
- * pattern; '*' runs are collapsed and the recursion depth is bounded by the
- * number of '*' in the pattern, with memoisation-free backtracking cut off
- * by the "no later match possible" rule (a failing '*' ends the search). */
+ * The glob matcher is iterative with a single backtrack point (the last
+ * '*'), so it needs no recursion and runs in O(pattern * string). */
 #include "util.h"
 
 #include <ctype.h>
@@ -62,7 +60,9 @@ int util_str2ld(const char *s, size_t len, long double *out) {
     errno = 0;
     long double v = strtold(buf, &end);
     if ((size_t)(end - buf) != len || isnan(v)) return 0;
-    if (errno == ERANGE && !isinf(v) && v != 0) return 0;
+    /* overflow (to +-inf) and underflow to zero are errors, as in Redis;
+     * a subnormal result (ERANGE but non-zero) is accepted */
+    if (errno == ERANGE && (isinf(v) || v == 0)) return 0;
     *out = v;
     return 1;
 }
@@ -77,7 +77,7 @@ int util_str2d(const char *s, size_t len, double *out) {
     errno = 0;
     double v = strtod(buf, &end);
     if ((size_t)(end - buf) != len || isnan(v)) return 0;
-    if (errno == ERANGE && !isinf(v) && v != 0 && fabs(v) > 1) return 0;
+    if (errno == ERANGE && (isinf(v) || v == 0)) return 0;
     *out = v;
     return 1;
 }
@@ -117,7 +117,7 @@ int util_ld2str(char *buf, size_t cap, long double v) {
 int util_d2str(char *buf, size_t cap, double v) {
     if (isnan(v)) return snprintf(buf, cap, "nan");
     if (isinf(v)) return snprintf(buf, cap, "%s", v > 0 ? "inf" : "-inf");
-    if (v == (double)(long long)v && fabs(v) < 1e17) return snprintf(buf, cap, "%lld", (long long)v);
+    if (fabs(v) < 1e17 && v == (double)(long long)v) return snprintf(buf, cap, "%lld", (long long)v);
     return snprintf(buf, cap, "%.17g", v);
 }
 
@@ -152,43 +152,50 @@ static int match_class(const char *pat, size_t plen, int c, int nocase, size_t *
     return negate ? !matched : matched;
 }
 
-static int glob_rec(const char *p, size_t pl, const char *s, size_t sl, int nocase, int *gaveup) {
-    while (pl && sl) {
-        switch (p[0]) {
-        case '*':
-            while (pl > 1 && p[1] == '*') { p++; pl--; }
-            if (pl == 1) return 1;
-            for (size_t k = 0; k <= sl; k++) {
-                if (glob_rec(p + 1, pl - 1, s + k, sl - k, nocase, gaveup)) return 1;
-                if (*gaveup) return 0;
-            }
-            *gaveup = 1;
-            return 0;
-        case '?':
-            break;
-        case '[': {
-            size_t used;
-            if (!match_class(p + 1, pl - 1, (unsigned char)s[0], nocase, &used)) return 0;
-            p += used;
-            pl -= used;
-            break;
-        }
-        case '\\':
-            if (pl >= 2) { p++; pl--; }
-            /* fall through */
-        default:
-            if (fold((unsigned char)p[0], nocase) != fold((unsigned char)s[0], nocase)) return 0;
-            break;
-        }
-        p++; pl--; s++; sl--;
-    }
-    while (pl && p[0] == '*') { p++; pl--; }
-    return pl == 0 && sl == 0;
-}
-
+/* Iterative glob matching with one backtrack point: on a mismatch, retry
+ * from the last '*' with one more byte of the string consumed. Only the
+ * last star matters (an earlier one can always absorb what a later one
+ * would), so this is O(plen * slen) time, O(1) space, no recursion: a
+ * client-supplied pattern cannot exhaust the stack. */
 int util_glob_match(const char *pat, size_t plen, const char *str, size_t slen, int nocase) {
-    int gaveup = 0;
-    return glob_rec(pat, plen, str, slen, nocase, &gaveup);
+    size_t p = 0, s = 0, star_p = (size_t)-1, star_s = 0;
+    while (s < slen) {
+        if (p < plen) {
+            char pc = pat[p];
+            if (pc == '*') {
+                while (p < plen && pat[p] == '*') p++;
+                if (p == plen) return 1;
+                star_p = p;
+                star_s = s;
+                continue;
+            }
+            if (pc == '?') {
+                p++;
+                s++;
+                continue;
+            }
+            if (pc == '[') {
+                size_t used;
+                if (match_class(pat + p + 1, plen - p - 1, (unsigned char)str[s], nocase, &used)) {
+                    p += 1 + used;
+                    s++;
+                    continue;
+                }
+            } else {
+                size_t q = (pc == '\\' && p + 1 < plen) ? p + 1 : p;
+                if (fold((unsigned char)pat[q], nocase) == fold((unsigned char)str[s], nocase)) {
+                    p = q + 1;
+                    s++;
+                    continue;
+                }
+            }
+        }
+        if (star_p == (size_t)-1) return 0;
+        p = star_p;
+        s = ++star_s;
+    }
+    while (p < plen && pat[p] == '*') p++;
+    return p == plen;
 }
 
 int64_t util_ustime(void) {
@@ -204,6 +211,50 @@ int64_t util_monotonic_us(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
+
+static int use_tsc;
+static double ticks_per_us = 1000.0; /* ns ticks until calibrated */
+
+static uint64_t mono_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t util_ticks(void) {
+#if defined(__x86_64__)
+    if (use_tsc) return __builtin_ia32_rdtsc();
+#endif
+    return mono_ns();
+}
+
+/* The TSC is used only when /proc/cpuinfo promises it ticks at a constant
+ * rate across frequency changes and sleep states; its rate is measured
+ * against CLOCK_MONOTONIC over 20 ms. */
+void util_ticks_init(void) {
+#if defined(__x86_64__)
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[4096];
+    int constant = 0, nonstop = 0;
+    while (f && fgets(line, sizeof(line), f)) {
+        if (strncmp(line, "flags", 5) != 0) continue;
+        constant = strstr(line, " constant_tsc") != NULL;
+        nonstop = strstr(line, " nonstop_tsc") != NULL;
+        break;
+    }
+    if (f) fclose(f);
+    if (!constant || !nonstop) return;
+    uint64_t t0 = mono_ns(), c0 = __builtin_ia32_rdtsc();
+    struct timespec d = {0, 20000000};
+    nanosleep(&d, NULL);
+    uint64_t t1 = mono_ns(), c1 = __builtin_ia32_rdtsc();
+    if (t1 <= t0 || c1 <= c0) return;
+    ticks_per_us = (double)(c1 - c0) * 1000.0 / (double)(t1 - t0);
+    use_tsc = 1;
+#endif
+}
+
+int64_t util_ticks_to_us(uint64_t ticks) { return (int64_t)((double)ticks / ticks_per_us); }
 
 void util_random_bytes(void *buf, size_t len) {
     unsigned char *p = buf;

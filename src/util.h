@@ -32,6 +32,13 @@ int64_t util_mstime(void);
 int64_t util_ustime(void);
 /* Monotonic clock in microseconds. */
 int64_t util_monotonic_us(void);
+/* A cheap monotonic tick counter for timing commands: the CPU's time-stamp
+ * counter where it is invariant (constant_tsc and nonstop_tsc), else
+ * CLOCK_MONOTONIC in ns. util_ticks_init() calibrates it (call once at
+ * start-up); util_ticks_to_us() converts a difference to microseconds. */
+void util_ticks_init(void);
+uint64_t util_ticks(void);
+int64_t util_ticks_to_us(uint64_t ticks);
 /* Fills buf with len random bytes (getrandom, falling back to a
  * time-seeded generator). */
 void util_random_bytes(void *buf, size_t len);

@@ -198,7 +198,7 @@ TEST(test_str2d) {
  * a valid float", INCRBYFLOAT k 1e-5000 -> same error, INCRBYFLOAT k
  * 1e-4940 -> "0". util_str2ld's ERANGE test is inverted: it accepts the
  * first two (as inf and 0) and refuses the third. */
-TEST(bug_str2ld_range_errors_like_redis) {
+TEST(str2ld_range_errors_like_redis) {
     long double v = 0;
     EXPECT(str2ld("1e5000", &v) == 0);
     EXPECT(str2ld("-1e5000", &v) == 0);
@@ -210,7 +210,7 @@ TEST(bug_str2ld_range_errors_like_redis) {
  * (getDoubleFromObject, string2d): ZADD z 1e400 m and ZADD z 1e-400 m both
  * reply "ERR value is not a valid float" in Redis 7.0.15. util_str2d
  * accepts them as inf and 0 (its ERANGE test can never be true). */
-TEST(bug_str2d_range_errors_like_redis) {
+TEST(str2d_range_errors_like_redis) {
     double v = 0;
     EXPECT(str2d("1e400", &v) == 0);
     EXPECT(str2d("-1e400", &v) == 0);
@@ -416,7 +416,7 @@ TEST(test_glob_many_stars_fast) {
  * at 1000 and reports no match). glob_rec recurses once per '*' that
  * consumes input, so this overflows the 8 MB stack and kills the process
  * (SIGSEGV). Run in a child; any clean return (match or not) passes. */
-TEST(bug_glob_deep_pattern_no_stack_overflow) {
+TEST(glob_deep_pattern_no_stack_overflow) {
     size_t n = 1000000;
     char *pat = malloc(2 * n), *str = malloc(n);
     ASSERT(pat && str);
@@ -528,8 +528,8 @@ int main(void) {
     RUN(test_str2ld_accepts);
     RUN(test_str2ld_rejects);
     RUN(test_str2d);
-    RUN(bug_str2ld_range_errors_like_redis);
-    RUN(bug_str2d_range_errors_like_redis);
+    RUN(str2ld_range_errors_like_redis);
+    RUN(str2d_range_errors_like_redis);
     RUN(test_ld2str);
     RUN(test_d2str);
     RUN(test_glob_basics);
@@ -537,7 +537,7 @@ int main(void) {
     RUN(test_glob_escapes_and_nocase);
     RUN(test_glob_counted_bounds);
     RUN(test_glob_many_stars_fast);
-    RUN(bug_glob_deep_pattern_no_stack_overflow);
+    RUN(glob_deep_pattern_no_stack_overflow);
     RUN(test_parse_memory);
     RUN(test_eqi);
     RUN(test_clocks_and_random);
