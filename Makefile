@@ -101,3 +101,7 @@ clean:
 	rm -rf build src/phenix-server tests/tmp
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/unit/*.d)
+
+# Vector search benchmark (utils/bench-vector.sh; BENCH_N=1000000 for the 1M x 128 set).
+bench-vector: all
+	@bash utils/bench-vector.sh
