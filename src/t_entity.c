@@ -317,7 +317,7 @@ pobj *entity_copy(db *dst, pobj *o, const char *key, size_t len, const char **er
 
 /* Parses "VECTOR blob" or "VALUES d v1..vd" at argv[*i] into a new float
  * array (caller frees). Returns the dimension, or -1 after replying. */
-static int parse_vector(client *c, int *i, float **out) {
+static int parse_vector(client *c, int *i, float **out, uint32_t want_dim) {
     int at = *i;
     if (arg_is(c, at, "vector")) {
         if (at + 1 >= c->argc) {
@@ -326,7 +326,11 @@ static int parse_vector(client *c, int *i, float **out) {
         }
         resp_arg *b = &c->argv[at + 1];
         if (b->len == 0 || b->len % 4 != 0 || b->len / 4 > HNSW_MAX_DIM) {
-            add_reply_errorf(c, "VECTOR must be a blob of little-endian float32 values (4 bytes each), got %zu bytes", b->len);
+            if (want_dim)
+                add_reply_errorf(c, "vector dimension mismatch: expected %u, got a blob of %zu bytes (%u expected)",
+                                 want_dim, b->len, want_dim * 4);
+            else
+                add_reply_errorf(c, "VECTOR must be a blob of little-endian float32 values (4 bytes each), got %zu bytes", b->len);
             return -1;
         }
         int dim = (int)(b->len / 4);
@@ -389,11 +393,11 @@ static json_t *parse_json_object(client *c, resp_arg *a, const char *what) {
     json_error_t jerr;
     json_t *j = json_loadb(a->ptr, a->len, 0, &jerr);
     if (!j) {
-        add_reply_errorf(c, "%s is not valid JSON: %s at line %d column %d", what, jerr.text, jerr.line, jerr.column);
+        add_reply_errorf(c, "%s is not a valid JSON object: %s at line %d column %d", what, jerr.text, jerr.line, jerr.column);
         return NULL;
     }
     if (!json_is_object(j)) {
-        add_reply_errorf(c, "%s must be a JSON object", what);
+        add_reply_errorf(c, "%s is not a valid JSON object: the value is not an object", what);
         json_decref(j);
         return NULL;
     }
@@ -466,14 +470,14 @@ void phCreateCommand(client *c) {
             else if (arg_is(c, i + 1, "l2")) metric = HNSW_METRIC_L2;
             else if (arg_is(c, i + 1, "ip")) metric = HNSW_METRIC_IP;
             else {
-                add_reply_errorf(c, "unknown METRIC '%.*s' (expected COSINE, L2 or IP)", (int)c->argv[i + 1].len, c->argv[i + 1].ptr);
+                add_reply_errorf(c, "unknown METRIC '%.*s'", (int)c->argv[i + 1].len, c->argv[i + 1].ptr);
                 rc = -1;
             }
         } else if (arg_is(c, i, "index")) {
             if (arg_is(c, i + 1, "hnsw")) index = INDEX_HNSW;
             else if (arg_is(c, i + 1, "flat")) index = INDEX_FLAT;
             else {
-                add_reply_errorf(c, "unknown INDEX '%.*s' (expected HNSW or FLAT)", (int)c->argv[i + 1].len, c->argv[i + 1].ptr);
+                add_reply_errorf(c, "unknown INDEX '%.*s'", (int)c->argv[i + 1].len, c->argv[i + 1].ptr);
                 rc = -1;
             }
         } else if (arg_is(c, i, "m")) {
@@ -611,7 +615,7 @@ void phInfoCommand(client *c) {
     reply_kv_long(c, "memory_vectors", (long long)mvec);
     reply_kv_long(c, "memory_index", (long long)mlinks);
     reply_kv_long(c, "memory_other", (long long)mother);
-    reply_kv_long(c, "metadata_bytes", coll->metadata_bytes);
+    reply_kv_long(c, "memory_metadata", coll->metadata_bytes);
     reply_kv_str(c, "index_state", "ready");
     reply_kv_str(c, "simd", vec_isa_name(vec_dist_current()));
     reply_kv_long(c, "searches", coll->searches);
@@ -622,6 +626,8 @@ void phInfoCommand(client *c) {
 
 void phSetCommand(client *c) {
     resp_arg *k = &c->argv[1];
+    collection *kcoll = coll_for_key(c->db, k->ptr, k->len);
+    uint32_t want_dim = kcoll ? kcoll->dim : 0;
     float *vec = NULL;
     int dim = 0, nx = 0, xx = 0;
     json_t *meta = NULL;
@@ -631,7 +637,7 @@ void phSetCommand(client *c) {
                 add_reply_err_syntax(c);
                 goto done;
             }
-            dim = parse_vector(c, &i, &vec);
+            dim = parse_vector(c, &i, &vec, want_dim);
             if (dim < 0) goto done;
         } else if (arg_is(c, i, "meta") && i + 1 < c->argc && !meta) {
             meta = parse_json_object(c, &c->argv[i + 1], "META");
@@ -1025,7 +1031,7 @@ void phSearchCommand(client *c) {
         sctx.exclude = e->label;
         i = 4;
     } else {
-        dim = parse_vector(c, &i, &q);
+        dim = parse_vector(c, &i, &q, coll->dim);
         if (dim < 0) return;
         if (dim == 0) {
             add_reply_error(c, "PH.SEARCH needs VECTOR, VALUES or LIKE after the collection name");
