@@ -1229,6 +1229,11 @@ start_server {} {
         assert_morethan_equal [expr {$high + 0.02}] $low
     } {}
 
+    test "K defaults to 10" {
+        set blob [binary format r* [lindex $::rqueries 3]]
+        list [llength [r ph.search rec VECTOR $blob]] [llength [r ph.search rec VECTOR $blob EXACT]]
+    } {10 10}
+
     test "HNSW results are sorted by score" {
         set res [r ph.search rec VECTOR [binary format r* [lindex $::rqueries 5]] K 10 EF 100 WITHSCORES]
         set prev -1
