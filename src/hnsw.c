@@ -1088,7 +1088,7 @@ static void unlink_level(hnsw_index *h, uint32_t x, int l) {
     uint32_t *rx = links_at(h, x, l);
     uint32_t nout = rx[0], nin = 0;
     uint32_t *outs = h->ids, *ins = h->ids + nout;
-    memcpy(outs, rx + 1, nout * sizeof(uint32_t));
+    if (nout) memcpy(outs, rx + 1, nout * sizeof(uint32_t)); /* ids may be NULL when empty */
     rx[0] = 0;
     for (uint32_t i = 0; i < nout; i++) {
         if (rec_contains(links_at(h, outs[i], l), x))

@@ -843,6 +843,25 @@ TEST(test_allocation_failures) {
     EXPECT(worst > 0);
 }
 
+/* Regression: deleting a node that has no links at a level (the only node,
+ * or the last ones left) must not hand memcpy a NULL scratch pointer (UBSan
+ * caught it through the server, not here). */
+TEST(test_delete_lone_nodes) {
+    hnsw_index *h = new_index(3, HNSW_METRIC_L2, 8, 50, 7);
+    ASSERT(h);
+    float v[3] = {1, 2, 3};
+    EXPECT(hnsw_insert(h, 1, v) >= 0);
+    EXPECT(hnsw_delete(h, 1) == HNSW_OK);
+    EXPECT(hnsw_count(h) == 0);
+    for (uint64_t i = 1; i <= 3; i++) {
+        v[0] = (float)i;
+        EXPECT(hnsw_insert(h, i, v) >= 0);
+    }
+    for (uint64_t i = 1; i <= 3; i++) EXPECT(hnsw_delete(h, i) == HNSW_OK);
+    EXPECT(hnsw_count(h) == 0 && hnsw_validate(h) == HNSW_OK);
+    hnsw_free(h);
+}
+
 int main(void) {
     vec_dist_init();
     printf("  distance kernels: %s\n", vec_isa_name(vec_dist_current()));
@@ -859,5 +878,6 @@ int main(void) {
     RUN(test_import_rejects_corruption);
     RUN(test_edge_cases);
     RUN(test_allocation_failures);
+    RUN(test_delete_lone_nodes);
     return TEST_REPORT();
 }
