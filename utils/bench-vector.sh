@@ -8,12 +8,14 @@
 # python3-hnswlib python3-faiss dataset-fashion-mnist; a failed install is reported
 # and the benchmark runs without that part), starts phenix-server on a free port of
 # 127.0.0.1 with --save '' in a temp dir, runs utils/bench_vector.py with
-# /usr/bin/python3 against it, then stops the server. The report goes to stdout and
-# to BENCH_OUT; progress lines go to stderr.
+# /usr/bin/python3 against it, then stops the server; once per data set. The report
+# goes to stdout and to BENCH_OUT; progress lines go to stderr.
 #
 # Environment:
 #   PHENIX_SERVER  server binary (default src/phenix-server)
 #   BENCH_N        synthetic set size (default 100000; e.g. 1000000 for the issue's set)
+#   BENCH_DATASETS data sets, in order (default "fashion synthetic"); each one runs
+#                  against a fresh server
 #   BENCH_PIN      1 (default when nproc >= 2): server on CPU 0, the Python client and
 #                  the reference libraries on CPU 1
 #   BENCH_OUT      also write the report here (default build/bench/vector-last.txt)
@@ -67,15 +69,18 @@ for p in python3-numpy python3-redis; do
 done
 
 # --- server ----------------------------------------------------------------------------
-PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/phenix-bench-vector.XXXXXX")
 SERVER_PID=""
-cleanup() {
+stop_server() {
     if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
         kill "$SERVER_PID" 2>/dev/null
         for _ in $(seq 1 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
         kill -9 "$SERVER_PID" 2>/dev/null
     fi
+    SERVER_PID=""
+}
+cleanup() {
+    stop_server
     rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -88,34 +93,46 @@ if [ "$PIN" = 1 ] && command -v taskset >/dev/null 2>&1; then
     PY_PREFIX=(taskset -c 1)
 fi
 
-"${SRV_PREFIX[@]}" "$PHENIX_SERVER" --port "$PORT" --bind 127.0.0.1 --save '' \
-    --dir "$TMP" --logfile "$TMP/server.log" >"$TMP/stderr" 2>&1 &
-SERVER_PID=$!
-
-up=0
-for _ in $(seq 1 100); do
-    if "$PY" -c "import socket,sys; s=socket.create_connection(('127.0.0.1', $PORT), 0.2); s.sendall(b'PING\r\n'); sys.exit(0 if s.recv(64).startswith(b'+PONG') else 1)" 2>/dev/null; then
-        up=1; break
-    fi
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.1
-done
-if [ "$up" != 1 ]; then
+# Starts a fresh server on a free port (sets PORT and SERVER_PID); 1 if it does not answer.
+start_server() {
+    PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    rm -rf "$TMP/srv"; mkdir -p "$TMP/srv"
+    "${SRV_PREFIX[@]}" "$PHENIX_SERVER" --port "$PORT" --bind 127.0.0.1 --save '' \
+        --dir "$TMP/srv" --logfile "$TMP/srv/server.log" >"$TMP/srv/stderr" 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 1 100); do
+        if "$PY" -c "import socket,sys; s=socket.create_connection(('127.0.0.1', $PORT), 0.2); s.sendall(b'PING\r\n'); sys.exit(0 if s.recv(64).startswith(b'+PONG') else 1)" 2>/dev/null; then
+            return 0
+        fi
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
     echo "bench-vector: the server did not start; its log:" >&2
-    tail -20 "$TMP/server.log" "$TMP/stderr" >&2 2>/dev/null
-    exit 1
-fi
+    tail -20 "$TMP/srv/server.log" "$TMP/srv/stderr" >&2 2>/dev/null
+    return 1
+}
 
 mkdir -p "$(dirname "$OUT")"
-echo "command: ${PY_PREFIX[*]} $PY utils/bench_vector.py --port $PORT $*  (server: ${SRV_PREFIX[*]} $PHENIX_SERVER --save '')" | tee "$OUT"
-# A fixed mmap threshold: large blocks are mmapped and given back when freed, so the
-# RSS delta of one library's build is not hidden by memory another one freed.
-"${PY_PREFIX[@]}" env MALLOC_MMAP_THRESHOLD_=131072 "$PY" utils/bench_vector.py --port "$PORT" "$@" | tee -a "$OUT"
-status=${PIPESTATUS[0]}
-if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-    echo "bench-vector: the server died during the run; its log:" >&2
-    tail -30 "$TMP/server.log" >&2
-    status=1
-fi
+: >"$OUT"
+status=0
+# One fresh server per data set, so that memory freed by the previous set does not
+# hide the next one's growth.
+for ds in ${BENCH_DATASETS:-fashion synthetic}; do
+    start_server || exit 1
+    echo "command: ${PY_PREFIX[*]} $PY utils/bench_vector.py --port $PORT --datasets $ds $*  (server: ${SRV_PREFIX[*]} $PHENIX_SERVER --save '')" | tee -a "$OUT"
+    # A fixed mmap threshold: large blocks are mmapped and given back when freed, so the
+    # RSS delta of one library's build is not hidden by memory another one freed.
+    "${PY_PREFIX[@]}" env MALLOC_MMAP_THRESHOLD_=131072 "$PY" utils/bench_vector.py --port "$PORT" \
+        --datasets "$ds" "$@" | tee -a "$OUT"
+    st=${PIPESTATUS[0]}
+    [ "$st" -ne 0 ] && status=$st
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+        echo "bench-vector: the server died during the run; its log:" >&2
+        tail -30 "$TMP/srv/server.log" >&2
+        status=1
+    fi
+    stop_server
+    echo | tee -a "$OUT"
+done
 echo "report written to $OUT" >&2
 exit "$status"
