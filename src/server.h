@@ -437,6 +437,42 @@ void objectCommand(client *c);
 /* end of hashes */
 
 /* sets (t_set.c) */
+/* Members of a set value o (type OBJ_SET). set_foreach calls fn with each
+ * member (bytes valid only during the call); o must not change meanwhile. */
+typedef void set_visit_fn(void *priv, const char *p, size_t len);
+size_t set_size(const pobj *o);
+int set_is_member(const pobj *o, const char *p, size_t len);
+void set_foreach(const pobj *o, set_visit_fn *fn, void *priv);
+/* A new empty set object (the caller stores or frees it), and adding a
+ * member to a set object (returns 1 if it was added, 0 if present);
+ * encodings convert as members come. */
+pobj *set_new_object(void);
+int set_add_member(pobj *o, const char *p, size_t len);
+/* SSCAN/ZSCAN arguments from argv[first] (the cursor) on: parses the cursor
+ * as Redis does (strtoul rules), COUNT (>= 1, default 10) and MATCH (*pat
+ * NULL when absent or "*"). Replies the error and returns -1 when invalid. */
+int set_scan_parse_args(client *c, int first, uint64_t *cursor, long long *count, const char **pat,
+                        size_t *patlen);
+/* Starts a SCAN-family reply: the 2-element array and the cursor; the
+ * caller adds the array of elements. */
+void set_scan_reply_cursor(client *c, uint64_t cursor);
+void saddCommand(client *c);
+void sremCommand(client *c);
+void smembersCommand(client *c);
+void sismemberCommand(client *c);
+void smismemberCommand(client *c);
+void scardCommand(client *c);
+void spopCommand(client *c);
+void srandmemberCommand(client *c);
+void smoveCommand(client *c);
+void sinterCommand(client *c);
+void sintercardCommand(client *c);
+void sinterstoreCommand(client *c);
+void sunionCommand(client *c);
+void sunionstoreCommand(client *c);
+void sdiffCommand(client *c);
+void sdiffstoreCommand(client *c);
+void sscanCommand(client *c);
 /* end of sets */
 
 /* sorted sets (t_zset.c) */
