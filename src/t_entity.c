@@ -11,6 +11,8 @@
  *    and has a vector in coll's index exactly when e->has_vec;
  *  - e->coll == NULL (collection dropped, or copied out of every
  *    collection) means the entity keeps its own vector in e->vec;
+ *  - e->meta is NULL for the empty object {} (saves an empty hash table
+ *    per entity that has no metadata);
  *  - e->key equals the keyspace name of the entity (kept on RENAME), so a
  *    search can name its results.
  * The keyspace calls back through entity_type_ops.free (DEL, overwrite,
@@ -228,7 +230,7 @@ static void coll_free(collection *c) {
 static entity *entity_new(const char *key, size_t len) {
     entity *e = zcalloc(sizeof(*e));
     e->key = ds_new(key, len);
-    e->meta = json_object();
+    e->meta = NULL; /* {} until metadata is set: most of the memory of an empty object */
     e->meta_bytes = 2;
     return e;
 }
@@ -245,8 +247,7 @@ static void entity_free_value(pobj *o) {
 static void *entity_dup_value(const pobj *o) {
     const entity *e = o->v.p;
     entity *d = entity_new(e->key, ds_len(e->key));
-    json_decref(d->meta);
-    d->meta = json_deep_copy(e->meta);
+    d->meta = e->meta ? json_deep_copy(e->meta) : NULL;
     d->meta_bytes = e->meta_bytes;
     d->dim = e->dim;
     d->has_vec = e->has_vec;
@@ -744,6 +745,10 @@ static void reply_vector_blob(client *c, const entity *e) {
 }
 
 static void reply_meta(client *c, const entity *e) {
+    if (!e->meta) {
+        add_reply_bulk(c, "{}", 2);
+        return;
+    }
     char *s = json_dumps(e->meta, JSON_COMPACT);
     add_reply_bulk_cstr(c, s ? s : "{}");
     if (s) json_zfree(s);
@@ -834,6 +839,7 @@ void phPatchCommand(client *c) {
         json_decref(patch);
         return;
     }
+    if (!e->meta) e->meta = json_object();
     merge_patch(e->meta, patch);
     json_decref(patch);
     if (e->coll) e->coll->metadata_bytes -= e->meta_bytes;
