@@ -137,9 +137,10 @@ pobj *db_lookup_read(db *d, const char *key, size_t len) {
     return o;
 }
 
-void db_add(db *d, const char *key, size_t len, pobj *val) {
+ds db_add(db *d, const char *key, size_t len, pobj *val) {
     ds k = ds_new(key, len);
     if (!dict_add(d->keys, k, val)) abort(); /* caller checked absence */
+    return k;
 }
 
 void db_set(db *d, const char *key, size_t len, pobj *val, int keep_ttl) {
@@ -399,7 +400,6 @@ static void rename_generic(client *c, int nx) {
             add_reply_error(c, err);
             return;
         }
-        entity_renamed(o, dst->ptr, dst->len);
     }
     int64_t when = db_get_expire(c->db, src->ptr, src->len);
     /* take the value out of the old entry without freeing it */
@@ -407,7 +407,8 @@ static void rename_generic(client *c, int nx) {
     e->v.val = NULL;
     db_delete(c->db, src->ptr, src->len);
     db_delete(c->db, dst->ptr, dst->len);
-    db_add(c->db, dst->ptr, dst->len, o);
+    ds nk = db_add(c->db, dst->ptr, dst->len, o);
+    if (o->type == OBJ_ENTITY) entity_key_changed(o, nk);
     if (when >= 0) db_set_expire(c->db, dst->ptr, dst->len, when);
     server_incr_dirty(1);
     if (nx) add_reply_long(c, 1);
@@ -500,7 +501,8 @@ void copyCommand(client *c) {
     }
     if (exists) db_delete(dst, d->ptr, d->len); /* only once the copy exists */
     int64_t when = db_get_expire(c->db, s->ptr, s->len);
-    db_add(dst, d->ptr, d->len, copy);
+    ds nk = db_add(dst, d->ptr, d->len, copy);
+    if (copy->type == OBJ_ENTITY) entity_key_changed(copy, nk);
     if (when >= 0) db_set_expire(dst, d->ptr, d->len, when);
     server_incr_dirty(1);
     add_reply_long(c, 1);

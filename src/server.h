@@ -119,8 +119,9 @@ pobj *db_lookup_write(db *d, const char *key, size_t len);
 /* Adds or replaces key's value (takes ownership of val). keep_ttl keeps an
  * existing expire. */
 void db_set(db *d, const char *key, size_t len, pobj *val, int keep_ttl);
-/* Adds key (which must be absent), taking ownership of val. */
-void db_add(db *d, const char *key, size_t len, pobj *val);
+/* Adds key (which must be absent), taking ownership of val. Returns the
+ * keyspace's own copy of the key (valid while the key exists). */
+ds db_add(db *d, const char *key, size_t len, pobj *val);
 int db_delete(db *d, const char *key, size_t len);
 void db_set_expire(db *d, const char *key, size_t len, int64_t when_ms);
 int db_remove_expire(db *d, const char *key, size_t len);
@@ -145,6 +146,8 @@ typedef struct reply_block {
 #define CLIENT_PAUSED_INPUT (1u << 5)
 #define CLIENT_NO_EVICT (1u << 6)
 #define CLIENT_IN_CLOSE_LIST (1u << 8)
+#define CLIENT_BLOCKED (1u << 9)       /* waits in blocked.c (BLPOP ...): input held */
+#define CLIENT_DENY_BLOCKING (1u << 10) /* MULTI/scripts: blocking commands answer as on timeout */
 
 #define CLIENT_IOV_MAX 64
 
@@ -175,6 +178,7 @@ typedef struct client {
     struct client *next_close;        /* close list */
     long long net_in, net_out, commands;
     int deferred_len_depth;
+    struct blocking_state *bstate; /* blocked.c, set while CLIENT_BLOCKED */
 } client;
 
 /* Reply helpers: queue RESP bytes to c; they degrade RESP3 types for RESP2
@@ -217,6 +221,9 @@ void client_close_async(client *c);
 void client_free_all(void);
 void clients_flush_pending(void);
 void clients_process_paused(void);
+/* Runs the commands c has buffered (c was just unblocked); does nothing
+ * for a blocked or closing client. */
+void client_process_buffered(client *c);
 void client_cron(void);
 /* "id=.. addr=.. " line for CLIENT LIST/INFO. */
 ds client_info_string(ds s, client *c);
@@ -431,6 +438,28 @@ void touchCommand(client *c);
 void objectCommand(client *c);
 
 /* lists (t_list.c) */
+void lpushCommand(client *c);
+void rpushCommand(client *c);
+void lpushxCommand(client *c);
+void rpushxCommand(client *c);
+void lpopCommand(client *c);
+void rpopCommand(client *c);
+void llenCommand(client *c);
+void lrangeCommand(client *c);
+void lindexCommand(client *c);
+void lsetCommand(client *c);
+void linsertCommand(client *c);
+void lremCommand(client *c);
+void ltrimCommand(client *c);
+void lposCommand(client *c);
+void lmoveCommand(client *c);
+void rpoplpushCommand(client *c);
+void lmpopCommand(client *c);
+void blpopCommand(client *c);
+void brpopCommand(client *c);
+void blmoveCommand(client *c);
+void brpoplpushCommand(client *c);
+void blmpopCommand(client *c);
 /* end of lists */
 
 /* hashes (t_hash.c) */
@@ -485,7 +514,8 @@ void entity_flush_db(db *d);
 void entity_free_db(db *d);
 /* Checks that an entity may be renamed to newkey; NULL or an error text. */
 const char *entity_rename_check(db *d, pobj *o, const char *newkey, size_t len);
-void entity_renamed(pobj *o, const char *newkey, size_t len);
+/* Tells an entity the keyspace's string for its (new) key after RENAME/COPY. */
+void entity_key_changed(pobj *o, ds key);
 /* Copy of an entity for COPY into dst under key; NULL + *err on refusal. */
 pobj *entity_copy(db *dst, pobj *o, const char *key, size_t len, const char **err);
 void phCreateCommand(client *c);

@@ -7,8 +7,10 @@
  * collection's index under a numeric label.
  *
  * Invariants:
- *  - an entity with e->coll != NULL is in coll->members (label -> entity),
- *    and has a vector in coll's index exactly when e->has_vec;
+ *  - an entity attached to a collection (e->coll set, same epoch) has a
+ *    vector in coll's index, under its own address as the label, exactly
+ *    when e->has_vec; FLUSH bumps the collection's epoch so the entities
+ *    freed next skip the index that was emptied at once;
  *  - e->coll == NULL (collection dropped, or copied out of every
  *    collection) means the entity keeps its own vector in e->vec;
  *  - e->meta is NULL for the empty object {} (saves an empty hash table
@@ -61,8 +63,8 @@ typedef struct collection {
     hnsw_index *hnsw;
     flat_index *flat;
     hnsw_scratch *scratch;
-    dict *members; /* label -> entity* */
-    uint64_t next_label;
+    uint32_t epoch;     /* bumped by FLUSH: entities of older epochs are not indexed */
+    long long entities; /* entities attached in the current epoch */
     long long vectors;
     long long metadata_bytes;
     long long searches, exact_searches;
@@ -71,24 +73,27 @@ typedef struct collection {
 
 struct entity {
     collection *coll;
-    uint64_t label;
-    ds key;
-    json_t *meta;
-    float *vec; /* own copy only while detached (coll == NULL) */
+    ds key;       /* borrowed: the keyspace's own key string */
+    json_t *meta; /* NULL means {} */
+    float *vec;   /* own copy only while detached (coll == NULL) */
     uint32_t dim;
-    float norm; /* COSINE: norm of the vector given */
-    uint8_t has_vec;
+    float norm;   /* COSINE: norm of the vector given */
     uint32_t meta_bytes;
+    uint32_t epoch; /* coll->epoch when attached */
+    uint8_t has_vec;
 };
+
+/* An entity's label in its collection's index is its own address: a search
+ * result leads straight to the entity, with no label map to keep. This is
+ * safe because an entity leaves the index before its memory is freed. */
+#define LABEL(e) ((uint64_t)(uintptr_t)(e))
+#define ENTITY_OF(label) ((entity *)(uintptr_t)(label))
+
+/* 1 when e is in its collection's current index generation. */
+static inline int attached(const entity *e) { return e->coll && e->epoch == e->coll->epoch; }
 
 /* ---------------- small helpers ---------------- */
 
-static uint64_t label_hash(const void *k) {
-    uint64_t x = (uint64_t)(uintptr_t)k;
-    return dict_hash_bytes(&x, sizeof(x));
-}
-static int label_eq(const void *a, const void *b) { return a == b; }
-static const dict_type members_type = {label_hash, label_eq, NULL, NULL};
 
 static const char *metric_name(hnsw_metric m) {
     return m == HNSW_METRIC_L2 ? "L2" : m == HNSW_METRIC_IP ? "IP" : "COSINE";
@@ -167,23 +172,24 @@ static void index_delete(collection *c, uint64_t label) {
 /* Writes e's vector (as given, up to COSINE rounding) into out. */
 static int entity_vector(const entity *e, float *out) {
     if (!e->has_vec) return 0;
-    const float *v = e->coll ? coll_get_vector(e->coll, e->label) : e->vec;
+    int indexed = attached(e);
+    const float *v = indexed ? coll_get_vector(e->coll, LABEL(e)) : e->vec;
     if (!v) return 0;
-    for (uint32_t i = 0; i < e->dim; i++) out[i] = e->coll && e->coll->metric == HNSW_METRIC_COSINE ? v[i] * e->norm : v[i];
+    float scale = indexed && e->coll->metric == HNSW_METRIC_COSINE ? e->norm : 1.0f;
+    for (uint32_t i = 0; i < e->dim; i++) out[i] = v[i] * scale;
     return 1;
 }
 
-/* Removes e from its collection (index and members). */
+/* Removes e from its collection (index and counts). */
 static void coll_remove(entity *e) {
     collection *c = e->coll;
     if (!c) return;
-    dict_entry *m = dict_unlink(c->members, (void *)(uintptr_t)e->label);
-    if (m) {
-        dict_free_entry(c->members, m);
+    if (attached(e)) {
         if (e->has_vec) {
-            index_delete(c, e->label);
+            index_delete(c, LABEL(e));
             c->vectors--;
         }
+        c->entities--;
         c->metadata_bytes -= e->meta_bytes;
     }
     e->coll = NULL;
@@ -193,16 +199,16 @@ static void coll_remove(entity *e) {
  * -1 when the vector does not fit c (wrong dim): e stays detached. */
 static int coll_attach(collection *c, entity *e) {
     if (e->has_vec && e->dim != c->dim) return -1;
-    e->label = c->next_label++;
     if (e->has_vec) {
         if (c->metric == HNSW_METRIC_COSINE) e->norm = (float)vec_norm(e->vec, e->dim);
-        if (index_insert(c, e->label, e->vec) != 0) return -1;
+        if (index_insert(c, LABEL(e), e->vec) != 0) return -1;
         c->vectors++;
         zfree(e->vec);
         e->vec = NULL;
     }
-    dict_add(c->members, (void *)(uintptr_t)e->label, e);
     e->coll = c;
+    e->epoch = c->epoch;
+    c->entities++;
     c->metadata_bytes += e->meta_bytes;
     return 0;
 }
@@ -217,7 +223,6 @@ static void entity_detach(entity *e) {
 }
 
 static void coll_free(collection *c) {
-    dict_release(c->members);
     coll_free_index(c);
     hnsw_scratch_free(c->scratch);
     ds_free(c->name);
@@ -227,9 +232,9 @@ static void coll_free(collection *c) {
 
 /* ---------------- entity values ---------------- */
 
-static entity *entity_new(const char *key, size_t len) {
+/* A new detached entity; its key is set once it is in the keyspace. */
+static entity *entity_new(void) {
     entity *e = zcalloc(sizeof(*e));
-    e->key = ds_new(key, len);
     e->meta = NULL; /* {} until metadata is set: most of the memory of an empty object */
     e->meta_bytes = 2;
     return e;
@@ -239,14 +244,13 @@ static void entity_free_value(pobj *o) {
     entity *e = o->v.p;
     coll_remove(e);
     json_decref(e->meta);
-    ds_free(e->key);
     zfree(e->vec);
     zfree(e);
 }
 
 static void *entity_dup_value(const pobj *o) {
     const entity *e = o->v.p;
-    entity *d = entity_new(e->key, ds_len(e->key));
+    entity *d = entity_new();
     d->meta = e->meta ? json_deep_copy(e->meta) : NULL;
     d->meta_bytes = e->meta_bytes;
     d->dim = e->dim;
@@ -260,7 +264,7 @@ static void *entity_dup_value(const pobj *o) {
 
 static size_t entity_mem(const pobj *o) {
     const entity *e = o->v.p;
-    size_t n = zmalloc_size(e) + ds_alloc_size(e->key) + e->meta_bytes * 2;
+    size_t n = zmalloc_size(e) + e->meta_bytes * 2;
     if (e->has_vec) n += sizeof(float) * e->dim;
     return n;
 }
@@ -272,10 +276,11 @@ const obj_type_ops entity_type_ops = {"entity", entity_free_value, entity_dup_va
 void entity_flush_db(db *d) {
     for (int i = 0; i < d->ncolls; i++) {
         collection *c = d->colls[i];
-        /* entities freed next find no member entry and skip the index */
-        dict_clear(c->members);
+        /* the entities freed next belong to an old epoch: they skip the index */
+        c->epoch++;
         coll_free_index(c);
         coll_make_index(c);
+        c->entities = 0;
         c->vectors = 0;
         c->metadata_bytes = 0;
     }
@@ -294,16 +299,13 @@ const char *entity_rename_check(db *d, pobj *o, const char *newkey, size_t len) 
     return NULL;
 }
 
-void entity_renamed(pobj *o, const char *newkey, size_t len) {
+void entity_key_changed(pobj *o, ds key) {
     entity *e = o->v.p;
-    ds_free(e->key);
-    e->key = ds_new(newkey, len);
+    e->key = key;
 }
 
 pobj *entity_copy(db *dst, pobj *o, const char *key, size_t len, const char **err) {
     entity *d = entity_dup_value(o);
-    ds_free(d->key);
-    d->key = ds_new(key, len);
     collection *c = coll_for_key(dst, key, len);
     if (c && coll_attach(c, d) != 0) {
         *err = "the destination collection has another DIM";
@@ -516,9 +518,7 @@ void phCreateCommand(client *c) {
     coll->M = M;
     coll->ef_construction = efc;
     coll->ef_runtime = efr;
-    coll->members = dict_create(&members_type);
     coll->scratch = hnsw_scratch_new();
-    coll->next_label = 1;
     if (coll_make_index(coll) != 0) {
         add_reply_error(c, "could not create the index with these parameters");
         coll_free(coll);
@@ -546,12 +546,16 @@ void phDropCommand(client *c) {
         add_reply_err_syntax(c);
         return;
     }
-    /* collect the members first: deleting or detaching changes the dict */
-    size_t n = dict_size(coll->members), k = 0;
+    /* collect the members first (a walk of the keyspace: PH.DROP is rare),
+     * since deleting changes the dict being walked */
+    size_t n = (size_t)coll->entities, k = 0;
     entity **list = zmalloc(sizeof(entity *) * (n ? n : 1));
     dict_iter it;
-    dict_iter_init(&it, coll->members);
-    for (dict_entry *de; (de = dict_iter_next(&it));) list[k++] = de->v.val;
+    dict_iter_init(&it, c->db->keys);
+    for (dict_entry *de; (de = dict_iter_next(&it)) && k < n;) {
+        pobj *o = de->v.val;
+        if (o->type == OBJ_ENTITY && attached(o->v.p) && ((entity *)o->v.p)->coll == coll) list[k++] = o->v.p;
+    }
     dict_iter_release(&it);
     for (size_t i = 0; i < k; i++) {
         if (deletedata) {
@@ -601,7 +605,7 @@ void phInfoCommand(client *c) {
     } else if (coll->flat) {
         flat_memory(coll->flat, &mvec, &mother);
     }
-    mother += dict_mem_usage(coll->members) + sizeof(*coll) + dict_size(coll->members) * sizeof(entity);
+    mother += sizeof(*coll) + (size_t)coll->entities * sizeof(entity);
     add_reply_map_len(c, 18);
     reply_kv_str(c, "name", coll->name);
     reply_kv_str(c, "prefix", coll->prefix);
@@ -611,7 +615,7 @@ void phInfoCommand(client *c) {
     reply_kv_long(c, "m", coll->M);
     reply_kv_long(c, "ef_construction", coll->ef_construction);
     reply_kv_long(c, "ef_runtime", coll->ef_runtime);
-    reply_kv_long(c, "entities", (long long)dict_size(coll->members));
+    reply_kv_long(c, "entities", coll->entities);
     reply_kv_long(c, "vectors", coll->vectors);
     reply_kv_long(c, "memory_vectors", (long long)mvec);
     reply_kv_long(c, "memory_index", (long long)mlinks);
@@ -678,7 +682,7 @@ void phSetCommand(client *c) {
     }
     int created = 0;
     if (!e) {
-        e = entity_new(k->ptr, k->len);
+        e = entity_new();
         if (vec) {
             e->vec = vec;
             e->dim = (uint32_t)dim;
@@ -697,7 +701,7 @@ void phSetCommand(client *c) {
             entity_free_value(&tmp);
             goto done;
         }
-        db_add(c->db, k->ptr, k->len, obj_new(OBJ_ENTITY, ENC_ENTITY, e));
+        e->key = db_add(c->db, k->ptr, k->len, obj_new(OBJ_ENTITY, ENC_ENTITY, e));
         created = 1;
     } else {
         if (vec) {
@@ -706,8 +710,8 @@ void phSetCommand(client *c) {
                 goto done;
             }
             int r;
-            if (e->has_vec) r = index_update(coll, e->label, vec);
-            else r = index_insert(coll, e->label, vec);
+            if (e->has_vec) r = index_update(coll, LABEL(e), vec);
+            else r = index_insert(coll, LABEL(e), vec);
             if (r < 0) {
                 add_reply_errorf(c, "the index refused the vector: %s", hnsw_strerror(r));
                 goto done;
@@ -869,10 +873,7 @@ static int accept_label(uint64_t label, void *p) {
     if (s->deadline_us && (++s->calls & 255) == 0 && util_monotonic_us() > s->deadline_us) s->timed_out = 1;
     if (s->timed_out) return 0;
     if (dict_size(s->db->expires)) {
-        dict_entry *m = dict_find(s->coll->members, (void *)(uintptr_t)label);
-        if (!m) return 0;
-        entity *e = m->v.val;
-        dict_entry *x = dict_find(s->db->expires, e->key);
+        dict_entry *x = dict_find(s->db->expires, ENTITY_OF(label)->key);
         if (x && x->v.s64 <= s->now_ms) return 0;
     }
     return 1;
@@ -975,9 +976,7 @@ static void reply_results(client *c, collection *coll, search_opts *o, uint64_t 
     for (int i = 0; i < n; i++) {
         double score = score_of(coll, dists[i]);
         if (o->has_radius && score > o->radius) continue;
-        dict_entry *m = dict_find(coll->members, (void *)(uintptr_t)labels[i]);
-        if (!m) continue;
-        entity *e = m->v.val;
+        entity *e = ENTITY_OF(labels[i]);
         out++;
         if (!rich) {
             add_reply_bulk(c, e->key, ds_len(e->key));
@@ -1034,7 +1033,7 @@ void phSearchCommand(client *c) {
         q = zmalloc(sizeof(float) * coll->dim);
         entity_vector(e, q);
         dim = (int)coll->dim;
-        sctx.exclude = e->label;
+        sctx.exclude = LABEL(e);
         i = 4;
     } else {
         dim = parse_vector(c, &i, &q, coll->dim);
