@@ -10,6 +10,7 @@
 #include <jemalloc/jemalloc.h>
 #endif
 
+#include "blocked.h"
 #include "server.h"
 
 void commands_foreach(void (*fn)(command *cmd, void *priv), void *priv);
@@ -53,9 +54,10 @@ static ds info_clients(ds s) {
     return ds_catfmt(s,
                      "# Clients\r\nconnected_clients:%zu\r\ncluster_connections:0\r\nmaxclients:%lld\r\n"
                      "client_recent_max_input_buffer:%zu\r\nclient_recent_max_output_buffer:%zu\r\n"
-                     "blocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n"
-                     "total_blocking_keys:0\r\ntotal_blocking_keys_on_nokey:0\r\n",
-                     server.nclients, server.maxclients, maxin, maxout);
+                     "blocked_clients:%zu\r\ntracking_clients:0\r\nclients_in_timeout_table:%zu\r\n"
+                     "total_blocking_keys:%zu\r\ntotal_blocking_keys_on_nokey:0\r\n",
+                     server.nclients, server.maxclients, maxin, maxout, blocked_count_clients(),
+                     blocked_count_timeouts(), blocked_count_keys());
 }
 
 static void jemalloc_stats(size_t *allocated, size_t *active, size_t *resident, size_t *retained) {

@@ -30,6 +30,7 @@
 #include <stdarg.h>
 #include <unistd.h>
 
+#include "blocked.h"
 #include "server.h"
 
 #define REPLY_BLOCK_SIZE (16 * 1024)
@@ -420,6 +421,7 @@ static void client_unlink(client *c) {
 
 void client_close_async(client *c) {
     if (c->flags & CLIENT_IN_CLOSE_LIST) return;
+    blocked_client_closing(c);
     c->flags |= CLIENT_CLOSE_ASAP | CLIENT_IN_CLOSE_LIST;
     c->next_close = server.close_list;
     server.close_list = c;
@@ -459,8 +461,11 @@ static void protocol_error(client *c, const char *err) {
     c->flags |= CLIENT_CLOSE_AFTER_REPLY;
 }
 
+/* A command that blocks the client (CLIENT_BLOCKED) ends the loop: the
+ * rest of the input waits in the query buffer until blocked.c unblocks it.
+ * After each command, clients waiting for keys it made ready are served. */
 static void run_parsed(client *c, const char *buf, size_t len, size_t *consumed) {
-    while (!(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP))) {
+    while (!(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP | CLIENT_BLOCKED))) {
         if (server.paused && (c->flags & CLIENT_PAUSED_INPUT)) break;
         size_t start = c->parser.pos;
         const char *err = NULL;
@@ -488,6 +493,7 @@ static void run_parsed(client *c, const char *buf, size_t len, size_t *consumed)
         c->argc = 0;
         resp_parser_next(&c->parser);
         *consumed = c->parser.pos;
+        if (blocked_ready_pending) blocked_handle_ready_keys();
     }
 }
 
@@ -524,6 +530,18 @@ static void received(el_conn *conn, const char *buf, size_t len) {
                    (unsigned long long)c->id, c->addr, c->qbuf);
         client_close_async(c);
     }
+}
+
+void client_process_buffered(client *c) {
+    if (c->flags & (CLIENT_BLOCKED | CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY)) return;
+    client *saved = server.current_client;
+    server.current_client = c;
+    size_t used = process_input(c, c->qbuf, ds_len(c->qbuf));
+    if (used) {
+        ds_consume(c->qbuf, used);
+        resp_parser_shift(&c->parser, used);
+    }
+    server.current_client = saved;
 }
 
 /* Runs the input that paused clients kept, once the pause is over. */
@@ -689,6 +707,7 @@ void server_before_sleep(void);
 static void before_sleep(el_loop *loop) {
     (void)loop;
     server_before_sleep();
+    blocked_before_sleep();
     clients_flush_pending();
 }
 
@@ -698,7 +717,7 @@ void client_cron(void) {
     int64_t now = util_mstime();
     for (client *c = server.clients_head; c; c = c->next) {
         if (server.maxidletime && now - c->last_interaction_ms > (int64_t)server.maxidletime * 1000 &&
-            !c->inflight && !(c->flags & CLIENT_CLOSE_ASAP)) {
+            !c->inflight && !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_BLOCKED))) {
             server_log(LL_VERBOSE, "Closing idle client");
             client_close_async(c);
         }
@@ -708,11 +727,13 @@ void client_cron(void) {
             c->qbuf = ds_empty(0);
         }
     }
+    blocked_cron();
 }
 
 ds client_info_string(ds s, client *c) {
     char flags[16];
     int f = 0;
+    if (c->flags & CLIENT_BLOCKED) flags[f++] = 'b';
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) flags[f++] = 'c';
     if (c->flags & CLIENT_CLOSE_ASAP) flags[f++] = 'A';
     if (c->flags & CLIENT_NO_EVICT) flags[f++] = 'e';
