@@ -226,32 +226,50 @@ void add_reply_help(client *c, const char **lines) {
     for (long long i = 0; i < n; i++) add_reply_status(c, lines[i]);
 }
 
-/* A deferred length reserves a 16-byte slot ("*" + padding) in a block of its
- * own, so it can be rewritten in place when the count is known: RESP allows
- * no padding, so the slot is written as the header followed by the rest of
- * the block being shifted... we avoid that by giving the header its own
- * block whose `used` is set when the length is filled in. */
+/* A deferred length (an aggregate whose count is known only at the end)
+ * reserves DEFER_SLOT bytes in the tail block; when the count is set, the
+ * header is written there and the bytes queued after it in the same block
+ * are moved back over the unused part of the slot. Replies that spilled
+ * into later blocks stay where they are. No send can be in flight for
+ * bytes after the slot: sends start only between commands. Handles are
+ * indexes (plus one) into the client's slot table, which may grow. */
+#define DEFER_SLOT 24 /* "*" + 20 digits + CRLF fits */
+
 void *add_reply_deferred_len(client *c) {
     if (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY) || c->conn.fd < 0) return NULL;
-    reply_block *b = zmalloc(sizeof(*b) + 32);
-    b->next = NULL;
-    b->size = 32;
-    b->used = 0;
-    if (c->reply_tail) c->reply_tail->next = b;
-    else c->reply_head = b;
-    c->reply_tail = b;
-    /* a following add_reply must not append into this block: mark it full */
-    b->size = 0;
+    reply_block *t = c->reply_tail;
+    if (!t || t->size - t->used < DEFER_SLOT) {
+        reply_block *b = new_block(DEFER_SLOT);
+        if (t) t->next = b;
+        else c->reply_head = b;
+        c->reply_tail = t = b;
+    }
+    int i;
+    for (i = 0; i < c->defer_cap && c->defer[i].block; i++) {}
+    if (i == c->defer_cap) {
+        c->defer_cap = c->defer_cap ? c->defer_cap * 2 : 4;
+        c->defer = zrealloc(c->defer, sizeof(*c->defer) * (size_t)c->defer_cap);
+        for (int k = i; k < c->defer_cap; k++) c->defer[k].block = NULL;
+    }
+    c->defer[i].block = t;
+    c->defer[i].off = t->used;
+    t->used += DEFER_SLOT;
     mark_pending(c);
-    return b;
+    return (void *)(uintptr_t)(i + 1);
 }
 
 static void set_deferred(client *c, void *h, char prefix, long long n) {
-    reply_block *b = h;
-    if (!b) return;
-    b->used = (size_t)resp_fmt_header(b->buf, prefix, n);
-    b->size = b->used;
-    c->reply_bytes += b->used;
+    if (!h) return;
+    int i = (int)((uintptr_t)h - 1);
+    reply_block *b = c->defer[i].block;
+    size_t off = c->defer[i].off;
+    char hdr[32];
+    size_t len = (size_t)resp_fmt_header(hdr, prefix, n);
+    memmove(b->buf + off + len, b->buf + off + DEFER_SLOT, b->used - off - DEFER_SLOT);
+    memcpy(b->buf + off, hdr, len);
+    b->used -= DEFER_SLOT - len;
+    c->reply_bytes += len;
+    c->defer[i].block = NULL;
 }
 
 void set_deferred_array_len(client *c, void *h, long long n) { set_deferred(c, h, '*', n); }
@@ -392,6 +410,7 @@ static void free_replies(client *c) {
 
 static void client_destroy(client *c) {
     free_replies(c);
+    zfree(c->defer);
     ds_free(c->qbuf);
     resp_parser_free(&c->parser);
     ds_free(c->name);
@@ -618,7 +637,7 @@ static void sent(el_conn *conn, ssize_t n) {
         }
         done -= avail;
         c->head_sent = 0;
-        if (b == c->reply_tail && b->size > b->used && b->size > 0) {
+        if (b == c->reply_tail && b->size > b->used) {
             /* keep the tail block for reuse: it is fully sent */
             b->used = 0;
             break;

@@ -177,7 +177,11 @@ typedef struct client {
     struct client *next_pending;      /* pending writes */
     struct client *next_close;        /* close list */
     long long net_in, net_out, commands;
-    int deferred_len_depth;
+    struct {
+        reply_block *block;
+        size_t off;
+    } *defer; /* deferred aggregate lengths being built (networking.c) */
+    int defer_cap;
     struct blocking_state *bstate; /* blocked.c, set while CLIENT_BLOCKED */
 } client;
 
