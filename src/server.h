@@ -467,6 +467,22 @@ void blmpopCommand(client *c);
 /* end of lists */
 
 /* hashes (t_hash.c) */
+void hsetCommand(client *c);
+void hsetnxCommand(client *c);
+void hgetCommand(client *c);
+void hmgetCommand(client *c);
+void hmsetCommand(client *c);
+void hgetallCommand(client *c);
+void hdelCommand(client *c);
+void hexistsCommand(client *c);
+void hlenCommand(client *c);
+void hstrlenCommand(client *c);
+void hkeysCommand(client *c);
+void hvalsCommand(client *c);
+void hincrbyCommand(client *c);
+void hincrbyfloatCommand(client *c);
+void hrandfieldCommand(client *c);
+void hscanCommand(client *c);
 /* end of hashes */
 
 /* sets (t_set.c) */
