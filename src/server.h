@@ -525,6 +525,54 @@ void sscanCommand(client *c);
 /* end of sets */
 
 /* sorted sets (t_zset.c) */
+/* Members of a sorted set value o (type OBJ_ZSET), in (score, member)
+ * order. zset_foreach calls fn with each member (bytes valid only during the
+ * call) and its score; o must not change meanwhile. */
+typedef void zset_visit_fn(void *priv, const char *m, size_t len, double score);
+size_t zset_size(const pobj *o);
+/* 1 and *score when m is a member of o, else 0. */
+int zset_score(const pobj *o, const char *m, size_t len, double *score);
+void zset_foreach(const pobj *o, zset_visit_fn *fn, void *priv);
+/* A new empty sorted set object (the caller stores or frees it), and
+ * adding or updating a member (returns 1 if it was added, 0 if it existed
+ * or score is NaN, which is refused); encodings convert as members come. */
+pobj *zset_new_object(void);
+int zset_add_member(pobj *o, const char *m, size_t len, double score);
+void zaddCommand(client *c);
+void zincrbyCommand(client *c);
+void zremCommand(client *c);
+void zcardCommand(client *c);
+void zcountCommand(client *c);
+void zlexcountCommand(client *c);
+void zscoreCommand(client *c);
+void zmscoreCommand(client *c);
+void zrankCommand(client *c);
+void zrevrankCommand(client *c);
+void zrangeCommand(client *c);
+void zrangestoreCommand(client *c);
+void zrangebyscoreCommand(client *c);
+void zrevrangebyscoreCommand(client *c);
+void zrangebylexCommand(client *c);
+void zrevrangebylexCommand(client *c);
+void zrevrangeCommand(client *c);
+void zremrangebyrankCommand(client *c);
+void zremrangebyscoreCommand(client *c);
+void zremrangebylexCommand(client *c);
+void zpopminCommand(client *c);
+void zpopmaxCommand(client *c);
+void zmpopCommand(client *c);
+void bzpopminCommand(client *c);
+void bzpopmaxCommand(client *c);
+void bzmpopCommand(client *c);
+void zunionCommand(client *c);
+void zinterCommand(client *c);
+void zdiffCommand(client *c);
+void zunionstoreCommand(client *c);
+void zinterstoreCommand(client *c);
+void zdiffstoreCommand(client *c);
+void zintercardCommand(client *c);
+void zrandmemberCommand(client *c);
+void zscanCommand(client *c);
 /* end of sorted sets */
 
 /* entities and vector search (t_entity.c) */

@@ -482,8 +482,7 @@ void spopCommand(client *c) {
     }
     if (c->argc == 3) {
         long long count;
-        if (arg_long(c, 2, &count, NULL) < 0) return;
-        if (count < 0) {
+        if (!util_str2ll(c->argv[2].ptr, c->argv[2].len, &count) || count < 0) {
             add_reply_error(c, "value is out of range, must be positive");
             return;
         }
