@@ -134,6 +134,7 @@ void helloCommand(client *c) {
 }
 
 void resetCommand(client *c) {
+    multi_reset_client(c);
     c->resp = 2;
     c->db = &server.dbs[0];
     ds_free(c->name);

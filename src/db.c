@@ -70,6 +70,7 @@ void db_free_all(void) {
         dict_release(server.dbs[i].expires);
         dict_release(server.dbs[i].keys);
         entity_free_db(&server.dbs[i]); /* after the entities that point at it */
+        multi_free_db(&server.dbs[i]);
     }
     zfree(server.dbs);
     server.dbs = NULL;
@@ -95,6 +96,7 @@ int64_t db_get_expire(db *d, const char *key, size_t len) {
 }
 
 static int delete_entry_key(db *d, ds k) {
+    multi_touch_key(d, k, ds_len(k));
     if (dict_size(d->expires)) dict_delete(d->expires, k);
     return dict_delete(d->keys, k);
 }
@@ -138,6 +140,7 @@ pobj *db_lookup_read(db *d, const char *key, size_t len) {
 }
 
 ds db_add(db *d, const char *key, size_t len, pobj *val) {
+    multi_touch_key(d, key, len);
     ds k = ds_new(key, len);
     if (!dict_add(d->keys, k, val)) abort(); /* caller checked absence */
     return k;
@@ -145,6 +148,7 @@ ds db_add(db *d, const char *key, size_t len, pobj *val) {
 
 void db_set(db *d, const char *key, size_t len, pobj *val, int keep_ttl) {
     dict_entry *e = find_entry(d, key, len);
+    if (e) multi_touch_key(d, key, len);
     if (!e) {
         db_add(d, key, len, val);
         return;
@@ -155,6 +159,7 @@ void db_set(db *d, const char *key, size_t len, pobj *val, int keep_ttl) {
 }
 
 void db_set_expire(db *d, const char *key, size_t len, int64_t when_ms) {
+    multi_touch_key(d, key, len);
     dict_entry *ke = find_entry(d, key, len);
     if (!ke) return;
     dict_entry *existing;
@@ -174,6 +179,7 @@ int db_remove_expire(db *d, const char *key, size_t len) {
 
 long long db_flush(db *d) {
     long long n = (long long)dict_size(d->keys);
+    multi_touch_db(d);
     entity_flush_db(d); /* empty the indexes at once instead of per entity */
     dict_clear(d->expires);
     dict_clear(d->keys);

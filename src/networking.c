@@ -409,6 +409,7 @@ static void free_replies(client *c) {
 }
 
 static void client_destroy(client *c) {
+    multi_reset_client(c);
     free_replies(c);
     zfree(c->defer);
     ds_free(c->qbuf);

@@ -95,33 +95,40 @@ int process_command(client *c) {
             add_reply_errorf(c, "wrong number of arguments for '%s' command", parent->name);
         else
             reply_unknown_command(c);
+        multi_flag_error(c);
         return 1;
     }
     if ((cmd->arity > 0 && cmd->arity != c->argc) || (c->argc < -cmd->arity)) {
-        cmd->rejected_calls++;
         add_reply_err_arity(c);
-        return 1;
+        goto rejected;
     }
     if (!(c->flags & CLIENT_AUTHENTICATED) && !(cmd->flags & CMD_NO_AUTH)) {
-        cmd->rejected_calls++;
         add_reply_error(c, "-NOAUTH Authentication required.");
-        return 1;
+        goto rejected;
+    }
+    if ((c->flags & CLIENT_MULTI) && (cmd->flags & CMD_NO_MULTI)) {
+        add_reply_error(c, "Command not allowed inside a transaction");
+        goto rejected;
     }
     if (server.maxmemory && (cmd->flags & CMD_DENYOOM) &&
         (long long)zmalloc_used_memory() > server.maxmemory) {
-        cmd->rejected_calls++;
         add_reply_error(c, "-OOM command not allowed when used memory > 'maxmemory'.");
-        return 1;
+        goto rejected;
     }
     if (is_paused_for(cmd)) return 0;
     c->lastcmd = cmd;
-    call_command(c);
+    if ((c->flags & CLIENT_MULTI) && !multi_runs_now(cmd)) multi_queue_command(c);
+    else call_command(c);
+    return 1;
+rejected:
+    cmd->rejected_calls++;
+    multi_flag_error(c);
     return 1;
 }
 
 void call_command(client *c) {
     command *cmd = c->cmd;
-    long long errors_before = server.stat_total_error_replies;
+    long long errors_before = server.stat_total_error_replies, dirty_before = server.dirty;
     uint64_t start = util_ticks();
     cmd->proc(c);
     int64_t dur = util_ticks_to_us(util_ticks() - start);
@@ -129,6 +136,7 @@ void call_command(client *c) {
     cmd->usec += dur;
     if (cmd->parent) cmd->parent->calls++;
     if (server.stat_total_error_replies != errors_before) cmd->failed_calls++;
+    if ((cmd->flags & CMD_WRITE) && server.dirty != dirty_before) multi_after_write(c);
     c->commands++;
     server.stat_numcommands++;
     if (!(cmd->flags & CMD_SKIP_SLOWLOG)) slowlog_push(c, dur);

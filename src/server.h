@@ -102,6 +102,7 @@ typedef struct db {
     int id;
     uint64_t expire_cursor;
     long long avg_ttl;
+    dict *watched_keys;        /* key -> clients WATCHing it (multi.c), lazily */
     struct collection **colls; /* vector/entity collections of this db */
     int ncolls;
 } db;
@@ -147,6 +148,9 @@ typedef struct reply_block {
 #define CLIENT_NO_EVICT (1u << 6)
 #define CLIENT_IN_CLOSE_LIST (1u << 8)
 #define CLIENT_BLOCKED (1u << 9)       /* waits in blocked.c (BLPOP ...): input held */
+#define CLIENT_MULTI (1u << 11)      /* queueing commands for EXEC (multi.c) */
+#define CLIENT_DIRTY_CAS (1u << 12)  /* a WATCHed key changed: EXEC fails */
+#define CLIENT_DIRTY_EXEC (1u << 13) /* a command was refused while queueing */
 #define CLIENT_DENY_BLOCKING (1u << 10) /* MULTI/scripts: blocking commands answer as on timeout */
 
 #define CLIENT_IOV_MAX 64
@@ -177,6 +181,9 @@ typedef struct client {
     struct client *next_pending;      /* pending writes */
     struct client *next_close;        /* close list */
     long long net_in, net_out, commands;
+    struct multi_state *mstate;   /* MULTI queue (multi.c), NULL outside MULTI */
+    struct watched_key *watched;  /* WATCHed keys (multi.c) */
+    int nwatched;
     struct {
         reply_block *block;
         size_t off;
@@ -595,6 +602,22 @@ void phGetCommand(client *c);
 void phPatchCommand(client *c);
 void phSearchCommand(client *c);
 /* end of entities */
+
+/* transactions (multi.c) */
+void multiCommand(client *c);
+void execCommand(client *c);
+void discardCommand(client *c);
+void watchCommand(client *c);
+void unwatchCommand(client *c);
+void multi_queue_command(client *c);
+void multi_flag_error(client *c);
+int multi_runs_now(const command *cmd);
+void multi_touch_key(db *d, const char *key, size_t len);
+void multi_touch_db(db *d);
+void multi_after_write(client *c);
+void multi_unwatch_all(client *c);
+void multi_reset_client(client *c);
+void multi_free_db(db *d);
 
 /* argv helpers */
 static inline int arg_is(client *c, int i, const char *lit) {
