@@ -933,6 +933,7 @@ static uint32_t lex_path(comp *c) {
         PUSH(c, steps, nsteps, cap_steps, s);
     }
     size_t text_off = c->alen;
+    if (c->steps[first_step].name_off == SIZE_MAX) arena_byte(c, '.'); /* .[0]: the root is an array */
     for (size_t i = first_step; i < c->nsteps; i++) canon_step(c, &c->steps[i]);
     size_t text_len = c->alen - text_off;
     arena_byte(c, '\0');

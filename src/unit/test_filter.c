@@ -472,7 +472,8 @@ TEST(test_paths_introspection) {
     EXPECT(filter_memory(f) > sizeof(void *) * 4);
     filter_free(f);
     /* Canonical texts parse back to themselves. */
-    const char *texts[] = {".a", ".a.b[3]", ".\"a b\"", ".\"q\\\"\\u0001\"", ".t[-1]", ".\"\"", ".5.x", ".\xc3\xbc"};
+    const char *texts[] = {".a", ".a.b[3]", ".\"a b\"", ".\"q\\\"\\u0001\"", ".t[-1]", ".\"\"", ".5.x", ".\xc3\xbc", ".[1]",
+                           ".[0].a[2]"};
     for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
         filter_path *fp = filter_path_parse(texts[i], strlen(texts[i]), NULL, 0, NULL);
         EXPECT(fp && strcmp(fp->text, texts[i]) == 0);
