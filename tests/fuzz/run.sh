@@ -1,22 +1,28 @@
 #!/usr/bin/env bash
-# tests/fuzz/run.sh -- build the RESP parser fuzzer and run it for a while.
+# tests/fuzz/run.sh -- build the fuzzers and run each for a while.
 #
 # Usage: tests/fuzz/run.sh <seconds>      (make fuzz-smoke: 20 s; make fuzz: FUZZ_SECONDS)
 #
-# Builds build/fuzz/fuzz_resp from tests/fuzz/fuzz_resp.c and the pure modules it
-# needs (src/resp.c buf.c util.c zmalloc.c, on libc malloc: no jemalloc) with
-# clang -fsanitize=fuzzer,address,undefined, copies the seeds of tests/fuzz/corpus
-# into the working corpus build/fuzz/corpus (which keeps what earlier runs found;
-# the seeds in git stay small), and runs libFuzzer for <seconds> seconds.
+# Two targets share the <seconds>, half each: fuzz_resp (the RESP parser:
+# tests/fuzz/fuzz_resp.c with src/resp.c buf.c util.c zmalloc.c) and
+# fuzz_filter (the filter language: tests/fuzz/fuzz_filter.c with src/filter.c
+# zmalloc.c and jansson). Each is built as build/fuzz/<target> (libc malloc: no
+# jemalloc) with clang -fsanitize=fuzzer,address,undefined; the seeds of its
+# corpus in git (tests/fuzz/corpus for resp, tests/fuzz/corpus_filter for
+# filter) are copied into its working corpus build/fuzz/corpus or
+# build/fuzz/corpus_filter (which keeps what earlier runs found; the seeds in
+# git stay small), and libFuzzer runs on it, with tests/fuzz/<target>.dict as
+# its dictionary when that file exists.
 #
-# The fuzzer's own output goes to build/fuzz/fuzz.log; a summary is shown. The
-# last line is "1 passed, 0 failed" when the run ended without a finding, or
-# "0 passed, 1 failed" (exit status 1) when the build failed, clang or its
-# libFuzzer runtime is missing (deps/install.sh installs clang and
-# libclang-rt-14-dev), or the fuzzer found a crash, a leak, undefined behaviour,
-# a timeout or a failed invariant; the input that did it is saved as
-# build/fuzz/crash-* (or leak-*, timeout-*), replayable with
-# build/fuzz/fuzz_resp <file>.
+# Each fuzzer's own output goes to build/fuzz/<target>.log; a summary is shown.
+# A target passes when its run ended without a finding, and fails when its
+# build failed or the fuzzer found a crash, a leak, undefined behaviour, a
+# timeout or a failed invariant; the input that did it is saved as
+# build/fuzz/<target>-crash-* (or leak-*, timeout-*), replayable with
+# build/fuzz/<target> <file>. The last line is "N passed, N failed" over the
+# two targets (exit status 1 when one failed); it is "0 passed, 1 failed" when
+# clang or its libFuzzer runtime is missing (deps/install.sh installs clang and
+# libclang-rt-14-dev).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -37,7 +43,6 @@ fi
 
 CLANG=${FUZZ_CC:-clang}
 OUT=build/fuzz
-BIN=$OUT/fuzz_resp
 mkdir -p "$OUT" || fail "cannot create $OUT"
 
 if ! command -v "$CLANG" >/dev/null 2>&1; then
@@ -56,34 +61,62 @@ rm -f "$probe" "$probe.c" "$probe.log"
 
 CFLAGS=(-std=gnu11 -D_GNU_SOURCE -Isrc -g -O1 -fno-omit-frame-pointer
         "-fsanitize=fuzzer,address,undefined" -fno-sanitize-recover=undefined)
-SRCS=(tests/fuzz/fuzz_resp.c src/resp.c src/buf.c src/util.c src/zmalloc.c)
-echo "fuzz: building $BIN"
-if ! "$CLANG" "${CFLAGS[@]}" "${SRCS[@]}" -o "$BIN" -lm; then
-    fail "build failed"
+
+# fuzz_one TARGET SECONDS SEED_DIR CORPUS_DIR SOURCES_AND_LIBS...: build one
+# fuzzer and run it; status 0 when it ran without a finding.
+fuzz_one() {
+    local name=$1 secs=$2 seeds=$3 corpus=$4
+    shift 4
+    local bin=$OUT/$name log=$OUT/$name.log dict=()
+    if [ -f "tests/fuzz/$name.dict" ]; then dict=("-dict=tests/fuzz/$name.dict"); fi
+    echo "fuzz: building $bin"
+    if ! "$CLANG" "${CFLAGS[@]}" "$@" -o "$bin" -lm; then
+        echo "fuzz: $name: build failed"
+        return 1
+    fi
+
+    mkdir -p "$corpus"
+    if [ -d "$seeds" ]; then cp -f "$seeds"/* "$corpus/" 2>/dev/null; fi
+    rm -f "$OUT/$name"-crash-* "$OUT/$name"-leak-* "$OUT/$name"-timeout-* "$OUT/$name"-oom-*
+
+    echo "fuzz: running $bin for ${secs}s on $corpus ($(find "$corpus" -type f | wc -l) inputs)"
+    local start=$SECONDS
+    "$bin" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=4096 -timeout=10 "${dict[@]}" \
+        -print_final_stats=1 -artifact_prefix="$OUT/$name-" "$corpus" >"$log" 2>&1
+    local rc=$?
+    local elapsed=$((SECONDS - start))
+
+    if [ "$rc" -ne 0 ]; then
+        echo "fuzz: $name exited with status $rc after ${elapsed}s; end of $log:"
+        tail -n 60 "$log"
+        for f in "$OUT/$name"-crash-* "$OUT/$name"-leak-* "$OUT/$name"-timeout-* "$OUT/$name"-oom-*; do
+            if [ -f "$f" ]; then echo "fuzz: failing input saved as $f (replay: $bin $f)"; fi
+        done
+        return 1
+    fi
+
+    local runs cov
+    runs=$(grep -aoE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -n 1)
+    cov=$(grep -aoE 'cov: [0-9]+' "$log" | tail -n 1)
+    echo "fuzz: $name: ${runs:-?} inputs in ${elapsed}s, ${cov:-cov: ?} edges, corpus now $(find "$corpus" -type f | wc -l) inputs; no crash"
+}
+
+first=$(( (SECS + 1) / 2 ))
+second=$(( SECS - first ))
+if [ "$second" -lt 1 ]; then second=1; fi
+passed=0
+failed=0
+if fuzz_one fuzz_resp "$first" tests/fuzz/corpus "$OUT/corpus" \
+    tests/fuzz/fuzz_resp.c src/resp.c src/buf.c src/util.c src/zmalloc.c; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1))
 fi
-
-mkdir -p "$OUT/corpus"
-if [ -d tests/fuzz/corpus ]; then cp -f tests/fuzz/corpus/* "$OUT/corpus/" 2>/dev/null; fi
-rm -f "$OUT"/crash-* "$OUT"/leak-* "$OUT"/timeout-* "$OUT"/oom-*
-
-echo "fuzz: running $BIN for ${SECS}s on $OUT/corpus ($(find "$OUT/corpus" -type f | wc -l) inputs)"
-start=$SECONDS
-"$BIN" -max_total_time="$SECS" -rss_limit_mb=2048 -max_len=4096 -timeout=10 \
-    -print_final_stats=1 -artifact_prefix="$OUT/" "$OUT/corpus" >"$OUT/fuzz.log" 2>&1
-rc=$?
-elapsed=$((SECONDS - start))
-
-if [ "$rc" -ne 0 ]; then
-    echo "fuzz: fuzzer exited with status $rc after ${elapsed}s; end of $OUT/fuzz.log:"
-    tail -n 60 "$OUT/fuzz.log"
-    for f in "$OUT"/crash-* "$OUT"/leak-* "$OUT"/timeout-* "$OUT"/oom-*; do
-        if [ -f "$f" ]; then echo "fuzz: failing input saved as $f (replay: $BIN $f)"; fi
-    done
-    echo "0 passed, 1 failed"
-    exit 1
+if fuzz_one fuzz_filter "$second" tests/fuzz/corpus_filter "$OUT/corpus_filter" \
+    tests/fuzz/fuzz_filter.c src/filter.c src/zmalloc.c -ljansson; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1))
 fi
-
-runs=$(grep -aoE 'stat::number_of_executed_units: *[0-9]+' "$OUT/fuzz.log" | grep -oE '[0-9]+$' | tail -n 1)
-cov=$(grep -aoE 'cov: [0-9]+' "$OUT/fuzz.log" | tail -n 1)
-echo "fuzz: ${runs:-?} inputs in ${elapsed}s, ${cov:-cov: ?} edges, corpus now $(find "$OUT/corpus" -type f | wc -l) inputs; no crash"
-echo "1 passed, 0 failed"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
