@@ -40,6 +40,7 @@
 #include <math.h>
 #include <strings.h>
 
+#include "filter.h"
 #include "flat.h"
 #include "hnsw.h"
 #include "server.h"
@@ -68,6 +69,7 @@ typedef struct collection {
     long long vectors;
     long long metadata_bytes;
     long long searches, exact_searches;
+    long long filtered_scan, filtered_graph, filtered_fallback; /* FILTER plans */
     double ns_per_distance; /* measured average, for TIMEOUT budgets */
 } collection;
 
@@ -606,7 +608,7 @@ void phInfoCommand(client *c) {
         flat_memory(coll->flat, &mvec, &mother);
     }
     mother += sizeof(*coll) + (size_t)coll->entities * sizeof(entity);
-    add_reply_map_len(c, 18);
+    add_reply_map_len(c, 21);
     reply_kv_str(c, "name", coll->name);
     reply_kv_str(c, "prefix", coll->prefix);
     reply_kv_long(c, "dim", coll->dim);
@@ -625,6 +627,9 @@ void phInfoCommand(client *c) {
     reply_kv_str(c, "simd", vec_isa_name(vec_dist_current()));
     reply_kv_long(c, "searches", coll->searches);
     reply_kv_long(c, "exact_searches", coll->exact_searches);
+    reply_kv_long(c, "filtered_scan", coll->filtered_scan);
+    reply_kv_long(c, "filtered_graph", coll->filtered_graph);
+    reply_kv_long(c, "filtered_fallback", coll->filtered_fallback);
 }
 
 /* ---------------- PH.SET / GET / PATCH ---------------- */
@@ -857,6 +862,7 @@ void phPatchCommand(client *c) {
 
 typedef struct search_ctx {
     collection *coll;
+    const filter_expr *filter; /* FILTER, or NULL */
     db *db;
     int64_t now_ms;
     uint64_t exclude; /* LIKE: the query entity's label (0: none) */
@@ -876,6 +882,7 @@ static int accept_label(uint64_t label, void *p) {
         dict_entry *x = dict_find(s->db->expires, ENTITY_OF(label)->key);
         if (x && x->v.s64 <= s->now_ms) return 0;
     }
+    if (s->filter && !filter_eval(s->filter, ENTITY_OF(label)->meta)) return 0;
     return 1;
 }
 
@@ -914,6 +921,7 @@ typedef struct search_opts {
     int has_radius;
     long long timeout_ms;
     int ret_first, ret_count; /* RETURN paths: argv[ret_first .. +ret_count) */
+    filter_expr *filter;      /* FILTER, owned */
 } search_opts;
 
 static int parse_search_opts(client *c, int i, collection *coll, search_opts *o) {
@@ -957,7 +965,17 @@ static int parse_search_opts(client *c, int i, collection *coll, search_opts *o)
                 add_reply_error(c, "RETURN needs one or more paths such as .title or .author.name");
                 return -1;
             }
-        } else if (arg_is(c, i, "filter") || arg_is(c, i, "expand")) {
+        } else if (arg_is(c, i, "filter") && more) {
+            char err[256];
+            size_t pos = 0;
+            filter_free(o->filter);
+            o->filter = filter_compile(c->argv[i + 1].ptr, c->argv[i + 1].len, err, sizeof(err), &pos);
+            if (!o->filter) {
+                add_reply_errorf(c, "FILTER %s", err);
+                return -1;
+            }
+            i++;
+        } else if (arg_is(c, i, "expand")) {
             add_reply_errorf(c, "%.*s is not implemented yet in this version of Phenix", (int)c->argv[i].len, c->argv[i].ptr);
             return -1;
         } else {
@@ -1012,6 +1030,45 @@ static void reply_results(client *c, collection *coll, search_opts *o, uint64_t 
     set_deferred_array_len(c, h, out);
 }
 
+/* Collections this small are always scanned when filtered. */
+#define SCAN_MAX_SMALL 10000
+/* Scan when the estimated matches are at most this many per EF. */
+#define SCAN_MATCHES_PER_EF 50.0
+#define SELECTIVITY_SAMPLES 256
+
+/* Exact top k of the accepted vectors of an HNSW or FLAT collection. */
+static int exact_scan(collection *coll, const float *q, size_t k, search_ctx *sctx, uint64_t *labels, float *dists) {
+    if (coll->flat) return flat_search(coll->flat, q, k, accept_label, sctx, labels, dists);
+    uint32_t cnt = hnsw_count(coll->hnsw);
+    float *qq = zmalloc(sizeof(float) * coll->dim);
+    memcpy(qq, q, sizeof(float) * coll->dim);
+    if (coll->metric == HNSW_METRIC_COSINE) vec_normalize(qq, coll->dim);
+    flat_topk t;
+    flat_topk_init(&t, k);
+    for (uint32_t s = 0; s < cnt; s++) {
+        uint64_t label = hnsw_label_at(coll->hnsw, s);
+        if (!accept_label(label, sctx)) continue;
+        const float *v = hnsw_vector_at(coll->hnsw, s);
+        flat_topk_push(&t, label, coll->metric == HNSW_METRIC_L2 ? vec_l2sq(qq, v, coll->dim) : 1.0f - vec_dot(qq, v, coll->dim));
+    }
+    zfree(qq);
+    return (int)flat_topk_finish(&t, labels, dists);
+}
+
+/* Fraction of the collection's vectors whose metadata matches f, estimated
+ * from up to SELECTIVITY_SAMPLES entities spread evenly over the index's
+ * dense slots (a systematic sample), with add-one smoothing. */
+static double estimate_selectivity(collection *coll, const filter_expr *f) {
+    uint32_t cnt = coll->hnsw ? hnsw_count(coll->hnsw) : 0;
+    if (!cnt) return 0;
+    uint32_t samples = cnt < SELECTIVITY_SAMPLES ? cnt : SELECTIVITY_SAMPLES, hits = 0;
+    for (uint32_t i = 0; i < samples; i++) {
+        uint32_t slot = (uint32_t)((uint64_t)i * cnt / samples);
+        hits += (uint32_t)filter_eval(f, ENTITY_OF(hnsw_label_at(coll->hnsw, slot))->meta);
+    }
+    return ((double)hits + 0.5) / ((double)samples + 1.0);
+}
+
 void phSearchCommand(client *c) {
     collection *coll = coll_or_reply(c, &c->argv[1]);
     if (!coll) return;
@@ -1049,40 +1106,36 @@ void phSearchCommand(client *c) {
     }
     search_opts o;
     if (parse_search_opts(c, i, coll, &o) < 0) {
+        filter_free(o.filter);
         zfree(q);
         return;
     }
+    sctx.filter = o.filter;
     int64_t start = util_monotonic_us();
     if (o.timeout_ms) sctx.deadline_us = start + o.timeout_ms * 1000;
     uint64_t *labels = zmalloc(sizeof(uint64_t) * o.k);
     float *dists = zmalloc(sizeof(float) * o.k);
     int n;
     coll->searches++;
-    if (coll->flat || o.exact) {
-        coll->exact_searches++;
-        if (coll->flat) {
-            n = flat_search(coll->flat, q, o.k, accept_label, &sctx, labels, dists);
+    int exact = coll->flat || o.exact;
+    if (!exact && o.filter) {
+        /* the planner: scan the matches exactly when they are few, walk the
+         * graph with the filter when they are many */
+        double sel = estimate_selectivity(coll, o.filter);
+        double matches = sel * (double)coll->vectors;
+        if (coll->vectors <= SCAN_MAX_SMALL || matches <= SCAN_MATCHES_PER_EF * (double)o.ef) {
+            exact = 1;
+            coll->filtered_scan++;
         } else {
-            /* EXACT on an HNSW collection: scan its dense slots */
-            uint32_t cnt = hnsw_count(coll->hnsw);
-            float *qq = zmalloc(sizeof(float) * coll->dim);
-            memcpy(qq, q, sizeof(float) * coll->dim);
-            if (coll->metric == HNSW_METRIC_COSINE) vec_normalize(qq, coll->dim);
-            flat_topk t;
-            flat_topk_init(&t, o.k);
-            for (uint32_t s = 0; s < cnt; s++) {
-                uint64_t label = hnsw_label_at(coll->hnsw, s);
-                if (!accept_label(label, &sctx)) continue;
-                const float *v = hnsw_vector_at(coll->hnsw, s);
-                flat_topk_push(&t, label, coll->metric == HNSW_METRIC_L2 ? vec_l2sq(qq, v, coll->dim)
-                                                                        : 1.0f - vec_dot(qq, v, coll->dim));
-            }
-            n = (int)flat_topk_finish(&t, labels, dists);
-            zfree(qq);
+            coll->filtered_graph++;
         }
+    }
+    if (exact) {
+        coll->exact_searches++;
+        n = exact_scan(coll, q, o.k, &sctx, labels, dists);
     } else {
         hnsw_search_params sp = {.k = o.k, .ef = o.ef, .filter = NULL, .filter_ctx = &sctx, .max_distances = 0};
-        if (sctx.exclude || dict_size(c->db->expires)) sp.filter = accept_label_bool;
+        if (sctx.exclude || sctx.filter || dict_size(c->db->expires)) sp.filter = accept_label_bool;
         if (o.timeout_ms && coll->ns_per_distance > 0)
             sp.max_distances = (uint64_t)((double)o.timeout_ms * 1e6 / coll->ns_per_distance) + 1;
         hnsw_search_stats st;
@@ -1096,9 +1149,15 @@ void phSearchCommand(client *c) {
             add_reply_errorf(c, "search failed: %s", hnsw_strerror(n));
             goto done;
         }
+        if (sctx.filter && (size_t)n < o.k && !sctx.timed_out && !st.budget_exhausted) {
+            /* the filtered walk ended short: K matches may still exist */
+            coll->filtered_fallback++;
+            n = exact_scan(coll, q, o.k, &sctx, labels, dists);
+        }
     }
     reply_results(c, coll, &o, labels, dists, n);
 done:
+    filter_free(o.filter);
     zfree(labels);
     zfree(dists);
     zfree(q);
