@@ -472,8 +472,8 @@ TEST(test_paths_introspection) {
     EXPECT(filter_memory(f) > sizeof(void *) * 4);
     filter_free(f);
     /* Canonical texts parse back to themselves. */
-    const char *texts[] = {".a", ".a.b[3]", ".\"a b\"", ".\"q\\\"\\u0001\"", ".t[-1]", ".\"\"", ".5.x", ".\xc3\xbc", ".[1]",
-                           ".[0].a[2]"};
+    const char *texts[] = {".a",   ".a.b[3]", ".\"a b\"",        ".\"q\\\"\\u0001\"", ".t[-1]",
+                           ".\"\"", ".5.x",    ".\xc3\xbc", ".[1]",              ".[0].a[2]"};
     for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
         filter_path *fp = filter_path_parse(texts[i], strlen(texts[i]), NULL, 0, NULL);
         EXPECT(fp && strcmp(fp->text, texts[i]) == 0);
@@ -925,7 +925,8 @@ static int rv_cmp(int kind, rv a, rv b) {
         long double x = rv_ld(a), y = rv_ld(b);
         c = x < y ? -1 : x > y;
     } else if (a.t == RV_STR && b.t == RV_STR) {
-        const unsigned char *x = (const unsigned char *)json_string_value(a.j), *y = (const unsigned char *)json_string_value(b.j);
+        const unsigned char *x = (const unsigned char *)json_string_value(a.j);
+        const unsigned char *y = (const unsigned char *)json_string_value(b.j);
         size_t lx = json_string_length(a.j), ly = json_string_length(b.j), i = 0;
         while (i < lx && i < ly && x[i] == y[i]) i++;
         c = i < lx && i < ly ? (x[i] < y[i] ? -1 : 1) : (lx < ly ? -1 : lx > ly);
