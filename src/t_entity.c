@@ -888,32 +888,6 @@ static int accept_label(uint64_t label, void *p) {
 
 static bool accept_label_bool(uint64_t label, void *p) { return accept_label(label, p) != 0; }
 
-/* Walks a filter-syntax path (.a.b[0]) in j; NULL when missing. */
-static json_t *json_path(json_t *j, const char *p, size_t len) {
-    size_t i = 0;
-    while (i < len && j) {
-        if (p[i] == '.') {
-            size_t s = ++i;
-            while (i < len && p[i] != '.' && p[i] != '[') i++;
-            char name[256];
-            if (i - s >= sizeof(name)) return NULL;
-            memcpy(name, p + s, i - s);
-            name[i - s] = '\0';
-            j = json_is_object(j) ? json_object_get(j, name) : NULL;
-        } else if (p[i] == '[') {
-            size_t s = ++i;
-            while (i < len && p[i] != ']') i++;
-            long long idx;
-            if (i >= len || !util_str2ll(p + s, i - s, &idx) || idx < 0) return NULL;
-            i++;
-            j = json_is_array(j) ? json_array_get(j, (size_t)idx) : NULL;
-        } else {
-            return NULL;
-        }
-    }
-    return j;
-}
-
 typedef struct search_opts {
     size_t k, ef;
     int exact, withscores, withmeta, withvectors;
@@ -922,7 +896,14 @@ typedef struct search_opts {
     long long timeout_ms;
     int ret_first, ret_count; /* RETURN paths: argv[ret_first .. +ret_count) */
     filter_expr *filter;      /* FILTER, owned */
+    filter_path **ret;        /* RETURN paths parsed, owned (ret_count of them) */
 } search_opts;
+
+static void search_opts_free(search_opts *o) {
+    filter_free(o->filter);
+    for (int r = 0; r < o->ret_count; r++) filter_path_free(o->ret[r]);
+    zfree(o->ret);
+}
 
 static int parse_search_opts(client *c, int i, collection *coll, search_opts *o) {
     memset(o, 0, sizeof(*o));
@@ -955,7 +936,7 @@ static int parse_search_opts(client *c, int i, collection *coll, search_opts *o)
             o->withmeta = 1;
         } else if (arg_is(c, i, "withvectors")) {
             o->withvectors = 1;
-        } else if (arg_is(c, i, "return") && more) {
+        } else if (arg_is(c, i, "return") && more && !o->ret) {
             o->ret_first = i + 1;
             while (i + 1 < c->argc && c->argv[i + 1].len && c->argv[i + 1].ptr[0] == '.') {
                 o->ret_count++;
@@ -964,6 +945,16 @@ static int parse_search_opts(client *c, int i, collection *coll, search_opts *o)
             if (!o->ret_count) {
                 add_reply_error(c, "RETURN needs one or more paths such as .title or .author.name");
                 return -1;
+            }
+            o->ret = zcalloc(sizeof(filter_path *) * (size_t)o->ret_count);
+            for (int r = 0; r < o->ret_count; r++) {
+                resp_arg *pa = &c->argv[o->ret_first + r];
+                char err[256];
+                o->ret[r] = filter_path_parse(pa->ptr, pa->len, err, sizeof(err), NULL);
+                if (!o->ret[r]) {
+                    add_reply_errorf(c, "RETURN path '%.*s': %s", (int)(pa->len > 64 ? 64 : pa->len), pa->ptr, err);
+                    return -1;
+                }
             }
         } else if (arg_is(c, i, "filter") && more) {
             char err[256];
@@ -1017,7 +1008,7 @@ static void reply_results(client *c, collection *coll, search_opts *o, uint64_t 
         for (int r = 0; r < o->ret_count; r++) {
             resp_arg *p = &c->argv[o->ret_first + r];
             add_reply_bulk(c, p->ptr, p->len);
-            json_t *v = json_path(e->meta, p->ptr, p->len);
+            const json_t *v = filter_path_get(o->ret[r], e->meta);
             if (!v) {
                 add_reply_null(c);
             } else {
@@ -1106,7 +1097,7 @@ void phSearchCommand(client *c) {
     }
     search_opts o;
     if (parse_search_opts(c, i, coll, &o) < 0) {
-        filter_free(o.filter);
+        search_opts_free(&o);
         zfree(q);
         return;
     }
@@ -1157,7 +1148,7 @@ void phSearchCommand(client *c) {
     }
     reply_results(c, coll, &o, labels, dists, n);
 done:
-    filter_free(o.filter);
+    search_opts_free(&o);
     zfree(labels);
     zfree(dists);
     zfree(q);
