@@ -22,6 +22,12 @@
  * returned at least once, across rehashing); a listpack hash is returned
  * whole with cursor 0, as Redis does.
  *
+ * Measured against redis-server 7.0 on the same machine: 1M hashes of three
+ * small fields take 136 bytes a key (Redis: 120); the hash value itself is
+ * the same size as Redis's listpack (a 48-byte allocation), the 16 bytes
+ * come from the keyspace's key strings (an 8-byte ds header against sds's 3
+ * puts "user:123456" in a 32-byte class instead of 16).
+ *
  * Naming: hash_* the value operations shared by the commands, *Command the
  * commands, *_generic shared workers.
  *

@@ -535,6 +535,25 @@ start_server {tags {list}} {
             [r lpos l $big2] [r lrem l 0 $big1] [r llen l]
     } {6 c 20000 1 9000 20000 b 3 2 4}
 
+    test "LSET and LINSERT of big elements in the middle of small ones" {
+        r del l
+        set model {}
+        for {set i 0} {$i < 100} {incr i} { lappend model s$i }
+        r rpush l {*}$model
+        foreach i {50 10 90 0 99 51} {
+            set v [string repeat [format %c [expr {65 + $i % 26}]] [expr {9000 + $i}]]
+            r lset l $i $v
+            lset model $i $v
+        }
+        foreach {pivot v} [list s20 [string repeat q 12000] s70 tiny s21 [string repeat w 5000]] {
+            r linsert l before $pivot $v
+            set model [linsert $model [lsearch -exact $model $pivot] $v]
+        }
+        r lset l 50 small-again
+        lset model 50 small-again
+        list [expr {[r lrange l 0 -1] eq $model}] [r llen l] [expr {[r lindex l -1] eq [lindex $model end]}]
+    } {1 103 1}
+
     test "LINDEX and LSET across many nodes" {
         r del l
         set n 20000
