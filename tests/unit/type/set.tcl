@@ -241,6 +241,7 @@ start_server {tags {set}} {
 
         test "SRANDMEMBER with a negative count can return every member ($enc)" {
             set all [create_set s $enc [sample_members $enc]]
+            unset -nocomplain seen
             set seen {}
             for {set i 0} {$i < 50 && [llength $seen] < [llength $all]} {incr i} {
                 set seen [lsort -unique [concat $seen [r srandmember s -500]]]
@@ -624,6 +625,7 @@ start_server {tags {set big}} {
             }
             if {$cur == 0} break
         }
+        unset -nocomplain seen
         set seen [lsort -unique $got]
         set missing 0
         foreach x $m { if {[lsearch -sorted -exact $seen $x] < 0} { incr missing } }
@@ -632,7 +634,7 @@ start_server {tags {set big}} {
 
     test "Random operations against a Tcl model" {
         r del s
-        array unset model
+        unset -nocomplain model
         array set model {}
         set bad 0
         for {set i 0} {$i < 3000} {incr i} {
@@ -654,7 +656,9 @@ start_server {tags {set big}} {
                 }
             }
         }
-        list $bad [expr {[lsort [r smembers s]] eq [lsort [array names model]]}] \
-            [expr {[r scard s] == [array size model]}]
+        set res [list $bad [expr {[lsort [r smembers s]] eq [lsort [array names model]]}] \
+            [expr {[r scard s] == [array size model]}]]
+        unset model
+        set res
     } {0 1 1}
 }
