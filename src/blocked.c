@@ -238,13 +238,15 @@ static int timeout_fire(el_loop *loop, long long id, void *ud) {
         return -1;
     }
     timer_when = deadline_at(0);
-    return (int)(timer_when - now);
+    int64_t delay = timer_when - now;
+    return delay > 3600000 ? 3600000 : (int)delay; /* far deadlines: check hourly */
 }
 
 static void arm_timer(int64_t deadline) {
     if (timer_id && timer_when <= deadline) return;
     if (timer_id) el_timer_del(server.loop, timer_id);
     int64_t delay = deadline - util_mstime();
+    if (delay > 3600000) delay = 3600000;
     timer_id = el_timer_add(server.loop, delay < 1 ? 1 : delay, timeout_fire, NULL);
     timer_when = deadline;
 }
