@@ -102,6 +102,15 @@ start_server {tags {list blocking}} {
         list $still [$rd read]
     } {1 {bl v}}
 
+    test "A far timeout (1e15 s) waits like 0 and is served by a push" {
+        r del bl
+        set rd [block_client blpop bl 1e15]
+        after 200
+        set still [s blocked_clients]
+        r rpush bl v
+        list $still [$rd read]
+    } {1 {bl v}}
+
     test "Sub-millisecond timeouts: 0.0001 still times out, -0.0001 is 0 (forever)" {
         r del bl
         set rd [redis_deferring_client]
