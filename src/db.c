@@ -15,6 +15,7 @@
  *
  * Lookups build the key on the stack (keys up to 255 bytes) so that a GET
  * allocates nothing. */
+#include "blocked.h"
 #include "server.h"
 
 /* ---------------- dict types ---------------- */
@@ -141,6 +142,7 @@ pobj *db_lookup_read(db *d, const char *key, size_t len) {
 
 ds db_add(db *d, const char *key, size_t len, pobj *val) {
     multi_touch_key(d, key, len);
+    blocked_signal_key(d, key, len); /* a list arriving by RENAME/COPY/MOVE serves waiters now */
     ds k = ds_new(key, len);
     if (!dict_add(d->keys, k, val)) abort(); /* caller checked absence */
     return k;
