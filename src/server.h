@@ -504,6 +504,9 @@ void set_foreach(const pobj *o, set_visit_fn *fn, void *priv);
  * encodings convert as members come. */
 pobj *set_new_object(void);
 int set_add_member(pobj *o, const char *p, size_t len);
+/* A fast pseudo-random 64-bit number (xorshift64*, seeded once from the
+ * system) for SPOP, SRANDMEMBER, ZRANDMEMBER: not for secrets. */
+uint64_t set_rand64(void);
 /* SSCAN/ZSCAN arguments from argv[first] (the cursor) on: parses the cursor
  * as Redis does (strtoul rules), COUNT (>= 1, default 10) and MATCH (*pat
  * NULL when absent or "*"). Replies the error and returns -1 when invalid. */

@@ -7,6 +7,10 @@
  * gives the rank of the node reached. That turns ZRANK, ZRANGE by index,
  * range counts and LIMIT offsets into O(log n) walks.
  *
+ * Memory: a node is one allocation holding its links and its member's
+ * bytes (sl_ele), so an element costs one allocator call and no string
+ * header; a score update relinks the same node.
+ *
  * Invariants:
  *  - the header is a node with SL_MAXLEVEL levels, no member, rank 0;
  *  - at every level, following forward links visits nodes in ascending
@@ -60,17 +64,19 @@ static int random_level(void) {
     return level;
 }
 
-static sl_node *new_node(int level, double score, ds ele) {
-    sl_node *n = zmalloc(sizeof(sl_node) + (size_t)level * sizeof(struct sl_level));
-    n->ele = ele;
+static sl_node *new_node(int level, double score, const char *ele, size_t len) {
+    sl_node *n = zmalloc(sizeof(sl_node) + (size_t)level * sizeof(struct sl_level) + len);
     n->score = score;
     n->backward = NULL;
+    n->elelen = (uint32_t)len;
+    n->nlevels = (uint8_t)level;
+    if (len) memcpy((char *)sl_ele(n), ele, len);
     return n;
 }
 
 skiplist *sl_create(void) {
     skiplist *sl = zmalloc(sizeof(*sl));
-    sl->header = new_node(SL_MAXLEVEL, 0, NULL);
+    sl->header = new_node(SL_MAXLEVEL, 0, NULL, 0);
     for (int i = 0; i < SL_MAXLEVEL; i++) {
         sl->header->level[i].forward = NULL;
         sl->header->level[i].span = 0;
@@ -81,10 +87,7 @@ skiplist *sl_create(void) {
     return sl;
 }
 
-void sl_free_node(sl_node *n) {
-    ds_free(n->ele);
-    zfree(n);
-}
+void sl_free_node(sl_node *n) { zfree(n); }
 
 void sl_free(skiplist *sl) {
     sl_node *n = sl->header->level[0].forward;
@@ -108,22 +111,23 @@ static int member_cmp(const char *a, size_t alen, const char *b, size_t blen) {
 static int node_cmp(const sl_node *n, double score, const char *ele, size_t len) {
     if (n->score < score) return -1;
     if (n->score > score) return 1;
-    return member_cmp(n->ele, ds_len(n->ele), ele, len);
+    return member_cmp(sl_ele(n), n->elelen, ele, len);
 }
 
-sl_node *sl_insert(skiplist *sl, double score, ds ele) {
-    sl_node *update[SL_MAXLEVEL], *x = sl->header;
+/* Links node x (its score, member and nlevels set) at its place. */
+static void link_node(skiplist *sl, sl_node *x) {
+    sl_node *update[SL_MAXLEVEL], *p = sl->header;
     unsigned long rank[SL_MAXLEVEL];
-    size_t len = ds_len(ele);
+    const char *ele = sl_ele(x);
     for (int i = sl->level - 1; i >= 0; i--) {
         rank[i] = i == sl->level - 1 ? 0 : rank[i + 1];
-        while (x->level[i].forward && node_cmp(x->level[i].forward, score, ele, len) < 0) {
-            rank[i] += x->level[i].span;
-            x = x->level[i].forward;
+        while (p->level[i].forward && node_cmp(p->level[i].forward, x->score, ele, x->elelen) < 0) {
+            rank[i] += p->level[i].span;
+            p = p->level[i].forward;
         }
-        update[i] = x;
+        update[i] = p;
     }
-    int level = random_level();
+    int level = x->nlevels;
     if (level > sl->level) {
         for (int i = sl->level; i < level; i++) {
             rank[i] = 0;
@@ -132,7 +136,6 @@ sl_node *sl_insert(skiplist *sl, double score, ds ele) {
         }
         sl->level = level;
     }
-    x = new_node(level, score, ele);
     for (int i = 0; i < level; i++) {
         x->level[i].forward = update[i]->level[i].forward;
         update[i]->level[i].forward = x;
@@ -144,6 +147,11 @@ sl_node *sl_insert(skiplist *sl, double score, ds ele) {
     if (x->level[0].forward) x->level[0].forward->backward = x;
     else sl->tail = x;
     sl->length++;
+}
+
+sl_node *sl_insert(skiplist *sl, double score, const char *ele, size_t len) {
+    sl_node *x = new_node(random_level(), score, ele, len);
+    link_node(sl, x);
     return x;
 }
 
@@ -182,22 +190,20 @@ sl_node *sl_unlink(skiplist *sl, double score, const char *ele, size_t len) {
     return x;
 }
 
-sl_node *sl_update_score(skiplist *sl, sl_node *node, double newscore) {
+void sl_update_score(skiplist *sl, sl_node *node, double newscore) {
     sl_node *update[SL_MAXLEVEL];
-    size_t len = ds_len(node->ele);
-    sl_node *x = find_update(sl, node->score, node->ele, len, update);
-    /* the node stays in place when its neighbours still bracket it */
-    if ((!x->backward || x->backward->score < newscore ||
-         (x->backward->score == newscore && node_cmp(x->backward, newscore, x->ele, len) < 0)) &&
-        (!x->level[0].forward || x->level[0].forward->score > newscore ||
-         (x->level[0].forward->score == newscore && node_cmp(x->level[0].forward, newscore, x->ele, len) > 0))) {
+    const char *ele = sl_ele(node);
+    size_t len = node->elelen;
+    sl_node *x = find_update(sl, node->score, ele, len, update);
+    /* the node stays where it is when its neighbours still bracket it */
+    if ((!x->backward || node_cmp(x->backward, newscore, ele, len) < 0) &&
+        (!x->level[0].forward || node_cmp(x->level[0].forward, newscore, ele, len) > 0)) {
         x->score = newscore;
-        return x;
+        return;
     }
     unlink_node(sl, x, update);
-    sl_node *n = sl_insert(sl, newscore, x->ele);
-    zfree(x); /* the member now belongs to the new node */
-    return n;
+    x->score = newscore;
+    link_node(sl, x);
 }
 
 unsigned long sl_rank(const skiplist *sl, double score, const char *ele, size_t len) {
@@ -254,7 +260,7 @@ unsigned long sl_count_below_lex(const skiplist *sl, const sl_lexbound *b, int a
     for (int i = sl->level - 1; i >= 0; i--) {
         while (x->level[i].forward) {
             const sl_node *f = x->level[i].forward;
-            int c = sl_lex_cmp(f->ele, ds_len(f->ele), b);
+            int c = sl_lex_cmp(sl_ele(f), f->elelen, b);
             if (!(c < 0 || (at && c == 0))) break;
             n += x->level[i].span;
             x = f;
@@ -290,7 +296,6 @@ unsigned long sl_delete_rank_range(skiplist *sl, unsigned long start, unsigned l
 
 size_t sl_mem_usage(const skiplist *sl) {
     size_t n = zmalloc_size(sl) + zmalloc_size(sl->header);
-    for (const sl_node *x = sl->header->level[0].forward; x; x = x->level[0].forward)
-        n += zmalloc_size(x) + ds_alloc_size(x->ele);
+    for (const sl_node *x = sl->header->level[0].forward; x; x = x->level[0].forward) n += zmalloc_size(x);
     return n;
 }

@@ -7,7 +7,8 @@
  *             SET_MAX_INTSET_ENTRIES of them (intset.c: sorted array);
  *  listpack   at most SET_MAX_LISTPACK_ENTRIES members of at most
  *             SET_MAX_LISTPACK_VALUE bytes (plist.c: flat list, linear scans);
- *  hashtable  anything bigger: a dict of ds members with no values.
+ *  hashtable  anything bigger: a dict of members (hmember: length-prefixed
+ *             bytes, one allocation each) with no values.
  * Conversions only go towards hashtable (intset -> listpack when a small
  * intset gets a short non-integer, either -> hashtable when a threshold is
  * passed); a set never shrinks back to a compact encoding, except that a
@@ -16,8 +17,8 @@
  * empty set is ever stored.
  *
  * Invariants: o->type == OBJ_SET; intset and listpack never exceed their
- * thresholds; a listpack holds no duplicate; a hashtable member is a ds
- * owned by the dict.
+ * thresholds; a listpack holds no duplicate; a hashtable member is an
+ * hmember owned by the dict.
  *
  * Complexity: SADD/SREM/SISMEMBER O(1) on a hashtable, O(log n) lookups
  * (O(n) inserts) on an intset, O(n) on a listpack (n <= 128); set algebra
@@ -40,33 +41,77 @@
 #define SET_MAX_LISTPACK_ENTRIES 128
 #define SET_MAX_LISTPACK_VALUE 64
 
-/* ---------------- member views ---------------- */
+/* ---------------- hash table members ---------------- */
 
-/* A ds view of bytes for dict lookups without allocating (short members);
- * longer ones are copied to the heap and freed by view_done(). */
+/* A member of a hashtable set is one allocation: its length in one byte
+ * (or 0xFF then 4 bytes from 255 bytes on), then its bytes. A short member
+ * so costs 8 bytes less than a ds (8-byte header and NUL), which puts most
+ * members in a smaller allocator size class. */
+typedef unsigned char hmember;
+
+static size_t hm_hdr(size_t len) { return len < 255 ? 1 : 5; }
+
+static size_t hm_len(const hmember *m) {
+    if (m[0] < 255) return m[0];
+    uint32_t l;
+    memcpy(&l, m + 1, 4);
+    return l;
+}
+
+static const char *hm_bytes(const hmember *m) { return (const char *)m + (m[0] < 255 ? 1 : 5); }
+
+static void hm_write(hmember *m, const char *p, size_t len) {
+    if (len < 255) {
+        m[0] = (unsigned char)len;
+    } else {
+        uint32_t l = (uint32_t)len;
+        m[0] = 255;
+        memcpy(m + 1, &l, 4);
+    }
+    if (len) memcpy(m + hm_hdr(len), p, len);
+}
+
+static hmember *hm_new(const char *p, size_t len) {
+    hmember *m = zmalloc(hm_hdr(len) + len);
+    hm_write(m, p, len);
+    return m;
+}
+
+static uint64_t hm_hash(const void *k) { return dict_hash_bytes(hm_bytes(k), hm_len(k)); }
+
+static int hm_eq(const void *a, const void *b) {
+    size_t la = hm_len(a);
+    return la == hm_len(b) && memcmp(hm_bytes(a), hm_bytes(b), la) == 0;
+}
+
+static void hm_free(void *k) { zfree(k); }
+
+static const dict_type hm_dict_type = {hm_hash, hm_eq, hm_free, NULL};
+
+/* A member as a lookup key, on the stack when short (else on the heap,
+ * freed by view_done). */
 typedef struct member_view {
-    ds_hdr h;
-    char buf[128];
-    ds heap;
+    hmember buf[128];
+    hmember *heap;
 } member_view;
 
-static ds view_of(member_view *v, const char *p, size_t len) {
-    if (len < sizeof(v->buf)) {
-        v->h.len = v->h.cap = (uint32_t)len;
-        memcpy(v->buf, p, len);
-        v->buf[len] = '\0';
-        v->heap = NULL;
+static const hmember *view_of(member_view *v, const char *p, size_t len) {
+    v->heap = NULL;
+    if (len + 5 <= sizeof(v->buf)) {
+        hm_write(v->buf, p, len);
         return v->buf;
     }
-    v->heap = ds_new(p, len);
+    v->heap = hm_new(p, len);
     return v->heap;
 }
 
-static void view_done(member_view *v) { ds_free(v->heap); }
+static void view_done(member_view *v) {
+    if (v->heap) zfree(v->heap);
+}
 
 /* ---------------- encodings ---------------- */
 
-static dict *new_hashtable(void) { return dict_create(&ds_set_type); }
+static dict *new_hashtable(void) { return dict_create(&hm_dict_type); }
 
 static void set_free_value(pobj *o) {
     if (o->enc == ENC_INTSET) intset_free(o->v.p);
@@ -114,8 +159,8 @@ static int set_iter_next(set_iter *it, const char **p, size_t *len) {
     }
     dict_entry *e = dict_iter_next(&it->di);
     if (!e) return 0;
-    *p = e->key;
-    *len = ds_len((ds)e->key);
+    *p = hm_bytes(e->key);
+    *len = hm_len(e->key);
     return 1;
 }
 
@@ -139,7 +184,7 @@ static void convert_to_hashtable(pobj *o) {
     const char *p;
     size_t len;
     set_iter_init(&it, o);
-    while (set_iter_next(&it, &p, &len)) dict_add(d, ds_new(p, len), NULL);
+    while (set_iter_next(&it, &p, &len)) dict_add(d, hm_new(p, len), NULL);
     set_iter_done(&it);
     set_free_value(o);
     o->enc = ENC_HASHTABLE;
@@ -160,7 +205,7 @@ int set_is_member(const pobj *o, const char *p, size_t len) {
     if (o->enc == ENC_INTSET) return util_str2ll(p, len, &v) && intset_find(o->v.p, v);
     if (o->enc == ENC_LISTPACK) return pl_find(o->v.p, pl_first(o->v.p), p, len, 0) != NULL;
     member_view mv;
-    int r = dict_find(o->v.p, view_of(&mv, p, len)) != NULL;
+    int r = dict_find(o->v.p, (void *)view_of(&mv, p, len)) != NULL;
     view_done(&mv);
     return r;
 }
@@ -186,10 +231,10 @@ int set_add_member(pobj *o, const char *p, size_t len) {
         convert_to_hashtable(o);
     }
     member_view mv;
-    dict_entry *e = dict_find(o->v.p, view_of(&mv, p, len));
+    dict_entry *e = dict_find(o->v.p, (void *)view_of(&mv, p, len));
     view_done(&mv);
     if (e) return 0;
-    dict_add(o->v.p, ds_new(p, len), NULL);
+    dict_add(o->v.p, hm_new(p, len), NULL);
     return 1;
 }
 
@@ -208,7 +253,7 @@ static int set_remove_member(pobj *o, const char *p, size_t len) {
         return 1;
     }
     member_view mv;
-    int r = dict_delete(o->v.p, view_of(&mv, p, len));
+    int r = dict_delete(o->v.p, (void *)view_of(&mv, p, len));
     view_done(&mv);
     if (r) dict_maybe_shrink(o->v.p);
     return r;
@@ -226,16 +271,51 @@ static pobj *set_create_for(const char *first, size_t len, size_t size_hint) {
 
 pobj *set_new_object(void) { return obj_new(OBJ_SET, ENC_INTSET, intset_new()); }
 
+uint64_t set_rand64(void) {
+    static uint64_t state;
+    if (state == 0) {
+        util_random_bytes(&state, sizeof(state));
+        state |= 1;
+    }
+    /* xorshift64* (Marsaglia's xorshift with Vigna's multiplier) */
+    state ^= state >> 12;
+    state ^= state << 25;
+    state ^= state >> 27;
+    return state * 0x2545F4914F6CDD1DULL;
+}
+
+/* A random entry of a non-empty dict: a random non-empty bucket, then a
+ * random entry of its chain (the sampling of dict_random_entry, with the
+ * fast generator instead of a system call per draw). */
+static dict_entry *random_entry(dict *d) {
+    if (dict_is_rehashing(d) && d->iterators == 0) dict_rehash(d, 1);
+    dict_entry *e;
+    do {
+        uint64_t r = set_rand64();
+        if (dict_is_rehashing(d)) {
+            /* buckets of table[0] below rehashidx are empty */
+            size_t span = d->size[0] + d->size[1] - (size_t)d->rehashidx;
+            size_t i = (size_t)d->rehashidx + (size_t)(r % span);
+            e = i >= d->size[0] ? d->table[1][i - d->size[0]] : d->table[0][i];
+        } else {
+            e = d->table[0][r & (d->size[0] - 1)];
+        }
+    } while (!e);
+    size_t n = 0;
+    for (dict_entry *x = e; x; x = x->next) n++;
+    for (size_t k = (size_t)(set_rand64() % n); k; k--) e = e->next;
+    return e;
+}
+
 /* A random member, formatted into buf (PL_NUMBUF bytes) when needed. The
  * set must not be empty. */
 static const char *set_random(const pobj *o, char *buf, size_t *len) {
-    uint64_t r;
     if (o->enc == ENC_HASHTABLE) {
-        dict_entry *e = dict_random_entry(o->v.p);
-        *len = ds_len((ds)e->key);
-        return e->key;
+        dict_entry *e = random_entry(o->v.p);
+        *len = hm_len(e->key);
+        return hm_bytes(e->key);
     }
-    util_random_bytes(&r, sizeof(r));
+    uint64_t r = set_rand64();
     if (o->enc == ENC_INTSET) {
         intset *is = o->v.p;
         *len = (size_t)util_ll2str(buf, PL_NUMBUF, intset_get(is, (uint32_t)(r % intset_len(is))));
@@ -253,7 +333,7 @@ static void *set_dup_value(const pobj *o) {
     const char *p;
     size_t len;
     set_iter_init(&it, o);
-    while (set_iter_next(&it, &p, &len)) dict_add(d, ds_new(p, len), NULL);
+    while (set_iter_next(&it, &p, &len)) dict_add(d, hm_new(p, len), NULL);
     set_iter_done(&it);
     return d;
 }
@@ -267,7 +347,7 @@ static size_t set_mem_value(const pobj *o) {
     size_t n = dict_mem_usage(d), sampled = 0, bytes = 0;
     dict_iter it;
     dict_iter_init(&it, d);
-    for (dict_entry *e; sampled < 32 && (e = dict_iter_next(&it)); sampled++) bytes += ds_alloc_size(e->key);
+    for (dict_entry *e; sampled < 32 && (e = dict_iter_next(&it)); sampled++) bytes += zmalloc_size(e->key);
     dict_iter_release(&it);
     if (sampled) n += bytes * dict_size(d) / sampled;
     return n;
@@ -415,11 +495,7 @@ static void free_members_array(ds *a, size_t n) {
     zfree(a);
 }
 
-static uint64_t random_below(uint64_t n) {
-    uint64_t r;
-    util_random_bytes(&r, sizeof(r));
-    return r % n;
-}
+static uint64_t random_below(uint64_t n) { return set_rand64() % n; }
 
 /* Moves k uniformly chosen members of a[0..n) to a[0..k) (a partial
  * Fisher-Yates shuffle). */
@@ -793,7 +869,7 @@ void set_scan_reply_cursor(client *c, uint64_t cursor) {
 }
 
 typedef struct key_batch {
-    ds *keys;
+    const hmember **keys;
     size_t n, cap;
 } key_batch;
 
@@ -801,7 +877,7 @@ static void collect_key(void *priv, dict_entry *e) {
     key_batch *b = priv;
     if (b->n == b->cap) {
         b->cap = b->cap ? b->cap * 2 : 16;
-        b->keys = zrealloc(b->keys, b->cap * sizeof(ds));
+        b->keys = zrealloc(b->keys, b->cap * sizeof(hmember *));
     }
     b->keys[b->n++] = e->key;
 }
@@ -846,8 +922,10 @@ void sscanCommand(client *c) {
     void *h = add_reply_deferred_len(c);
     long long n = 0;
     for (size_t i = 0; i < b.n; i++) {
-        if (pat && !util_glob_match(pat, patlen, b.keys[i], ds_len(b.keys[i]), 0)) continue;
-        add_reply_bulk(c, b.keys[i], ds_len(b.keys[i]));
+        const char *m = hm_bytes(b.keys[i]);
+        size_t len = hm_len(b.keys[i]);
+        if (pat && !util_glob_match(pat, patlen, m, len, 0)) continue;
+        add_reply_bulk(c, m, len);
         n++;
     }
     set_deferred_array_len(c, h, n);

@@ -10,8 +10,9 @@
  *            ZSET_MAX_LISTPACK_VALUE bytes: a plist (plist.c) of member,
  *            score, member, score ... in (score, member) order;
  *  skiplist  a skip list with spans (skiplist.c) for order and ranks, plus a
- *            dict member -> skip list node for O(1) score lookups. The dict's
- *            key is the node's member ds (owned by the node).
+ *            dict whose keys are the skip list nodes, hashed and compared by
+ *            member, for O(1) lookups by member. A node holds its member's
+ *            bytes, so an element is one node and one dict entry.
  * A listpack becomes a skiplist when a threshold is passed; it never goes
  * back, except that results stored by Z*STORE get the encoding their size
  * calls for. An empty sorted set is never stored (the key is deleted).
@@ -52,18 +53,50 @@
 #define ZSET_MAX_LISTPACK_VALUE 64
 
 typedef struct zset {
-    dict *dict; /* member ds (the node's) -> sl_node* */
+    dict *dict; /* keys: the sl_node of each member; no values */
     skiplist *sl;
 } zset;
+
+static uint64_t node_hash(const void *k) {
+    const sl_node *n = k;
+    return dict_hash_bytes(sl_ele(n), n->elelen);
+}
+static int node_eq(const void *a, const void *b) {
+    const sl_node *x = a, *y = b;
+    return x->elelen == y->elelen && memcmp(sl_ele(x), sl_ele(y), x->elelen) == 0;
+}
+static const dict_type zset_dict_type = {node_hash, node_eq, NULL, NULL};
+
+/* A lookup key for the member dict: a node with no levels followed by
+ * the member, on the stack when short (else on the heap, freed by
+ * node_view_done). */
+typedef struct node_view {
+    _Alignas(sl_node) unsigned char buf[sizeof(sl_node) + 128];
+    sl_node *heap;
+} node_view;
+
+static sl_node *node_view_of(node_view *v, const char *m, size_t len) {
+    sl_node *n = (sl_node *)v->buf;
+    v->heap = NULL;
+    if (len > sizeof(v->buf) - sizeof(sl_node)) n = v->heap = zmalloc(sizeof(sl_node) + len);
+    n->nlevels = 0;
+    n->elelen = (uint32_t)len;
+    if (len) memcpy((char *)sl_ele(n), m, len);
+    return n;
+}
+
+static void node_view_done(node_view *v) {
+    if (v->heap) zfree(v->heap);
+}
 
 static uint64_t member_hash(const void *k) { return dict_hash_bytes(k, ds_len((ds)k)); }
 static int member_eq(const void *a, const void *b) {
     size_t la = ds_len((ds)a), lb = ds_len((ds)b);
     return la == lb && memcmp(a, b, la) == 0;
 }
-static const dict_type zset_dict_type = {member_hash, member_eq, NULL, NULL};
 
-/* A ds view of bytes for dict lookups: on the stack for short members. */
+/* A ds view of bytes for lookups in ds-keyed dicts (ZUNION's accumulator):
+ * on the stack for short members. */
 typedef struct member_view {
     ds_hdr h;
     char buf[128];
@@ -232,8 +265,7 @@ static pobj *zs_create(size_t size_hint, size_t maxlen) {
 pobj *zset_new_object(void) { return zs_create(0, 0); }
 
 static void sk_insert(zset *z, double score, const char *m, size_t len) {
-    sl_node *n = sl_insert(z->sl, score, ds_new(m, len));
-    dict_add(z->dict, n->ele, n);
+    dict_add(z->dict, sl_insert(z->sl, score, m, len), NULL);
 }
 
 static void zs_convert_to_skiplist(pobj *o) {
@@ -252,10 +284,10 @@ static void zs_convert_to_skiplist(pobj *o) {
 }
 
 static sl_node *sk_find(zset *z, const char *m, size_t len) {
-    member_view mv;
-    dict_entry *e = dict_find(z->dict, view_of(&mv, m, len));
-    view_done(&mv);
-    return e ? e->v.val : NULL;
+    node_view nv;
+    dict_entry *e = dict_find(z->dict, node_view_of(&nv, m, len));
+    node_view_done(&nv);
+    return e ? e->key : NULL;
 }
 
 /* 1 and *score when m is a member, else 0. */
@@ -295,11 +327,7 @@ static void zs_update(pobj *o, const char *m, size_t len, double score) {
         ds_free(copy);
         return;
     }
-    zset *z = ZS(o);
-    member_view mv;
-    dict_entry *e = dict_find(z->dict, view_of(&mv, m, len));
-    view_done(&mv);
-    e->v.val = sl_update_score(z->sl, e->v.val, score);
+    sl_update_score(ZS(o)->sl, sk_find(ZS(o), m, len), score);
 }
 
 /* Removes m; returns 1 if it was a member. */
@@ -311,13 +339,13 @@ static int zs_delete(pobj *o, const char *m, size_t len) {
         return 1;
     }
     zset *z = ZS(o);
-    member_view mv;
-    dict_entry *e = dict_unlink(z->dict, view_of(&mv, m, len));
-    view_done(&mv);
+    node_view nv;
+    dict_entry *e = dict_unlink(z->dict, node_view_of(&nv, m, len));
+    node_view_done(&nv);
     if (!e) return 0;
-    sl_node *n = e->v.val;
+    sl_node *n = e->key;
     dict_free_entry(z->dict, e);
-    sl_free_node(sl_unlink(z->sl, n->score, n->ele, ds_len(n->ele)));
+    sl_free_node(sl_unlink(z->sl, n->score, sl_ele(n), n->elelen));
     dict_maybe_shrink(z->dict);
     return 1;
 }
@@ -471,14 +499,14 @@ static int zs_iter_next(zs_iter *it, const char **m, size_t *len, double *score)
     }
     sl_node *n = it->n;
     if (!n) return 0;
-    *m = n->ele;
-    *len = ds_len(n->ele);
+    *m = sl_ele(n);
+    *len = n->elelen;
     *score = n->score;
     it->n = it->rev ? n->backward : n->level[0].forward;
     return 1;
 }
 
-static void forget_node(void *priv, sl_node *n) { dict_delete(priv, n->ele); }
+static void forget_node(void *priv, sl_node *n) { dict_delete(priv, n); }
 
 /* Deletes the members of forward ranks start..end (inclusive). */
 static size_t zs_delete_ranks(pobj *o, size_t start, size_t end) {
@@ -498,7 +526,7 @@ static void *zset_dup_value(const pobj *o) {
     if (o->enc == ENC_LISTPACK) return pl_dup(o->v.p);
     zset *z = zset_new();
     for (sl_node *n = sl_by_rank(ZS(o)->sl, 1); n; n = n->level[0].forward)
-        sk_insert(z, n->score, n->ele, ds_len(n->ele));
+        sk_insert(z, n->score, sl_ele(n), n->elelen);
     return z;
 }
 
@@ -1297,11 +1325,7 @@ void zintercardCommand(client *c) { zop_generic(c, 1, NULL, ZOP_INTER, 1); }
 
 /* ---------------- ZRANDMEMBER ---------------- */
 
-static uint64_t random_below(uint64_t n) {
-    uint64_t r;
-    util_random_bytes(&r, sizeof(r));
-    return r % n;
-}
+static uint64_t random_below(uint64_t n) { return set_rand64() % n; }
 
 static void reply_random_element(client *c, const pobj *o, int withscores) {
     zs_iter it;
@@ -1413,7 +1437,7 @@ static void collect_node(void *priv, dict_entry *e) {
         b->cap = b->cap ? b->cap * 2 : 16;
         b->nodes = zrealloc(b->nodes, b->cap * sizeof(sl_node *));
     }
-    b->nodes[b->n++] = e->v.val;
+    b->nodes[b->n++] = e->key;
 }
 
 static void reply_scan_pair(client *c, const char *m, size_t len, double score) {
@@ -1459,8 +1483,8 @@ void zscanCommand(client *c) {
     void *h = add_reply_deferred_len(c);
     for (size_t i = 0; i < b.n; i++) {
         sl_node *node = b.nodes[i];
-        if (pat && !util_glob_match(pat, patlen, node->ele, ds_len(node->ele), 0)) continue;
-        reply_scan_pair(c, node->ele, ds_len(node->ele), node->score);
+        if (pat && !util_glob_match(pat, patlen, sl_ele(node), node->elelen, 0)) continue;
+        reply_scan_pair(c, sl_ele(node), node->elelen, node->score);
         n += 2;
     }
     set_deferred_array_len(c, h, n);
