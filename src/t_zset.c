@@ -31,8 +31,10 @@
  * nested arrays in RESP3.
  *
  * Blocking: BZPOPMIN, BZPOPMAX and BZMPOP answer at once when a key holds
- * elements; when none does they reply the timeout answer (null) at once:
- * waiting is left to the blocking mechanism (blocked.c), not yet wired in.
+ * elements; otherwise they block through blocked.c, which calls zset_serve()
+ * when one of the keys gets a sorted set (a key is created by db_add, which
+ * signals it; the STORE commands also signal the key they replace). Inside
+ * MULTI (CLIENT_DENY_BLOCKING) they answer as on timeout at once.
  *
  * Naming: zs_* work on a sorted set value of either encoding, zl_* on the
  * listpack form only; *Command the commands, *_generic shared workers.
@@ -45,6 +47,7 @@
 #include <errno.h>
 #include <math.h>
 
+#include "blocked.h"
 #include "plist.h"
 #include "server.h"
 #include "skiplist.h"
@@ -779,6 +782,7 @@ static long long store_range(client *c, resp_arg *dst, zs_iter *it, long long co
     double score;
     for (long long i = 0; i < count && zs_iter_next(it, &m, &len, &score); i++) zs_insert_new(out, score, m, len);
     db_set(c->db, dst->ptr, dst->len, out, 0);
+    blocked_signal_key(c->db, dst->ptr, dst->len);
     server_incr_dirty(1);
     return count;
 }
@@ -989,29 +993,47 @@ static void zpop_generic(client *c, int max) {
 void zpopminCommand(client *c) { zpop_generic(c, 0); }
 void zpopmaxCommand(client *c) { zpop_generic(c, 1); }
 
-/* Parses a blocking timeout in seconds (a float, 0 = forever) as Redis 7
- * does; replies the error and returns -1 when invalid. */
-static int parse_timeout(client *c, int i) {
-    long double t;
-    if (!util_str2ld(c->argv[i].ptr, c->argv[i].len, &t)) {
-        add_reply_error(c, "timeout is not a float or out of range");
-        return -1;
-    }
-    if (t * 1000 > (long double)LLONG_MAX) {
-        add_reply_error(c, "timeout is out of range");
-        return -1;
-    }
-    if (ceill(t * 1000) < 0) {
-        add_reply_error(c, "timeout is negative");
-        return -1;
-    }
-    return 0;
+/* What a client blocked by BZPOPMIN/BZPOPMAX/BZMPOP waits to do. */
+typedef struct zset_wait {
+    int max;
+    int style; /* POP_KEYED_FLAT (BZPOP*) or POP_KEYED_NESTED (BZMPOP) */
+    long long count;
+} zset_wait;
+
+static int zset_serve(client *c, const char *key, size_t klen, pobj *o, void *arg) {
+    zset_wait *w = arg;
+    resp_arg k = {key, 0, klen};
+    multi_touch_key(c->db, key, klen);
+    pop_and_reply(c, &k, o, w->max, w->count, w->style);
+    return 1;
 }
 
-/* BZPOPMIN/BZPOPMAX key [key ...] timeout: the first non-empty key is
- * popped; with none, the timeout reply (see the header on blocking). */
+static void zset_wait_timeout(client *c, void *arg) { add_reply_null_array(c); }
+
+static void zset_wait_free(void *arg) { zfree(arg); }
+
+static const blocked_ops zset_blocked_ops = {OBJ_ZSET, zset_serve, zset_wait_timeout, zset_wait_free};
+
+/* Blocks c on keys[0..nkeys) until one holds a sorted set, or answers as
+ * on timeout at once when c may not block (MULTI). */
+static void block_or_reply(client *c, const resp_arg *keys, int nkeys, int64_t deadline, int max, int style,
+                           long long count) {
+    if (c->flags & CLIENT_DENY_BLOCKING) {
+        add_reply_null_array(c);
+        return;
+    }
+    zset_wait *w = zmalloc(sizeof(*w));
+    w->max = max;
+    w->style = style;
+    w->count = count;
+    blocked_block(c, keys, nkeys, deadline, &zset_blocked_ops, w);
+}
+
+/* BZPOPMIN/BZPOPMAX key [key ...] timeout: pops from the first non-empty
+ * key, else blocks. */
 static void bzpop_generic(client *c, int max) {
-    if (parse_timeout(c, c->argc - 1) < 0) return;
+    int64_t deadline;
+    if (blocked_parse_timeout(c, c->argc - 1, &deadline) < 0) return;
     for (int i = 1; i < c->argc - 1; i++) {
         pobj *o;
         if (lookup_zset(c, &c->argv[i], 1, &o) < 0) return;
@@ -1020,15 +1042,15 @@ static void bzpop_generic(client *c, int max) {
             return;
         }
     }
-    add_reply_null_array(c);
+    block_or_reply(c, &c->argv[1], c->argc - 2, deadline, max, POP_KEYED_FLAT, 1);
 }
 
 void bzpopminCommand(client *c) { bzpop_generic(c, 0); }
 void bzpopmaxCommand(client *c) { bzpop_generic(c, 1); }
 
-/* ZMPOP numkeys key [key ...] MIN|MAX [COUNT count], and BZMPOP (first = 2,
- * after the timeout). */
-static void zmpop_generic(client *c, int first) {
+/* ZMPOP numkeys key [key ...] MIN|MAX [COUNT count], and BZMPOP (the
+ * timeout at argv[1], numkeys at argv[2]). */
+static void zmpop_generic(client *c, int first, int64_t deadline) {
     long long numkeys, count = -1;
     if (!util_str2ll(c->argv[first].ptr, c->argv[first].len, &numkeys) || numkeys <= 0) {
         add_reply_error(c, "numkeys should be greater than 0");
@@ -1067,14 +1089,16 @@ static void zmpop_generic(client *c, int first) {
             return;
         }
     }
-    add_reply_null_array(c);
+    if (deadline < 0) add_reply_null_array(c);
+    else block_or_reply(c, &c->argv[first + 1], (int)numkeys, deadline, max, POP_KEYED_NESTED, count);
 }
 
-void zmpopCommand(client *c) { zmpop_generic(c, 1); }
+void zmpopCommand(client *c) { zmpop_generic(c, 1, -1); }
 
 void bzmpopCommand(client *c) {
-    if (parse_timeout(c, 1) < 0) return;
-    zmpop_generic(c, 2);
+    int64_t deadline;
+    if (blocked_parse_timeout(c, 1, &deadline) < 0) return;
+    zmpop_generic(c, 2, deadline);
 }
 
 /* ---------------- ZUNION, ZINTER, ZDIFF ---------------- */
@@ -1291,6 +1315,7 @@ static void zop_generic(client *c, int numidx, resp_arg *dst, int op, int card) 
         if (dst) {
             if (res) {
                 db_set(c->db, dst->ptr, dst->len, res, 0);
+                blocked_signal_key(c->db, dst->ptr, dst->len);
                 server_incr_dirty(1);
             } else if (db_delete(c->db, dst->ptr, dst->len)) {
                 server_incr_dirty(1);

@@ -459,6 +459,129 @@ start_server {tags {zset}} {
     } {{{ERR timeout is not a float or out of range} {ERR timeout is negative} {ERR timeout is not a float or out of range} {ERR timeout is not a float or out of range} {ERR timeout is negative} {ERR numkeys should be greater than 0} {ERR syntax error} {WRONGTYPE Operation against a key holding the wrong kind of value} {WRONGTYPE Operation against a key holding the wrong kind of value}} 1}
 }
 
+# Sends a blocking command on a new deferring client and waits until the
+# server counts one more blocked client. Returns the client.
+proc zblock_client {args} {
+    set before [s blocked_clients]
+    set rd [redis_deferring_client]
+    $rd {*}$args
+    wait_for {[s blocked_clients] == $before + 1} 5000 20 "blocked_clients == $before + 1"
+    return $rd
+}
+
+start_server {tags {zset blocking}} {
+    test "BZPOPMIN blocks until another client adds" {
+        r del bz
+        set rd [zblock_client bzpopmin bz 0]
+        r zadd bz 2 b 1 a
+        list [$rd read] [r zrange bz 0 -1] [s blocked_clients]
+    } {{bz a 1} b 0}
+
+    test "BZPOPMAX on several keys is served by the key that gets elements" {
+        r del bz1 bz2
+        set rd [zblock_client bzpopmax bz1 bz2 0]
+        r zadd bz2 1 x 5 y
+        list [$rd read] [r zrange bz2 0 -1] [r exists bz1]
+    } {{bz2 y 5} x 0}
+
+    test "BZMPOP with COUNT is served as many members as it asks, and the emptied key is deleted" {
+        r del bz
+        set rd [zblock_client bzmpop 0 1 bz max count 2]
+        r zadd bz 1 a 2 b 3 c
+        set first [$rd read]
+        set rd2 [redis_deferring_client]
+        $rd2 bzmpop 0 1 bz min count 5
+        list $first [$rd2 read] [r exists bz]
+    } {{bz {{c 3} {b 2}}} {bz {{a 1}}} 0}
+
+    test "Waiting clients are served first blocked, first served" {
+        r del bz
+        set rd1 [zblock_client bzpopmin bz 0]
+        set rd2 [zblock_client bzpopmin bz 0]
+        r zadd bz 1 a
+        set a [$rd1 read]
+        set blocked [s blocked_clients]
+        r zadd bz 2 b
+        list $a $blocked [$rd2 read] [s blocked_clients]
+    } {{bz a 1} 1 {bz b 2} 0}
+
+    test "A blocked client is served by ZUNIONSTORE, ZRANGESTORE and RENAME onto its key" {
+        r del bz src
+        r zadd src 1 a 2 b 3 c
+        set rd [zblock_client bzpopmin bz 0]
+        r zunionstore bz 1 src
+        set a [$rd read]
+        r del bz
+        set rd [zblock_client bzpopmax bz 0]
+        r zrangestore bz src 0 0
+        set b [$rd read]
+        set rd [zblock_client bzpopmin bz 0]
+        r rename src bz
+        list $a $b [$rd read] [r zrange bz 0 -1]
+    } {{bz a 1} {bz a 1} {bz a 1} {b c}}
+
+    test "BZPOPMIN times out with nil after about its timeout" {
+        r del bz
+        set rd [redis_deferring_client]
+        set t0 [clock milliseconds]
+        $rd bzpopmin bz 0.2
+        set v [$rd read]
+        set ms [expr {[clock milliseconds] - $t0}]
+        list $v [expr {$ms >= 150}] [expr {$ms < 3000}]
+    } {{} 1 1}
+
+    test "BZMPOP times out with nil" {
+        r del bz bz2
+        set rd [redis_deferring_client]
+        $rd bzmpop 0.1 2 bz bz2 min
+        $rd read
+    } {}
+
+    test "Inside MULTI a blocking pop on empty keys answers nil at once" {
+        r del bz
+        r multi
+        r bzpopmin bz 0
+        r bzmpop 0 1 bz max
+        r zadd bz 1 a
+        r bzpopmax bz 0
+        r exec
+    } {{} {} 1 {bz a 1}}
+
+    test "A key of another type does not serve a waiting client; a sorted set later does" {
+        r del bz
+        set rd [zblock_client bzpopmin bz 0]
+        r set bz str
+        after 50
+        set blocked [s blocked_clients]
+        r del bz
+        r zadd bz 1 a
+        list $blocked [$rd read]
+    } {1 {bz a 1}}
+
+    test "A client that disconnects while blocked is forgotten; one still blocked at shutdown is freed" {
+        r del bz
+        set rd [zblock_client bzpopmin bz 0]
+        $rd close
+        wait_for {[s blocked_clients] == 0}
+        r zadd bz 1 a
+        set left [zblock_client bzmpop 0 2 bz-none bz-none2 min count 3]
+        list [r zcard bz] [s blocked_clients]
+    } {1 1}
+
+    test "RESP3: a served BZPOPMIN has a double score" {
+        r del bz
+        set rd [redis_deferring_client]
+        $rd hello 3
+        $rd read
+        set before [s blocked_clients]
+        $rd bzpopmin bz 0
+        wait_for {[s blocked_clients] == $before + 1}
+        r zadd bz 1.5 a
+        $rd readraw 1
+        list [$rd read] [$rd read] [$rd read] [$rd read] [$rd read] [$rd read]
+    } {*3 {$2} bz {$1} a ,1.5}
+}
+
 start_server {tags {zset}} {
     proc setup_zops {} {
         r del u1 u2 s1 d inf1 inf2
