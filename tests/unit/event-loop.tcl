@@ -87,35 +87,47 @@ tags {event-loop phenix-only} {
     }
 }
 
-# The fallback: where io_uring is refused (seccomp in containers, or the
-# kernel's io_uring_disabled sysctl), `auto` logs why and runs on epoll, and
-# an explicit `uring` refuses to start. Needs root and Linux >= 6.6; the
-# sysctl is restored right after the server started.
-set sysctl /proc/sys/kernel/io_uring_disabled
-if {!$::redis_mode && [file writable $sysctl]} {
-    proc with_io_uring_disabled {body} {
-        set f [open $::sysctl r]; set old [string trim [read $f]]; close $f
-        set f [open $::sysctl w]; puts $f 2; close $f
-        set rc [catch {uplevel 1 $body} res opts]
-        set f [open $::sysctl w]; puts $f $old; close $f
-        return -options $opts $res
-    }
-    tags {event-loop phenix-only} {
-        test "event-loop uring refuses to start where io_uring is refused" {
-            set res [with_io_uring_disabled {
-                run_server_once [list --port [find_available_port] --bind 127.0.0.1 --event-loop uring]
-            }]
-            assert_not_equal 0 [dict get $res status]
-            assert_match "*io_uring is not available*" [dict get $res output]
+# The fallback: where io_uring is refused (seccomp in containers), `auto`
+# logs why and runs on epoll, and an explicit `uring` refuses to start. The
+# server runs under tests/helpers/no-uring, a seccomp filter that fails
+# io_uring_setup with EPERM for that process only.
+if {!$::redis_mode} {
+    set nu_dir [make_tmp_dir nouring]
+    set nu_bin [file join $nu_dir no-uring]
+    if {[catch {exec gcc -O1 -o $nu_bin [file join $::root_dir tests helpers no-uring.c]} err]} {
+        ::t::record_skip "io_uring fallback tests: could not build tests/helpers/no-uring.c: $err"
+    } else {
+        proc with_io_uring_refused {body} {
+            set real $::server_binary
+            set ::env(NO_URING_EXEC) $real
+            set ::server_binary $::nu_bin
+            set rc [catch {uplevel 1 $body} res opts]
+            set ::server_binary $real
+            unset ::env(NO_URING_EXEC)
+            return -options $opts $res
+        }
+        tags {event-loop phenix-only} {
+            test "event-loop uring refuses to start where io_uring is refused" {
+                set res [with_io_uring_refused {
+                    run_server_once [list --port [find_available_port] --bind 127.0.0.1 --event-loop uring]
+                }]
+                assert_not_equal 0 [dict get $res status]
+                assert_match "*io_uring is not available*" [dict get $res output]
+            }
+        }
+        with_io_uring_refused {
+            start_server {tags {event-loop phenix-only} overrides {event-loop auto}} {
+                test "event-loop auto falls back to epoll, with a log line, where io_uring is refused" {
+                    set log [read_file_text [srv log]]
+                    assert_match "*io_uring is not available*falling back to epoll*" $log
+                    list [lindex [r config get event-loop] 1] [s event_loop] [r ping]
+                } {epoll epoll PONG}
+
+                test "epoll fallback: pipeline, big value and 200 clients" {
+                    event_loop_workload
+                } {ok}
+            }
         }
     }
-    with_io_uring_disabled {
-        start_server {tags {event-loop phenix-only} overrides {event-loop auto}} {
-            test "event-loop auto falls back to epoll, with a log line, where io_uring is refused" {
-                set log [read_file_text [srv log]]
-                assert_match "*io_uring is not available*falling back to epoll*" $log
-                list [lindex [r config get event-loop] 1] [s event_loop] [r ping]
-            } {epoll epoll PONG}
-        }
-    }
+    if {!$::dont_clean} { file delete -force $nu_dir }
 }
