@@ -96,35 +96,12 @@ static size_t nresume, resume_cap, nresuming;
 
 /* ---------------- key dicts ---------------- */
 
-static uint64_t key_hash(const void *k) { return dict_hash_bytes(k, ds_len((ds)k)); }
-static int key_eq(const void *a, const void *b) {
-    size_t la = ds_len((ds)a), lb = ds_len((ds)b);
-    return la == lb && memcmp(a, b, la) == 0;
-}
-static void key_free(void *k) { ds_free(k); }
 static void queue_free(void *q) { zfree(q); }
 
-static const dict_type blocking_dict_type = {key_hash, key_eq, key_free, queue_free};
+static const dict_type blocking_dict_type = {ds_dict_hash, ds_dict_eq, ds_dict_free, queue_free};
 
 /* The queue entry of key in bk, or NULL. */
-static dict_entry *find_queue(dict *bk, const char *key, size_t len) {
-    struct {
-        ds_hdr h;
-        char buf[256];
-    } kb;
-    ds heap_key = NULL, k;
-    if (len < sizeof(kb.buf)) {
-        kb.h.len = kb.h.cap = (uint32_t)len;
-        memcpy(kb.buf, key, len);
-        kb.buf[len] = '\0';
-        k = kb.buf;
-    } else {
-        k = heap_key = ds_new(key, len);
-    }
-    dict_entry *e = dict_find(bk, k);
-    ds_free(heap_key);
-    return e;
-}
+static dict_entry *find_queue(dict *bk, const char *key, size_t len) { return ds_dict_find(bk, key, len); }
 
 /* ---------------- the deadline heap ---------------- */
 

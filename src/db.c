@@ -20,22 +20,22 @@
 
 /* ---------------- dict types ---------------- */
 
-static uint64_t ds_hash(const void *k) { return dict_hash_bytes(k, ds_len((ds)k)); }
-static int ds_eq(const void *a, const void *b) {
+uint64_t ds_dict_hash(const void *k) { return dict_hash_bytes(k, ds_len((ds)k)); }
+int ds_dict_eq(const void *a, const void *b) {
     size_t la = ds_len((ds)a), lb = ds_len((ds)b);
     return la == lb && memcmp(a, b, la) == 0;
 }
-static void ds_free_void(void *k) { ds_free(k); }
+void ds_dict_free(void *k) { ds_free(k); }
 static uint64_t ds_hash_nocase(const void *k) { return dict_hash_bytes_nocase(k, ds_len((ds)k)); }
 static int ds_eq_nocase(const void *a, const void *b) {
     size_t la = ds_len((ds)a), lb = ds_len((ds)b);
     return la == lb && strncasecmp(a, b, la) == 0;
 }
 
-const dict_type keyspace_dict_type = {ds_hash, ds_eq, ds_free_void, obj_free_void};
-const dict_type expires_dict_type = {ds_hash, ds_eq, NULL, NULL};
-const dict_type ds_set_type = {ds_hash, ds_eq, ds_free_void, NULL};
-const dict_type command_dict_type = {ds_hash_nocase, ds_eq_nocase, ds_free_void, NULL};
+const dict_type keyspace_dict_type = {ds_dict_hash, ds_dict_eq, ds_dict_free, obj_free_void};
+const dict_type expires_dict_type = {ds_dict_hash, ds_dict_eq, NULL, NULL};
+const dict_type ds_set_type = {ds_dict_hash, ds_dict_eq, ds_dict_free, NULL};
+const dict_type command_dict_type = {ds_hash_nocase, ds_eq_nocase, ds_dict_free, NULL};
 
 typedef struct keybuf {
     ds_hdr h;
@@ -77,14 +77,16 @@ void db_free_all(void) {
     server.dbs = NULL;
 }
 
-static dict_entry *find_entry(db *d, const char *key, size_t len) {
+dict_entry *ds_dict_find(dict *d, const char *p, size_t len) {
     keybuf kb;
     ds heap;
-    ds k = key_view(&kb, key, len, &heap);
-    dict_entry *e = dict_find(d->keys, k);
+    ds k = key_view(&kb, p, len, &heap);
+    dict_entry *e = dict_find(d, k);
     ds_free(heap);
     return e;
 }
+
+static dict_entry *find_entry(db *d, const char *key, size_t len) { return ds_dict_find(d->keys, key, len); }
 
 int64_t db_get_expire(db *d, const char *key, size_t len) {
     if (dict_size(d->expires) == 0) return -1;

@@ -55,12 +55,7 @@ static void watchers_free(void *p) {
     zfree(w);
 }
 
-static uint64_t ds_hash_watch(const void *k) { return dict_hash_bytes(k, ds_len((ds)k)); }
-static int ds_eq_watch(const void *a, const void *b) {
-    return ds_len((ds)a) == ds_len((ds)b) && memcmp(a, b, ds_len((ds)a)) == 0;
-}
-static void ds_free_watch(void *k) { ds_free(k); }
-static const dict_type watched_type = {ds_hash_watch, ds_eq_watch, ds_free_watch, watchers_free};
+static const dict_type watched_type = {ds_dict_hash, ds_dict_eq, ds_dict_free, watchers_free};
 
 /* ---------------- queueing ---------------- */
 
@@ -156,25 +151,11 @@ void multi_unwatch_all(client *c) {
 
 void multi_touch_key(db *d, const char *key, size_t len) {
     if (!d->watched_keys || dict_size(d->watched_keys) == 0) return;
-    struct {
-        ds_hdr h;
-        char buf[256];
-    } kb;
-    ds heap = NULL, k;
-    if (len < sizeof(kb.buf)) {
-        kb.h.len = kb.h.cap = (uint32_t)len;
-        memcpy(kb.buf, key, len);
-        kb.buf[len] = '\0';
-        k = kb.buf;
-    } else {
-        k = heap = ds_new(key, len);
-    }
-    dict_entry *e = dict_find(d->watched_keys, k);
+    dict_entry *e = ds_dict_find(d->watched_keys, key, len);
     if (e) {
         watchers *w = e->v.val;
         for (int i = 0; i < w->n; i++) w->v[i]->flags |= CLIENT_DIRTY_CAS;
     }
-    ds_free(heap);
 }
 
 void multi_touch_db(db *d) {

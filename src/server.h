@@ -107,6 +107,14 @@ typedef struct db {
     int ncolls;
 } db;
 
+/* Dict helpers for ds keys (db.c): hash, equality, destructor, and a lookup
+ * by bytes that allocates nothing for keys under 256 bytes (the key is
+ * viewed as a ds on the stack). */
+uint64_t ds_dict_hash(const void *k);
+int ds_dict_eq(const void *a, const void *b);
+void ds_dict_free(void *k);
+dict_entry *ds_dict_find(dict *d, const char *p, size_t len);
+
 extern const dict_type keyspace_dict_type;
 extern const dict_type expires_dict_type;
 extern const dict_type ds_set_type;     /* ds keys, no values, case-sensitive */

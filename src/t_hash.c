@@ -45,35 +45,11 @@
 
 /* ---------------- dict of fields ---------------- */
 
-static uint64_t field_hash(const void *k) { return dict_hash_bytes(k, ds_len((ds)k)); }
-static int field_eq(const void *a, const void *b) {
-    size_t la = ds_len((ds)a), lb = ds_len((ds)b);
-    return la == lb && memcmp(a, b, la) == 0;
-}
-static void ds_free_void(void *p) { ds_free(p); }
-
-static const dict_type hash_dict_type = {field_hash, field_eq, ds_free_void, ds_free_void};
+static const dict_type hash_dict_type = {ds_dict_hash, ds_dict_eq, ds_dict_free, ds_dict_free};
 
 /* The entry of field f in d, or NULL (f is copied to a stack ds view when
  * short). */
-static dict_entry *field_find(dict *d, const char *f, size_t len) {
-    struct {
-        ds_hdr h;
-        char buf[256];
-    } kb;
-    ds heap = NULL, k;
-    if (len < sizeof(kb.buf)) {
-        kb.h.len = kb.h.cap = (uint32_t)len;
-        memcpy(kb.buf, f, len);
-        kb.buf[len] = '\0';
-        k = kb.buf;
-    } else {
-        k = heap = ds_new(f, len);
-    }
-    dict_entry *e = dict_find(d, k);
-    ds_free(heap);
-    return e;
-}
+static dict_entry *field_find(dict *d, const char *f, size_t len) { return ds_dict_find(d, f, len); }
 
 /* ---------------- value operations ---------------- */
 
