@@ -260,13 +260,34 @@ int dict_delete(dict *d, const void *key) {
     return 1;
 }
 
+/* xorshift64* (Vigna), seeded once from the system's random source:
+ * sampling must not cost a system call per draw. */
+static uint64_t fast_random(void) {
+    static uint64_t st;
+    if (!st) {
+        util_random_bytes(&st, sizeof(st));
+        st |= 1;
+    }
+    st ^= st >> 12;
+    st ^= st << 25;
+    st ^= st >> 27;
+    return (st * 2685821657736338717ULL) >> 11; /* the high bits are the good ones */
+}
+
+#define RANDOM_CHAIN_BOUND 8
+
+/* Uniform over entries by rejection: pick a bucket slot and a position in
+ * [0, RANDOM_CHAIN_BOUND); retry when the slot is empty or the chain is
+ * shorter. Every entry then has the same probability, unlike "bucket, then
+ * a position in its chain" (which favours entries in short chains). Chains
+ * longer than the bound are vanishingly rare at load factor <= 1; an entry
+ * beyond the bound is reached by the fallback after many misses. */
 dict_entry *dict_random_entry(dict *d) {
     if (dict_size(d) == 0) return NULL;
     if (dict_is_rehashing(d)) rehash_step(d);
-    dict_entry *e = NULL;
-    uint64_t r;
-    do {
-        util_random_bytes(&r, sizeof(r));
+    for (int tries = 0;; tries++) {
+        uint64_t r = fast_random();
+        dict_entry *e;
         if (dict_is_rehashing(d)) {
             /* buckets below rehashidx in table[0] are empty */
             size_t span = d->size[0] + d->size[1] - (size_t)d->rehashidx;
@@ -275,12 +296,14 @@ dict_entry *dict_random_entry(dict *d) {
         } else {
             e = d->table[0][r & (d->size[0] - 1)];
         }
-    } while (!e);
-    size_t len = 0;
-    for (dict_entry *x = e; x; x = x->next) len++;
-    util_random_bytes(&r, sizeof(r));
-    for (size_t k = r % len; k; k--) e = e->next;
-    return e;
+        if (!e) continue;
+        size_t len = 0;
+        for (dict_entry *x = e; x; x = x->next) len++;
+        uint64_t k = fast_random() % (tries < 1000 ? RANDOM_CHAIN_BOUND : len);
+        if (k >= len) continue;
+        while (k--) e = e->next;
+        return e;
+    }
 }
 
 /* Bit reversal of a 64-bit word (swap ever larger groups, then bytes). */

@@ -432,17 +432,8 @@ static uint64_t rng_next(void) {
 
 static uint64_t rng_below(uint64_t n) { return rng_next() % n; }
 
-/* A random entry of a non-empty dict (bucket, then chain position). */
-static dict_entry *random_field(dict *d) {
-    if (dict_is_rehashing(d)) return dict_random_entry(d);
-    dict_entry *e;
-    do e = d->table[0][rng_next() & (d->size[0] - 1)];
-    while (!e);
-    size_t len = 0;
-    for (dict_entry *x = e; x; x = x->next) len++;
-    for (uint64_t k = rng_below(len); k; k--) e = e->next;
-    return e;
-}
+/* A uniformly random entry of a non-empty dict. */
+static dict_entry *random_field(dict *d) { return dict_random_entry(d); }
 
 typedef struct hpair {
     const char *f, *v;
