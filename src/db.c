@@ -135,6 +135,16 @@ pobj *db_lookup_write(db *d, const char *key, size_t len) {
     return o;
 }
 
+int db_lookup_typed(client *c, const resp_arg *k, int type, int for_write, pobj **out) {
+    pobj *o = for_write ? db_lookup_write(c->db, k->ptr, k->len) : db_lookup_read(c->db, k->ptr, k->len);
+    if (o && o->type != type) {
+        add_reply_err_wrongtype(c);
+        return -1;
+    }
+    *out = o;
+    return 0;
+}
+
 pobj *db_lookup_read(db *d, const char *key, size_t len) {
     pobj *o = db_lookup_write(d, key, len);
     if (o) server.stat_keyspace_hits++;

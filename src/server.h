@@ -234,6 +234,11 @@ void add_reply_err_syntax(client *c);
 void add_reply_err_wrongtype(client *c);
 void add_reply_err_not_int(client *c);
 
+/* Looks key up (for_write: no hit/miss counting) expecting a value of
+ * type. Replies WRONGTYPE and returns -1 when it holds another type;
+ * otherwise returns 0 with *out set (NULL when the key is absent). */
+int db_lookup_typed(client *c, const resp_arg *k, int type, int for_write, pobj **out);
+
 client *client_create(int fd);
 /* Schedules c to be closed at the end of the current turn. */
 void client_close_async(client *c);

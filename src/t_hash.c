@@ -211,13 +211,7 @@ const obj_type_ops hash_type_ops = {"hash", hash_free, hash_dup, hash_mem};
 /* Looks key up (read: counting hits and misses). Replies WRONGTYPE and
  * returns -1 when it holds another type; *out is NULL when absent. */
 static int lookup_hash(client *c, const resp_arg *k, int read, pobj **out) {
-    pobj *o = read ? db_lookup_read(c->db, k->ptr, k->len) : db_lookup_write(c->db, k->ptr, k->len);
-    if (o && o->type != OBJ_HASH) {
-        add_reply_err_wrongtype(c);
-        return -1;
-    }
-    *out = o;
-    return 0;
+    return db_lookup_typed(c, k, OBJ_HASH, !read, out);
 }
 
 /* The hash at key, created empty when absent (the caller adds a field);

@@ -489,13 +489,7 @@ const obj_type_ops list_type_ops = {"list", list_free, list_dup, list_mem};
 /* Looks key up (read: counting hits and misses). Replies WRONGTYPE and
  * returns -1 when it holds another type; *out is NULL when absent. */
 static int lookup_list(client *c, const resp_arg *k, int read, pobj **out) {
-    pobj *o = read ? db_lookup_read(c->db, k->ptr, k->len) : db_lookup_write(c->db, k->ptr, k->len);
-    if (o && o->type != OBJ_LIST) {
-        add_reply_err_wrongtype(c);
-        return -1;
-    }
-    *out = o;
-    return 0;
+    return db_lookup_typed(c, k, OBJ_LIST, !read, out);
 }
 
 /* Deletes key when its list o became empty (o is freed then). */

@@ -360,13 +360,7 @@ const obj_type_ops set_type_ops = {"set", set_free_value, set_dup_value, set_mem
 /* Looks key up; replies WRONGTYPE and returns -1 when it holds another
  * type. *out is NULL when the key is absent. */
 static int lookup_set(client *c, resp_arg *k, int write, pobj **out) {
-    pobj *o = write ? db_lookup_write(c->db, k->ptr, k->len) : db_lookup_read(c->db, k->ptr, k->len);
-    if (o && o->type != OBJ_SET) {
-        add_reply_err_wrongtype(c);
-        return -1;
-    }
-    *out = o;
-    return 0;
+    return db_lookup_typed(c, k, OBJ_SET, write, out);
 }
 
 static void delete_if_empty(client *c, resp_arg *k, pobj *o) {

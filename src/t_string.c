@@ -219,13 +219,7 @@ void msetnxCommand(client *c) { mset_generic(c, 1); }
 /* Looks key up for a write that needs a string; replies WRONGTYPE and
  * returns -1 when it holds another type; *out is NULL when absent. */
 static int lookup_string_for_write(client *c, resp_arg *k, pobj **out) {
-    pobj *o = db_lookup_write(c->db, k->ptr, k->len);
-    if (o && o->type != OBJ_STRING) {
-        add_reply_err_wrongtype(c);
-        return -1;
-    }
-    *out = o;
-    return 0;
+    return db_lookup_typed(c, k, OBJ_STRING, 1, out);
 }
 
 void appendCommand(client *c) {

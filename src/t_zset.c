@@ -564,13 +564,7 @@ int zset_add_member(pobj *o, const char *m, size_t len, double score) {
 /* ---------------- lookups and replies ---------------- */
 
 static int lookup_zset(client *c, resp_arg *k, int write, pobj **out) {
-    pobj *o = write ? db_lookup_write(c->db, k->ptr, k->len) : db_lookup_read(c->db, k->ptr, k->len);
-    if (o && o->type != OBJ_ZSET) {
-        add_reply_err_wrongtype(c);
-        return -1;
-    }
-    *out = o;
-    return 0;
+    return db_lookup_typed(c, k, OBJ_ZSET, write, out);
 }
 
 static void delete_if_empty(client *c, resp_arg *k, pobj *o) {
