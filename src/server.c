@@ -99,6 +99,13 @@ int process_command(client *c) {
         return 1;
     }
     if ((cmd->arity > 0 && cmd->arity != c->argc) || (c->argc < -cmd->arity)) {
+        if (cmd->proc == execCommand) { /* as Redis: a refused EXEC aborts the transaction */
+            add_reply_errorf(c, "-EXECABORT Transaction discarded because of: wrong number of arguments for '%s' command",
+                             cmd->name);
+            multi_reset_client(c);
+            cmd->rejected_calls++;
+            return 1;
+        }
         add_reply_err_arity(c);
         goto rejected;
     }

@@ -205,3 +205,15 @@ start_server {tags {multi}} {
         set res
     } {OK 1}
 }
+
+start_server {tags {multi}} {
+    test "Transaction commands: arity errors (a refused EXEC is an EXECABORT, as in Redis)" {
+        set out {}
+        catch {r watch} e; lappend out $e
+        catch {r multi x} e; lappend out $e
+        catch {r exec x} e; lappend out $e
+        catch {r discard x} e; lappend out $e
+        catch {r unwatch x} e; lappend out $e
+        set out
+    } {{ERR wrong number of arguments for 'watch' command} {ERR wrong number of arguments for 'multi' command} {EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command} {ERR wrong number of arguments for 'discard' command} {ERR wrong number of arguments for 'unwatch' command}}
+}
