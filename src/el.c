@@ -155,6 +155,12 @@ void el_run(el_loop *loop) {
 
 void el_stop(el_loop *loop) { loop->stop = 1; }
 
+void el_poll_nested(el_loop *loop) {
+    loop->nesting++;
+    loop->be->poll(loop, 0);
+    loop->nesting--;
+}
+
 void el_drain(el_loop *loop, long long timeout_ms) {
     int64_t end = util_monotonic_us() / 1000 + timeout_ms;
     while (loop->live_conns > 0 && util_monotonic_us() / 1000 < end) loop->be->poll(loop, 10);

@@ -81,6 +81,13 @@ void el_timer_del(el_loop *loop, long long id);
 /* After el_stop(): runs the loop until every closed connection has been
  * released (in-flight operations completed), for at most timeout_ms. */
 void el_drain(el_loop *loop, long long timeout_ms);
+/* Polls once without waiting and dispatches the completions found, from
+ * inside a callback (a long command or loading keeps serving sockets: see
+ * server_process_events_while_blocked). Timers and before_sleep do not
+ * run. Callbacks may run for any connection, including the one whose
+ * callback is running: the server must cope (networking.c holds that
+ * input). Buffers handed to an outer received callback stay valid. */
+void el_poll_nested(el_loop *loop);
 /* Runs until el_stop(). */
 void el_run(el_loop *loop);
 void el_stop(el_loop *loop);
@@ -123,6 +130,7 @@ struct el_loop {
     size_t ntimers, timers_cap;
     long long next_timer_id;
     long long live_conns; /* started and not yet released */
+    int nesting;          /* > 0 inside el_poll_nested */
 };
 
 /* Backends call this when a closing connection has nothing in flight. */

@@ -27,6 +27,7 @@
 typedef struct epoll_state {
     int epfd;
     char *rbuf;
+    char *rbuf_nested; /* reads inside el_poll_nested: rbuf may be in use */
     el_conn *done;      /* connections with a send result to report */
     el_conn *releasing; /* closed connections to release this turn */
     int listeners[16];
@@ -51,6 +52,7 @@ static void ep_fini(el_loop *loop) {
     if (!s) return;
     close(s->epfd);
     zfree(s->rbuf);
+    zfree(s->rbuf_nested);
     zfree(s);
     loop->be_state = NULL;
 }
@@ -142,9 +144,14 @@ static void do_accept(el_loop *loop, int lfd) {
 }
 
 static void do_read(el_loop *loop, epoll_state *s, el_conn *c) {
-    ssize_t n = read(c->fd, s->rbuf, READ_BUF);
+    char *buf = s->rbuf;
+    if (loop->nesting) {
+        if (!s->rbuf_nested) s->rbuf_nested = zmalloc(READ_BUF);
+        buf = s->rbuf_nested;
+    }
+    ssize_t n = read(c->fd, buf, READ_BUF);
     if (n > 0) {
-        loop->cb.received(c, s->rbuf, (size_t)n);
+        loop->cb.received(c, buf, (size_t)n);
         return;
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;

@@ -246,21 +246,19 @@ static void uring_poll(el_loop *loop, long long timeout_ms) {
         struct __kernel_timespec ts = {.tv_sec = timeout_ms / 1000, .tv_nsec = (timeout_ms % 1000) * 1000000};
         io_uring_submit_and_wait_timeout(&s->ring, &cqe, 1, &ts, NULL);
     }
-    for (;;) {
-        unsigned head, n = 0;
-        io_uring_for_each_cqe(&s->ring, head, cqe) {
-            uint64_t ud = cqe->user_data;
-            void *p = (void *)(uintptr_t)(ud & ~(uint64_t)7);
-            switch ((int)(ud & 7)) {
-            case OP_ACCEPT: handle_accept(loop, s, p, cqe); break;
-            case OP_RECV: handle_recv(loop, s, p, cqe); break;
-            case OP_SEND: handle_send(loop, p, cqe); break;
-            default: break;
-            }
-            n++;
+    /* Each completion is consumed (CQ head advanced) before it is
+     * dispatched, so a callback may poll again (el_poll_nested) without
+     * seeing the same completion twice. */
+    while (io_uring_peek_cqe(&s->ring, &cqe) == 0 && cqe) {
+        struct io_uring_cqe copy = *cqe;
+        io_uring_cqe_seen(&s->ring, cqe);
+        void *p = (void *)(uintptr_t)(copy.user_data & ~(uint64_t)7);
+        switch ((int)(copy.user_data & 7)) {
+        case OP_ACCEPT: handle_accept(loop, s, p, &copy); break;
+        case OP_RECV: handle_recv(loop, s, p, &copy); break;
+        case OP_SEND: handle_send(loop, p, &copy); break;
+        default: break;
         }
-        if (n == 0) break;
-        io_uring_cq_advance(&s->ring, n);
     }
 }
 

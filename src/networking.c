@@ -413,6 +413,7 @@ static void client_destroy(client *c) {
     free_replies(c);
     zfree(c->defer);
     ds_free(c->qbuf);
+    ds_free(c->held_in);
     resp_parser_free(&c->parser);
     ds_free(c->name);
     ds_free(c->lib_name);
@@ -517,6 +518,21 @@ static void run_parsed(client *c, const char *buf, size_t len, size_t *consumed)
     }
 }
 
+/* Runs the input held while c's own command was running (nested events):
+ * it follows everything already in the query buffer. */
+static void absorb_held_input(client *c) {
+    while (c->held_in && ds_len(c->held_in) && !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY))) {
+        c->qbuf = ds_cat(c->qbuf, c->held_in, ds_len(c->held_in));
+        ds_setlen(c->held_in, 0);
+        if (c->flags & (CLIENT_PAUSED_INPUT | CLIENT_BLOCKED)) return;
+        size_t used = process_input(c, c->qbuf, ds_len(c->qbuf));
+        if (used) {
+            ds_consume(c->qbuf, used);
+            resp_parser_shift(&c->parser, used);
+        }
+    }
+}
+
 static void received(el_conn *conn, const char *buf, size_t len) {
     client *c = (client *)conn;
     if (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY)) return;
@@ -524,6 +540,14 @@ static void received(el_conn *conn, const char *buf, size_t len) {
     server.stat_net_input_bytes += (long long)len;
     server.stat_io_reads++;
     c->last_interaction_ms = server.mstime = util_mstime();
+    if (c->flags & CLIENT_EXECUTING) {
+        /* its command is still running (we are inside nested events): the
+         * argv it runs with may live in qbuf, so keep these bytes aside */
+        if (!c->held_in) c->held_in = ds_empty(len);
+        c->held_in = ds_cat(c->held_in, buf, len);
+        return;
+    }
+    client *saved = server.current_client;
     server.current_client = c;
     if (ds_len(c->qbuf) == 0 && !(c->flags & CLIENT_PAUSED_INPUT)) {
         /* fast path: parse straight from the receive buffer */
@@ -544,7 +568,8 @@ static void received(el_conn *conn, const char *buf, size_t len) {
             }
         }
     }
-    server.current_client = NULL;
+    absorb_held_input(c);
+    server.current_client = saved;
     if ((long long)ds_len(c->qbuf) > server.client_max_querybuf_len) {
         server_log(LL_WARNING, "Closing client that reached max query buffer length: id=%llu addr=%s (qbuf initial bytes: \"%.32s\")",
                    (unsigned long long)c->id, c->addr, c->qbuf);
@@ -561,6 +586,7 @@ void client_process_buffered(client *c) {
         ds_consume(c->qbuf, used);
         resp_parser_shift(&c->parser, used);
     }
+    absorb_held_input(c);
     server.current_client = saved;
 }
 
@@ -575,6 +601,7 @@ void clients_process_paused(void) {
             ds_consume(c->qbuf, used);
             resp_parser_shift(&c->parser, used);
         }
+        absorb_held_input(c);
         server.current_client = NULL;
     }
 }
@@ -652,13 +679,20 @@ static void sent(el_conn *conn, ssize_t n) {
 }
 
 void clients_flush_pending(void) {
-    client *list = server.pending_write;
+    client *list = server.pending_write, *keep = NULL;
     server.pending_write = NULL;
     while (list) {
         client *c = list;
         list = c->next_pending;
         c->flags &= ~CLIENT_PENDING_WRITE;
         if (c->flags & CLIENT_CLOSE_ASAP) continue;
+        if (c->flags & CLIENT_EXECUTING) {
+            /* nested events: its reply is being built (deferred lengths
+             * may still be patched), so it waits for the command's end */
+            c->next_pending = keep;
+            keep = c;
+            continue;
+        }
         if (c->conn.el_flags & EL_F_SENDING) continue; /* sent() re-marks it */
         if (c->reply_bytes == 0) {
             if (c->flags & CLIENT_CLOSE_AFTER_REPLY) client_close_async(c);
@@ -666,7 +700,22 @@ void clients_flush_pending(void) {
         }
         start_send(c);
     }
-    close_clients_in_list();
+    while (keep) {
+        client *c = keep;
+        keep = c->next_pending;
+        mark_pending(c);
+    }
+    /* inside nested events a running command may still use any client */
+    if (!server.in_nested_events) close_clients_in_list();
+}
+
+void server_process_events_while_blocked(void) {
+    if (server.in_nested_events || !server.loop) return;
+    server.in_nested_events = 1;
+    server.mstime = util_mstime();
+    el_poll_nested(server.loop);
+    clients_flush_pending();
+    server.in_nested_events = 0;
 }
 
 /* ---------------- loop callbacks ---------------- */

@@ -113,6 +113,10 @@ int process_command(client *c) {
         add_reply_error(c, "-NOAUTH Authentication required.");
         goto rejected;
     }
+    if (server.loading && !(cmd->flags & CMD_LOADING)) {
+        add_reply_error(c, "-LOADING Redis is loading the dataset in memory");
+        goto rejected;
+    }
     if ((c->flags & CLIENT_MULTI) && (cmd->flags & CMD_NO_MULTI)) {
         add_reply_error(c, "Command not allowed inside a transaction");
         goto rejected;
@@ -137,7 +141,10 @@ void call_command(client *c) {
     command *cmd = c->cmd;
     long long errors_before = server.stat_total_error_replies, dirty_before = server.dirty;
     uint64_t start = util_ticks();
+    uint32_t was_executing = c->flags & CLIENT_EXECUTING;
+    c->flags |= CLIENT_EXECUTING;
     cmd->proc(c);
+    c->flags = (c->flags & ~CLIENT_EXECUTING) | was_executing;
     int64_t dur = util_ticks_to_us(util_ticks() - start);
     cmd->calls++;
     cmd->usec += dur;

@@ -160,6 +160,7 @@ typedef struct reply_block {
 #define CLIENT_DIRTY_CAS (1u << 12)  /* a WATCHed key changed: EXEC fails */
 #define CLIENT_DIRTY_EXEC (1u << 13) /* a command was refused while queueing */
 #define CLIENT_DENY_BLOCKING (1u << 10) /* MULTI/scripts: blocking commands answer as on timeout */
+#define CLIENT_EXECUTING (1u << 14)  /* a command of this client is running (call_command) */
 
 #define CLIENT_IOV_MAX 64
 
@@ -198,6 +199,7 @@ typedef struct client {
     } *defer; /* deferred aggregate lengths being built (networking.c) */
     int defer_cap;
     struct blocking_state *bstate; /* blocked.c, set while CLIENT_BLOCKED */
+    ds held_in; /* input that arrived while its own command ran (nested events), or NULL */
 } client;
 
 /* Reply helpers: queue RESP bytes to c; they degrade RESP3 types for RESP2
@@ -376,11 +378,21 @@ struct server {
     long long dirty;
     int64_t stat_peak_memory;
     int64_t lastsave;
+    int in_nested_events; /* inside server_process_events_while_blocked */
+    /* persistence (persist.h has the rest) */
+    int loading;          /* loading a snapshot or log: -LOADING for most commands */
 };
 
 extern struct server server;
 
 int64_t server_mstime(void);
+/* Serves sockets once, without waiting, from inside a long operation
+ * (loading a data set, a long script): accepts, reads and runs the commands
+ * other clients sent (they see -LOADING or -BUSY unless their command is
+ * allowed then) and sends replies. The client whose command is running gets
+ * its new input held until that command ends, and no client is freed
+ * meanwhile. Timers do not run. A no-op when already inside one. */
+void server_process_events_while_blocked(void);
 void server_shutdown_and_exit(int code);
 int server_prepare_shutdown(void);
 /* Bind/listen on configured addresses; returns 0 or -1 (logged). */
