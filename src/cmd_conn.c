@@ -9,6 +9,12 @@ void pingCommand(client *c) {
         add_reply_err_arity(c);
         return;
     }
+    if ((c->flags & CLIENT_PUBSUB) && c->resp == 2) { /* subscribed mode: a pubsub-shaped reply */
+        add_reply_array_len(c, 2);
+        add_reply_bulk_cstr(c, "pong");
+        add_reply_bulk(c, c->argc == 2 ? c->argv[1].ptr : "", c->argc == 2 ? c->argv[1].len : 0);
+        return;
+    }
     if (c->argc == 1) add_reply_raw(c, "+PONG\r\n", 7);
     else add_reply_bulk(c, c->argv[1].ptr, c->argv[1].len);
 }
@@ -135,6 +141,7 @@ void helloCommand(client *c) {
 
 void resetCommand(client *c) {
     multi_reset_client(c);
+    pubsub_reset_client(c);
     c->resp = 2;
     c->db = &server.dbs[0];
     ds_free(c->name);
@@ -163,7 +170,8 @@ static int filter_match(kill_filter *f, client *me, client *c) {
     if (f->addr && !(strlen(c->addr) == f->addrlen && !memcmp(c->addr, f->addr, f->addrlen))) return 0;
     if (f->laddr && !(strlen(c->laddr) == f->laddrlen && !memcmp(c->laddr, f->laddr, f->laddrlen))) return 0;
     if (f->user && !util_eqi(f->user, f->userlen, "default")) return 0;
-    if (f->type > 0) return 0; /* no masters, replicas or pubsub clients yet */
+    if (f->type == 1 || f->type == 2) return 0; /* no masters or replicas yet */
+    if (f->type >= 0 && (f->type == 3) != ((c->flags & CLIENT_PUBSUB) != 0)) return 0;
     return 1;
 }
 
@@ -293,7 +301,8 @@ static void client_list(client *c) {
     client *last = server.clients_head;
     while (last && last->next) last = last->next;
     for (client *x = last; x; x = x->prev) {
-        if (type > 0) continue;
+        if (type == 1 || type == 2) continue;
+        if (type >= 0 && (type == 3) != ((x->flags & CLIENT_PUBSUB) != 0)) continue;
         if (nids) {
             int found = 0;
             for (int i = 0; i < nids; i++) found |= ids[i] == x->id;

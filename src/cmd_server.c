@@ -129,14 +129,16 @@ static ds info_stats(ds s) {
                      "instantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:%lld\r\ntotal_net_output_bytes:%lld\r\n"
                      "rejected_connections:%lld\r\nexpired_keys:%lld\r\nexpired_stale_perc:0.00\r\n"
                      "expired_time_cap_reached_count:%lld\r\nevicted_keys:%lld\r\nevicted_clients:0\r\n"
-                     "keyspace_hits:%lld\r\nkeyspace_misses:%lld\r\npubsub_channels:0\r\npubsub_patterns:0\r\n"
+                     "keyspace_hits:%lld\r\nkeyspace_misses:%lld\r\npubsub_channels:%zu\r\npubsub_patterns:%zu\r\n"
+                     "pubsubshard_channels:%zu\r\n"
                      "latest_fork_usec:0\r\ntotal_forks:0\r\nclient_query_buffer_limit_disconnections:0\r\n"
                      "client_output_buffer_limit_disconnections:0\r\ntotal_error_replies:%lld\r\n"
                      "unexpected_error_replies:%lld\r\ntotal_reads_processed:%lld\r\ntotal_writes_processed:%lld\r\n",
                      server.stat_numconnections, server.stat_numcommands, server.stat_net_input_bytes,
                      server.stat_net_output_bytes, server.stat_rejected_conn, server.stat_expiredkeys,
                      server.stat_expired_time_cap_reached, server.stat_evictedkeys, server.stat_keyspace_hits,
-                     server.stat_keyspace_misses, server.stat_total_error_replies,
+                     server.stat_keyspace_misses, pubsub_count_channels(), pubsub_count_patterns(),
+                     pubsub_count_shard_channels(), server.stat_total_error_replies,
                      server.stat_unexpected_error_replies, server.stat_io_reads, server.stat_io_writes);
 }
 

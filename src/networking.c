@@ -49,7 +49,7 @@ static reply_block *new_block(size_t need) {
 static void check_output_limits(client *c);
 
 static void mark_pending(client *c) {
-    if (c->flags & CLIENT_PENDING_WRITE) return;
+    if (c->flags & (CLIENT_PENDING_WRITE | CLIENT_FAKE)) return;
     c->flags |= CLIENT_PENDING_WRITE;
     c->next_pending = server.pending_write;
     server.pending_write = c;
@@ -57,7 +57,7 @@ static void mark_pending(client *c) {
 
 void add_reply_raw(client *c, const char *p, size_t len) {
     if (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY)) return;
-    if (c->conn.fd < 0) return;
+    if (c->conn.fd < 0 && !(c->flags & CLIENT_FAKE)) return;
     reply_block *t = c->reply_tail;
     if (t && t->size - t->used >= len) {
         memcpy(t->buf + t->used, p, len);
@@ -236,7 +236,8 @@ void add_reply_help(client *c, const char **lines) {
 #define DEFER_SLOT 24 /* "*" + 20 digits + CRLF fits */
 
 void *add_reply_deferred_len(client *c) {
-    if (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY) || c->conn.fd < 0) return NULL;
+    if (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY)) return NULL;
+    if (c->conn.fd < 0 && !(c->flags & CLIENT_FAKE)) return NULL;
     reply_block *t = c->reply_tail;
     if (!t || t->size - t->used < DEFER_SLOT) {
         reply_block *b = new_block(DEFER_SLOT);
@@ -306,9 +307,12 @@ int arg_long_range(client *c, int i, long long min, long long max, long long *ou
 
 /* ---------------- output limits ---------------- */
 
+/* The limits of c's class: pubsub for a subscribed client, else normal. */
 static void check_output_limits(client *c) {
-    long long hard = server.obuf_limits[0][0], soft = server.obuf_limits[0][1];
-    long long secs = server.obuf_limits[0][2];
+    if (c->flags & CLIENT_FAKE) return;
+    int cls = (c->flags & CLIENT_PUBSUB) ? 2 : 0;
+    long long hard = server.obuf_limits[cls][0], soft = server.obuf_limits[cls][1];
+    long long secs = server.obuf_limits[cls][2];
     if (!hard && !soft) return;
     size_t used = c->reply_bytes;
     int over = 0;
@@ -410,6 +414,7 @@ static void free_replies(client *c) {
 
 static void client_destroy(client *c) {
     multi_reset_client(c);
+    pubsub_reset_client(c);
     free_replies(c);
     zfree(c->defer);
     ds_free(c->qbuf);
@@ -419,6 +424,29 @@ static void client_destroy(client *c) {
     ds_free(c->lib_name);
     ds_free(c->lib_ver);
     zfree(c);
+}
+
+client *client_create_fake(void) {
+    client *c = zcalloc(sizeof(*c));
+    c->id = UINT64_MAX;
+    c->resp = 2;
+    c->db = &server.dbs[0];
+    c->qbuf = ds_empty(0);
+    resp_parser_init(&c->parser);
+    c->conn.fd = -1;
+    c->flags = CLIENT_FAKE | CLIENT_AUTHENTICATED;
+    snprintf(c->addr, sizeof(c->addr), "?:0");
+    snprintf(c->laddr, sizeof(c->laddr), "?:0");
+    return c;
+}
+
+void client_free_fake(client *c) { client_destroy(c); }
+
+ds client_fake_take_reply(client *c) {
+    ds out = ds_empty(c->reply_bytes);
+    for (reply_block *b = c->reply_head; b; b = b->next) out = ds_cat(out, b->buf, b->used);
+    free_replies(c);
+    return out;
 }
 
 static int is_in_pending(client *c) { return (c->flags & CLIENT_PENDING_WRITE) != 0; }
@@ -806,20 +834,23 @@ ds client_info_string(ds s, client *c) {
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) flags[f++] = 'c';
     if (c->flags & CLIENT_CLOSE_ASAP) flags[f++] = 'A';
     if (c->flags & CLIENT_NO_EVICT) flags[f++] = 'e';
+    if (c->flags & CLIENT_PUBSUB) flags[f++] = 'P';
     if (!f) flags[f++] = 'N';
     flags[f] = '\0';
     int64_t now = util_mstime();
     size_t obl = c->reply_tail ? c->reply_tail->used : 0;
     long long oll = 0;
     for (reply_block *b = c->reply_head; b; b = b->next) oll++;
+    long long sub, psub, ssub;
+    pubsub_client_counts(c, &sub, &psub, &ssub);
     return ds_catfmt(s,
-                     "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=0 psub=0 "
-                     "ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=0 obl=%zu "
+                     "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%lld psub=%lld "
+                     "ssub=%lld multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=0 obl=%zu "
                      "oll=%lld omem=%zu tot-mem=%zu events=r cmd=%s user=default redir=-1 resp=%d "
                      "lib-name=%s lib-ver=%s",
                      (unsigned long long)c->id, c->addr, c->laddr, c->conn.fd, c->name ? c->name : "",
                      (long long)((now - c->ctime_ms) / 1000), (long long)((now - c->last_interaction_ms) / 1000),
-                     flags, c->db->id, ds_len(c->qbuf), ds_avail(c->qbuf), ds_alloc_size(c->qbuf), obl, oll,
+                     flags, c->db->id, sub, psub, ssub, ds_len(c->qbuf), ds_avail(c->qbuf), ds_alloc_size(c->qbuf), obl, oll,
                      c->reply_bytes, sizeof(*c) + ds_alloc_size(c->qbuf) + c->reply_bytes,
                      c->lastcmd ? c->lastcmd->name : "NULL", c->resp, c->lib_name ? c->lib_name : "",
                      c->lib_ver ? c->lib_ver : "");

@@ -126,6 +126,7 @@ int process_command(client *c) {
         add_reply_error(c, "-OOM command not allowed when used memory > 'maxmemory'.");
         goto rejected;
     }
+    if (pubsub_refuse_in_context(c, cmd)) goto rejected;
     if (is_paused_for(cmd)) return 0;
     c->lastcmd = cmd;
     if ((c->flags & CLIENT_MULTI) && !multi_runs_now(cmd)) multi_queue_command(c);
@@ -311,6 +312,7 @@ static void server_free_all(void) {
     el_free(server.loop);
     server.loop = NULL;
     db_free_all();
+    pubsub_free();
     dict_release(server.errors);
     slowlog_free();
     latency_free();
@@ -392,6 +394,7 @@ int main(int argc, char **argv) {
     config_init_defaults();
     commands_init();
     entity_init();
+    pubsub_init();
     server.errors = dict_create(&ds_set_type);
     server.next_client_id = 1;
 

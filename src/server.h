@@ -161,6 +161,8 @@ typedef struct reply_block {
 #define CLIENT_DIRTY_EXEC (1u << 13) /* a command was refused while queueing */
 #define CLIENT_DENY_BLOCKING (1u << 10) /* MULTI/scripts: blocking commands answer as on timeout */
 #define CLIENT_EXECUTING (1u << 14)  /* a command of this client is running (call_command) */
+#define CLIENT_PUBSUB (1u << 22)     /* has a (P|S)SUBSCRIBE subscription (pubsub.c) */
+#define CLIENT_FAKE (1u << 23)       /* no socket; replies are collected (script.c's caller client) */
 
 #define CLIENT_IOV_MAX 64
 
@@ -200,6 +202,7 @@ typedef struct client {
     int defer_cap;
     struct blocking_state *bstate; /* blocked.c, set while CLIENT_BLOCKED */
     ds held_in; /* input that arrived while its own command ran (nested events), or NULL */
+    struct pubsub_state *pubsub; /* subscriptions (pubsub.c), NULL when none yet */
 } client;
 
 /* Reply helpers: queue RESP bytes to c; they degrade RESP3 types for RESP2
@@ -254,6 +257,12 @@ void client_cron(void);
 /* "id=.. addr=.. " line for CLIENT LIST/INFO. */
 ds client_info_string(ds s, client *c);
 client *client_by_id(uint64_t id);
+/* A client without socket, outside the client list, whose replies are
+ * collected (scripts run redis.call() on one): client_fake_take_reply
+ * returns the queued reply bytes as a new ds and empties the queue. */
+client *client_create_fake(void);
+void client_free_fake(client *c);
+ds client_fake_take_reply(client *c);
 
 /* ---- commands (commands.c) ---- */
 typedef void command_proc(client *c);
@@ -381,6 +390,12 @@ struct server {
     int in_nested_events; /* inside server_process_events_while_blocked */
     /* persistence (persist.h has the rest) */
     int loading;          /* loading a snapshot or log: -LOADING for most commands */
+    /* scripting (script.c) */
+    long long busy_reply_threshold; /* ms a script runs before others get -BUSY (lua-time-limit) */
+    int in_script;   /* a script (EVAL/FCALL) is running: its redis.call()s run on script_client */
+    int script_busy; /* the running script passed busy_reply_threshold: -BUSY for most commands */
+    struct client *script_client; /* the fake client redis.call() runs commands on */
+    struct client *script_caller; /* the client whose EVAL/FCALL is running, or NULL */
 };
 
 extern struct server server;
@@ -496,6 +511,13 @@ void brpopCommand(client *c);
 void blmoveCommand(client *c);
 void brpoplpushCommand(client *c);
 void blmpopCommand(client *c);
+/* Elements of a list value o in order, through fn (bytes valid only
+ * during the call; o must not change meanwhile); a new empty list object
+ * (the caller stores or frees it) and appending at its tail. */
+size_t list_size(const pobj *o);
+void list_foreach(const pobj *o, void (*fn)(void *priv, const char *p, size_t len), void *priv);
+pobj *list_new_object(void);
+void list_push_tail(pobj *o, const char *p, size_t len);
 /* end of lists */
 
 /* hashes (t_hash.c) */
@@ -515,6 +537,14 @@ void hincrbyCommand(client *c);
 void hincrbyfloatCommand(client *c);
 void hrandfieldCommand(client *c);
 void hscanCommand(client *c);
+/* Fields of a hash value o through fn (bytes valid only during the call;
+ * o must not change meanwhile); a new empty hash object and setting a field
+ * (returns 1 when the field is new; encodings convert as fields come). */
+typedef void hash_visit_fn(void *priv, const char *f, size_t flen, const char *v, size_t vlen);
+size_t hash_size(const pobj *o);
+void hash_foreach(const pobj *o, hash_visit_fn *fn, void *priv);
+pobj *hash_new_object(void);
+int hash_set_field(pobj *o, const char *f, size_t flen, const char *v, size_t vlen);
 /* end of hashes */
 
 /* sets (t_set.c) */
@@ -630,6 +660,77 @@ void phGetCommand(client *c);
 void phPatchCommand(client *c);
 void phSearchCommand(client *c);
 /* end of entities */
+
+/* pub/sub (pubsub.c) */
+void pubsub_init(void);
+void pubsub_free(void);
+/* Sends msg to the subscribers of channel and of matching patterns;
+ * returns how many clients received it. */
+long long pubsub_publish(const char *ch, size_t chlen, const char *msg, size_t msglen);
+/* RESP2 subscribed mode: replies Redis's error and returns 1 when cmd may
+ * not run now, else 0. */
+int pubsub_refuse_in_context(client *c, const struct command *cmd);
+/* Drops every subscription of c, without replies (RESET, close). */
+void pubsub_reset_client(client *c);
+void pubsub_client_counts(client *c, long long *sub, long long *psub, long long *ssub);
+size_t pubsub_count_channels(void);
+size_t pubsub_count_patterns(void);
+size_t pubsub_count_shard_channels(void);
+void subscribeCommand(client *c);
+void unsubscribeCommand(client *c);
+void psubscribeCommand(client *c);
+void punsubscribeCommand(client *c);
+void ssubscribeCommand(client *c);
+void sunsubscribeCommand(client *c);
+void publishCommand(client *c);
+void spublishCommand(client *c);
+void pubsubCommand(client *c);
+/* end of pub/sub */
+
+/* keyspace notifications (notify.c) */
+#define NOTIFY_KEYSPACE (1 << 0) /* K */
+#define NOTIFY_KEYEVENT (1 << 1) /* E */
+#define NOTIFY_GENERIC (1 << 2)  /* g */
+#define NOTIFY_STRING (1 << 3)   /* $ */
+#define NOTIFY_LIST (1 << 4)     /* l */
+#define NOTIFY_SET (1 << 5)      /* s */
+#define NOTIFY_HASH (1 << 6)     /* h */
+#define NOTIFY_ZSET (1 << 7)     /* z */
+#define NOTIFY_EXPIRED (1 << 8)  /* x */
+#define NOTIFY_EVICTED (1 << 9)  /* e */
+#define NOTIFY_STREAM (1 << 10)  /* t */
+#define NOTIFY_KEY_MISS (1 << 11) /* m */
+#define NOTIFY_MODULE (1 << 12)  /* d */
+#define NOTIFY_NEW (1 << 13)     /* n */
+extern int notify_flags; /* notify-keyspace-events, parsed */
+/* Publishes event about key of database dbid to __keyspace@<db>__:<key>
+ * and __keyevent@<db>__:<event> when notify-keyspace-events enables type.
+ * A macro so that the disabled case costs one test at the call site. */
+#define notify_keyspace_event(type, event, key, keylen, dbid)                                                   \
+    do {                                                                                                       \
+        if (notify_flags & (type)) notify_publish((type), (event), (key), (keylen), (dbid));                   \
+    } while (0)
+void notify_publish(int type, const char *event, const char *key, size_t keylen, int dbid);
+/* notify-keyspace-events config: parses flag letters / formats them. */
+int notify_config_set(int argc, char **argv, ds *err);
+ds notify_config_get(ds s);
+/* end of keyspace notifications */
+
+/* scripting (script.c, function.c) */
+void script_init(void);
+void script_free(void);
+/* process_command's gate while a script is busy: replies -BUSY and
+ * returns 1 when cmd may not run now. */
+int script_refuse_busy(client *c, const struct command *cmd);
+void evalCommand(client *c);
+void evalRoCommand(client *c);
+void evalShaCommand(client *c);
+void evalShaRoCommand(client *c);
+void scriptCommand(client *c);
+void fcallCommand(client *c);
+void fcallRoCommand(client *c);
+void functionCommand(client *c);
+/* end of scripting */
 
 /* transactions (multi.c) */
 void multiCommand(client *c);
