@@ -487,6 +487,9 @@ void pttlCommand(client *c);
 void persistCommand(client *c);
 void touchCommand(client *c);
 void objectCommand(client *c);
+/* serialization (serial.c) */
+void dumpCommand(client *c);
+void restoreCommand(client *c);
 
 /* lists (t_list.c) */
 void lpushCommand(client *c);

@@ -43,6 +43,7 @@
 #include "filter.h"
 #include "flat.h"
 #include "hnsw.h"
+#include "serial.h"
 #include "server.h"
 #include "vec_dist.h"
 
@@ -1152,4 +1153,322 @@ done:
     zfree(labels);
     zfree(dists);
     zfree(q);
+}
+
+/* ---------------- persistence (serial.c, snapshot.c) ----------------
+ *
+ * An entity record: u8 flags (1 has a vector, 2 the vector is in the
+ * collection's HNSW graph section of the snapshot), then with a vector its
+ * dim and either the f32 norm (in graph: the graph holds the stored unit
+ * or raw vector exactly) or the dim floats as given; then the metadata as
+ * compact JSON text ("" for {}). Entities whose vector is in the graph are
+ * attached without an insert; entities with an inline vector bound for an
+ * HNSW collection wait (detached, on the collection's pending list) until
+ * that collection's graph is imported, so the import never overwrites
+ * them. entity_load_finish_db attaches them. */
+
+#define ENT_F_VEC 1
+#define ENT_F_IN_GRAPH 2
+
+void entity_encode(ds *out, const pobj *o, int mode) {
+    const entity *e = o->v.p;
+    int in_graph = mode == SER_MODE_SNAPSHOT && e->has_vec && attached(e) && e->coll->hnsw;
+    ser_put_u8(out, (uint8_t)((e->has_vec ? ENT_F_VEC : 0) | (in_graph ? ENT_F_IN_GRAPH : 0)));
+    if (e->has_vec) {
+        ser_put_varint(out, e->dim);
+        if (in_graph) {
+            ser_put_f32s(out, &e->norm, 1);
+        } else {
+            float *v = zmalloc(sizeof(float) * e->dim);
+            entity_vector(e, v);
+            ser_put_f32s(out, v, e->dim);
+            zfree(v);
+        }
+    }
+    if (!e->meta) {
+        ser_put_bytes(out, "", 0);
+    } else {
+        size_t n = json_text_len(e->meta);
+        char *buf = zmalloc(n + 1);
+        json_dumpb(e->meta, buf, n, JSON_COMPACT);
+        ser_put_bytes(out, buf, n);
+        zfree(buf);
+    }
+}
+
+typedef struct pending_attach {
+    entity *e;
+    struct pending_attach *next;
+} pending_attach;
+static pending_attach *pending_attaches;
+
+pobj *entity_decode(ser_reader *r, db *d, const char *key, size_t klen, int mode, const char **err) {
+    uint8_t flags;
+    uint64_t dim = 0;
+    float norm = 1.0f, *vec = NULL;
+    *err = "Bad data format";
+    if (!ser_get_u8(r, &flags) || (flags & ~(ENT_F_VEC | ENT_F_IN_GRAPH))) return NULL;
+    if ((flags & ENT_F_IN_GRAPH) && (mode != SER_MODE_SNAPSHOT || !(flags & ENT_F_VEC))) return NULL;
+    if (flags & ENT_F_VEC) {
+        if (!ser_get_varint(r, &dim) || dim < 1 || dim > HNSW_MAX_DIM) return NULL;
+        if (flags & ENT_F_IN_GRAPH) {
+            if (!ser_get_f32s(r, &norm, 1) || !isfinite(norm)) return NULL;
+        } else {
+            if (ser_remaining(r) < dim * 4) return NULL;
+            vec = zmalloc(sizeof(float) * dim);
+            ser_get_f32s(r, vec, dim);
+            for (uint64_t i = 0; i < dim; i++)
+                if (!isfinite(vec[i])) goto bad;
+        }
+    }
+    const char *mj;
+    size_t mlen;
+    if (!ser_get_bytes(r, &mj, &mlen)) goto bad;
+    json_t *meta = NULL;
+    if (mlen) {
+        json_error_t jerr;
+        meta = json_loadb(mj, mlen, 0, &jerr);
+        if (!meta || !json_is_object(meta)) {
+            json_decref(meta);
+            goto bad;
+        }
+        if (json_object_size(meta) == 0) {
+            json_decref(meta);
+            meta = NULL;
+        }
+    }
+    entity *e = entity_new();
+    e->meta = meta;
+    e->meta_bytes = meta ? (uint32_t)json_text_len(meta) : 2;
+    e->dim = (uint32_t)dim;
+    e->has_vec = (flags & ENT_F_VEC) != 0;
+    e->vec = vec;
+    collection *c = coll_for_key(d, key, klen);
+    if (flags & ENT_F_IN_GRAPH) {
+        if (!c || !c->hnsw || c->dim != dim) {
+            *err = "an entity's vector is in a graph its collection does not have";
+            pobj tmp = {.type = OBJ_ENTITY, .v.p = e};
+            entity_free_value(&tmp);
+            return NULL;
+        }
+        /* attached now; its node comes with the collection's graph */
+        e->norm = norm;
+        e->coll = c;
+        e->epoch = c->epoch;
+        c->entities++;
+        c->vectors++;
+        c->metadata_bytes += e->meta_bytes;
+    } else if (c && mode == SER_MODE_SNAPSHOT && c->hnsw && e->has_vec) {
+        pending_attach *p = zmalloc(sizeof(*p));
+        p->e = e;
+        p->next = pending_attaches;
+        pending_attaches = p;
+    } else if (c && coll_attach(c, e) != 0) {
+        *err = e->has_vec && e->dim != c->dim ? "the entity's vector does not fit its collection's DIM"
+                                              : "the entity could not be indexed";
+        pobj tmp = {.type = OBJ_ENTITY, .v.p = e};
+        entity_free_value(&tmp);
+        return NULL;
+    }
+    return obj_new(OBJ_ENTITY, ENC_ENTITY, e);
+bad:
+    zfree(vec);
+    return NULL;
+}
+
+void entity_set_key(pobj *o, ds key) { entity_key_changed(o, key); }
+
+int entity_load_finish(void) {
+    int rc = 0;
+    while (pending_attaches) {
+        pending_attach *p = pending_attaches;
+        pending_attaches = p->next;
+        /* the key may have been replaced since (log replay): only a value
+         * still detached with its own vector is attached */
+        if (p->e->coll == NULL && p->e->key) {
+            db *d = NULL;
+            for (int i = 0; i < server.dbnum && !d; i++) {
+                dict_entry *de = ds_dict_find(server.dbs[i].keys, p->e->key, ds_len(p->e->key));
+                if (de && ((pobj *)de->v.val)->v.p == p->e) d = &server.dbs[i];
+            }
+            collection *c = d ? coll_for_key(d, p->e->key, ds_len(p->e->key)) : NULL;
+            if (c && coll_attach(c, p->e) != 0) rc = -1;
+        }
+        zfree(p);
+    }
+    for (int i = 0; i < server.dbnum; i++)
+        for (int k = 0; k < server.dbs[i].ncolls; k++) {
+            collection *c = server.dbs[i].colls[k];
+            if (c->hnsw && (long long)hnsw_count(c->hnsw) != c->vectors) rc = -1;
+        }
+    return rc;
+}
+
+void entity_load_abort(void) {
+    while (pending_attaches) {
+        pending_attach *p = pending_attaches;
+        pending_attaches = p->next;
+        zfree(p);
+    }
+}
+
+/* Collections of d with the PH.CREATE arguments that recreate them. */
+int entity_collection_count(db *d) { return d->ncolls; }
+
+void entity_collection_args(db *d, int i, ds *out) {
+    collection *c = d->colls[i];
+    ds a[16];
+    int n = 0;
+    a[n++] = ds_new(c->name, ds_len(c->name));
+    a[n++] = ds_from_cstr("PREFIX");
+    a[n++] = ds_new(c->prefix, ds_len(c->prefix));
+    if (c->dim) {
+        a[n++] = ds_from_cstr("DIM");
+        a[n++] = ds_catfmt(ds_empty(8), "%u", c->dim);
+        a[n++] = ds_from_cstr("METRIC");
+        a[n++] = ds_from_cstr(metric_name(c->metric));
+        a[n++] = ds_from_cstr("INDEX");
+        a[n++] = ds_from_cstr(c->index == INDEX_FLAT ? "FLAT" : "HNSW");
+        a[n++] = ds_from_cstr("M");
+        a[n++] = ds_catfmt(ds_empty(8), "%u", c->M);
+        a[n++] = ds_from_cstr("EF_CONSTRUCTION");
+        a[n++] = ds_catfmt(ds_empty(8), "%u", c->ef_construction);
+        a[n++] = ds_from_cstr("EF_RUNTIME");
+        a[n++] = ds_catfmt(ds_empty(8), "%u", c->ef_runtime);
+    }
+    ser_put_varint(out, (uint64_t)n);
+    for (int k = 0; k < n; k++) {
+        ser_put_bytes(out, a[k], ds_len(a[k]));
+        ds_free(a[k]);
+    }
+}
+
+/* The HNSW graph of collection i of d, if it has one: name, graph info,
+ * then every node (key, level, vector, links per level). Returns 0 when
+ * the collection has no graph (nothing written). */
+int entity_collection_graph(db *d, int i, ds *out) {
+    collection *c = d->colls[i];
+    if (!c->hnsw) return 0;
+    hnsw_graph_info gi;
+    hnsw_export_info(c->hnsw, &gi);
+    ser_put_bytes(out, c->name, ds_len(c->name));
+    ser_put_u32(out, gi.params.dim);
+    ser_put_u8(out, (uint8_t)gi.params.metric);
+    ser_put_u32(out, gi.params.M);
+    ser_put_u32(out, gi.params.ef_construction);
+    ser_put_u64(out, gi.params.seed);
+    ser_put_u32(out, gi.count);
+    ser_put_u32(out, gi.entry);
+    ser_put_u32(out, (uint32_t)gi.max_level);
+    ser_put_u64(out, gi.rng_state);
+    for (uint32_t s = 0; s < gi.count; s++) {
+        hnsw_node_view nv;
+        hnsw_export_node(c->hnsw, s, &nv);
+        entity *e = ENTITY_OF(nv.label);
+        ser_put_bytes(out, e->key, ds_len(e->key));
+        ser_put_u8(out, (uint8_t)nv.level);
+        ser_put_f32s(out, nv.vector, gi.params.dim);
+        for (uint32_t l = 0; l <= nv.level; l++) {
+            ser_put_varint(out, nv.nlinks[l]);
+            for (uint32_t k = 0; k < nv.nlinks[l]; k++) ser_put_varint(out, nv.links[l][k]);
+        }
+    }
+    return 1;
+}
+
+int entity_import_graph(db *d, ser_reader *r, const char **err) {
+    const char *name;
+    size_t nlen;
+    hnsw_graph_info gi;
+    uint8_t metric;
+    uint32_t ml;
+    *err = "bad graph section";
+    ser_get_bytes(r, &name, &nlen);
+    ser_get_u32(r, &gi.params.dim);
+    ser_get_u8(r, &metric);
+    ser_get_u32(r, &gi.params.M);
+    ser_get_u32(r, &gi.params.ef_construction);
+    ser_get_u64(r, &gi.params.seed);
+    ser_get_u32(r, &gi.count);
+    ser_get_u32(r, &gi.entry);
+    ser_get_u32(r, &ml);
+    if (!ser_get_u64(r, &gi.rng_state)) return -1;
+    gi.params.metric = (hnsw_metric)metric;
+    gi.max_level = (int32_t)ml;
+    collection *c = coll_find(d, name, nlen);
+    if (!c || !c->hnsw || c->dim != gi.params.dim || c->metric != gi.params.metric || c->M != gi.params.M) {
+        *err = "a graph section does not match its collection";
+        return -1;
+    }
+    if ((long long)gi.count != c->vectors) {
+        *err = "a graph's node count differs from its collection's entities";
+        return -1;
+    }
+    hnsw_index *h = NULL;
+    if (hnsw_import_begin(&gi, &h) != HNSW_OK) {
+        hnsw_free(h);
+        return -1;
+    }
+    float *vec = zmalloc(sizeof(float) * gi.params.dim);
+    uint32_t *links = zmalloc(sizeof(uint32_t) * (2 * (size_t)HNSW_MAX_M + 1) * (HNSW_MAX_LEVEL + 1));
+    int rc = 0;
+    for (uint32_t s = 0; s < gi.count && rc == 0; s++) {
+        hnsw_node_view nv;
+        memset(&nv, 0, sizeof(nv));
+        const char *k;
+        size_t kl;
+        uint8_t level;
+        ser_get_bytes(r, &k, &kl);
+        ser_get_u8(r, &level);
+        if (!ser_get_f32s(r, vec, gi.params.dim) || level > HNSW_MAX_LEVEL) {
+            rc = -1;
+            break;
+        }
+        dict_entry *de = ds_dict_find(d->keys, k, kl);
+        pobj *o = de ? de->v.val : NULL;
+        entity *e = o && o->type == OBJ_ENTITY ? o->v.p : NULL;
+        if (!e || e->coll != c || !e->has_vec) {
+            *err = "a graph node names a key that is not an entity of its collection";
+            rc = -1;
+            break;
+        }
+        nv.label = LABEL(e);
+        nv.level = level;
+        nv.vector = vec;
+        uint32_t *at = links;
+        for (uint32_t l = 0; l <= level && rc == 0; l++) {
+            uint64_t n;
+            if (!ser_get_varint(r, &n) || n > 2 * (uint64_t)HNSW_MAX_M) {
+                rc = -1;
+                break;
+            }
+            nv.nlinks[l] = (uint32_t)n;
+            nv.links[l] = at;
+            for (uint64_t x = 0; x < n; x++) {
+                uint64_t v;
+                if (!ser_get_varint(r, &v) || v >= gi.count) {
+                    rc = -1;
+                    break;
+                }
+                *at++ = (uint32_t)v;
+            }
+        }
+        if (rc == 0 && hnsw_import_node(h, &nv) != HNSW_OK) {
+            *err = "a graph failed validation (links, levels or vectors)";
+            rc = -1;
+        }
+    }
+    if (rc == 0 && hnsw_import_finish(h) != HNSW_OK) {
+        *err = "a graph failed validation (links, levels or entry point)";
+        rc = -1;
+    }
+    zfree(vec);
+    zfree(links);
+    if (rc != 0) {
+        hnsw_free(h);
+        return -1;
+    }
+    hnsw_free(c->hnsw);
+    c->hnsw = h;
+    return 0;
 }

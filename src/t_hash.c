@@ -206,6 +206,23 @@ static size_t hash_mem(const pobj *o) {
 
 const obj_type_ops hash_type_ops = {"hash", hash_free, hash_dup, hash_mem};
 
+size_t hash_size(const pobj *o) { return hash_len(o); }
+
+void hash_foreach(const pobj *o, hash_visit_fn *fn, void *priv) {
+    hash_iter it;
+    hash_iter_init(&it, (pobj *)o);
+    const char *f, *v;
+    size_t fl, vl;
+    while (hash_iter_next(&it, &f, &fl, &v, &vl)) fn(priv, f, fl, v, vl);
+    hash_iter_release(&it);
+}
+
+pobj *hash_new_object(void) { return hash_new(); }
+
+int hash_set_field(pobj *o, const char *f, size_t flen, const char *v, size_t vlen) {
+    return hash_set(o, f, flen, v, vlen);
+}
+
 /* ---------------- command helpers ---------------- */
 
 /* Looks key up (read: counting hits and misses). Replies WRONGTYPE and

@@ -484,6 +484,20 @@ static size_t list_mem(const pobj *o) {
 
 const obj_type_ops list_type_ops = {"list", list_free, list_dup, list_mem};
 
+size_t list_size(const pobj *o) { return QL(o)->count; }
+
+void list_foreach(const pobj *o, set_visit_fn *fn, void *priv) {
+    for (qpos p = ql_first(QL(o)); p.n; qpos_next(&p)) {
+        size_t len;
+        const char *s = qpos_get(&p, &len);
+        fn(priv, s, len);
+    }
+}
+
+pobj *list_new_object(void) { return obj_new(OBJ_LIST, ENC_QUICKLIST, ql_new()); }
+
+void list_push_tail(pobj *o, const char *p, size_t len) { ql_push(QL(o), 0, p, len); }
+
 /* ---------------- command helpers ---------------- */
 
 /* Looks key up (read: counting hits and misses). Replies WRONGTYPE and
