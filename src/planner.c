@@ -1,0 +1,62 @@
+/* planner.c -- cost model for filtered vector search (see planner.h).
+ *
+ * All costs are estimated nanoseconds. The model of an ACORN-1 walk: an
+ * unfiltered walk expands about G / m0 nodes; the filtered walk expands as
+ * many matching nodes, and each expansion reads the node's m0 links
+ * (m0 filter checks, m0*s matches found directly) and, while fewer than
+ * m0/2 matches were found (ACORN's truncated neighbour list), the link
+ * lists of non-matching neighbours (m0 checks and one cache miss each,
+ * m0*s matches each). A POSTFILTER walk computes distances for about 1/s
+ * times the nodes of an unfiltered one before it holds EF matches, and
+ * checks each. Ties go to the exact strategies (listed first), since they
+ * cannot miss a result. Complexity O(1). */
+#include "planner.h"
+
+#include <math.h>
+
+const char *planner_strategy_name(planner_strategy s) {
+    switch (s) {
+    case PLAN_INDEX_SCAN: return "index_scan";
+    case PLAN_FULL_SCAN: return "full_scan";
+    case PLAN_ACORN: return "acorn";
+    case PLAN_POSTFILTER: return "postfilter";
+    default: return "?";
+    }
+}
+
+static double acorn_cost(const planner_input *in, double g, double s) {
+    double m0 = in->m0 >= 2 ? in->m0 : 32, want = m0 / 2;
+    double direct = m0 * s, lists = 0;
+    if (direct < want) {
+        lists = (want - direct) / (m0 * s); /* second-hop lists read to fill the list */
+        if (lists > m0 * (1 - s)) lists = m0 * (1 - s);
+    }
+    double found = direct + lists * m0 * s;
+    if (found > want) found = want;
+    if (found < 1) found = 1;
+    /* expansions: the walk needs about as many distances as an unfiltered
+     * one, `found` per expansion */
+    double expansions = g / found;
+    return expansions * (found * in->ns_distance + (m0 + lists * m0) * in->ns_check + (1 + lists) * in->ns_link);
+}
+
+void planner_choose(const planner_input *in, planner_plan *out) {
+    double n = in->vectors > 0 ? in->vectors : 0;
+    double m = in->matches < 0 ? 0 : in->matches > n ? n : in->matches;
+    double s = n > 0 ? m / n : 0;
+    out->selectivity = s;
+    double ef = in->ef > in->k ? in->ef : in->k;
+    double g = in->graph_distances > 0 ? in->graph_distances : ef * (2 + log2(n > 2 ? n : 2));
+    out->cost[PLAN_INDEX_SCAN] = in->candidates >= 0 ? in->candidates * in->ns_check + m * in->ns_distance : -1;
+    out->cost[PLAN_FULL_SCAN] = n * in->ns_check + m * in->ns_distance;
+    /* a walk needs at least K matches to be worth starting, and ef's worth
+     * of matches to find a good K (else it ends short and falls back) */
+    int walk = n > 0 && m >= ef;
+    double sw = s > 1e-9 ? s : 1e-9;
+    out->cost[PLAN_ACORN] = walk ? acorn_cost(in, g, sw) : -1;
+    out->cost[PLAN_POSTFILTER] = walk ? g / sw * (in->ns_distance + in->ns_check) : -1;
+    planner_strategy best = PLAN_FULL_SCAN;
+    for (int i = 0; i < PLAN_COUNT; i++)
+        if (out->cost[i] >= 0 && out->cost[i] < out->cost[best]) best = (planner_strategy)i;
+    out->strategy = best;
+}

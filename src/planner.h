@@ -1,0 +1,63 @@
+/* planner.h -- the cost model that picks how PH.SEARCH ... FILTER runs
+ * (pure library: no server header; the server measures the inputs).
+ *
+ * Strategies, for a collection of N vectors and a filter that an
+ * estimated M of them satisfy (selectivity s = M / N):
+ *
+ *   INDEX_SCAN  enumerate the candidates of one field index constraint,
+ *               evaluate the filter on each, exact distances on the
+ *               matches: cost C*check + M*dist (C candidates);
+ *   FULL_SCAN   the same over every vector: N*check + M*dist;
+ *   ACORN       a walk of the HNSW graph that only enters matching nodes,
+ *               reaching them through non-matching neighbours (two hops),
+ *               as ACORN-1 does (Patel et al., "ACORN: Performant and
+ *               Predicate-Agnostic Search Over Vector Embeddings and
+ *               Structured Data", SIGMOD 2024): about the distances of an
+ *               unfiltered walk, plus the filter checks and link-list reads
+ *               of the second hop, which grow as s falls;
+ *   POSTFILTER  the unfiltered walk that keeps only matching results, so it
+ *               over-fetches about 1/s times the nodes: (G/s)*(dist+check).
+ *
+ * G, the distances of an unfiltered walk at the query's EF, comes from the
+ * server's measurements (or ef * (2 + log2 N) before any). The cheapest
+ * strategy wins; a plan is only as good as M, so the server still falls
+ * back to an exact scan when a walk ends with fewer than K results. */
+#ifndef PHENIX_PLANNER_H
+#define PHENIX_PLANNER_H
+
+#include <stddef.h>
+
+typedef enum planner_strategy {
+    PLAN_INDEX_SCAN = 0,
+    PLAN_FULL_SCAN = 1,
+    PLAN_ACORN = 2,
+    PLAN_POSTFILTER = 3,
+    PLAN_COUNT
+} planner_strategy;
+
+typedef struct planner_input {
+    double vectors;     /* N, vectors in the collection */
+    double matches;     /* estimated matching vectors (clamped to [0, N]) */
+    double candidates;  /* labels an index constraint enumerates; < 0: no index */
+    double k, ef;       /* the query's K and EF (EF >= K) */
+    double m0;          /* links per node on HNSW layer 0 (2M) */
+    double graph_distances; /* distances of an unfiltered walk at this EF; 0: unknown */
+    double ns_distance; /* one distance computation */
+    double ns_check;    /* one filter check during a walk or scan */
+    double ns_link;     /* reading one node's link list out of cache */
+} planner_input;
+
+typedef struct planner_plan {
+    planner_strategy strategy;
+    double selectivity;     /* matches / vectors */
+    double cost[PLAN_COUNT]; /* estimated ns per strategy; < 0: not possible */
+} planner_plan;
+
+/* Fills *out with the cheapest strategy for in and every strategy's cost.
+ * Never fails: degenerate inputs (N = 0, no matches) choose a scan. */
+void planner_choose(const planner_input *in, planner_plan *out);
+
+/* "index_scan", "full_scan", "acorn", "postfilter". */
+const char *planner_strategy_name(planner_strategy s);
+
+#endif
