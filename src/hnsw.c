@@ -120,6 +120,18 @@
  *     the link concerned is dropped instead of failing the operation, so
  *     the graph stays consistent with one edge fewer; every allocation that
  *     an operation needs up front is made before it changes anything.
+ *  9. Filtered search has two modes. The default traverses every node and
+ *     lets only accepted ones into the results (item 4). The ACORN mode
+ *     (hnsw_search_params.acorn) follows ACORN-1 (Patel et al., "ACORN:
+ *     Performant and Predicate-Agnostic Search Over Vector Embeddings and
+ *     Structured Data", SIGMOD 2024) on layer 0: a node's neighbour list is
+ *     its matching neighbours plus the matching neighbours of its
+ *     non-matching ones (two hops), truncated at M, so distances are only
+ *     computed for matching nodes. Differences from ACORN: the graph is the
+ *     ordinary HNSW one (ACORN-gamma builds a denser graph; ACORN-1 does
+ *     not), the upper layers are descended without the filter, and until
+ *     the first match is found non-matching neighbours of the entry region
+ *     are walked as transit nodes (at most ef of them) instead of stopping.
  *
  * Naming: public hnsw_*; static helpers are verbs on what they touch
  * (links_at, idlist_add, col_reserve, label_find). "slot" is an internal
@@ -323,6 +335,8 @@ struct hnsw_scratch {
     size_t nres, res_cap;
     uint32_t *todo; /* unvisited neighbours of the node being expanded */
     size_t todo_cap;
+    uint32_t *rejected; /* ACORN walks: epoch per slot the filter refused */
+    size_t rejected_cap;
     float *qbuf; /* normalized query (COSINE) */
     size_t qbuf_cap;
     int oom;    /* a candidate could not be queued */
@@ -615,6 +629,9 @@ static void scratch_release(hnsw_scratch *s) {
     mem_free(&s->mem, s->res);
     mem_free(&s->mem, s->todo);
     mem_free(&s->mem, s->qbuf);
+    mem_free(&s->mem, s->rejected);
+    s->rejected = NULL;
+    s->rejected_cap = 0;
     s->visited = NULL;
     s->cands = s->res = NULL;
     s->todo = NULL;
@@ -626,6 +643,7 @@ static void scratch_release(hnsw_scratch *s) {
 static uint32_t next_epoch(hnsw_scratch *s) {
     if (++s->epoch == 0) {
         memset(s->visited, 0, s->visited_cap * sizeof(uint32_t));
+        if (s->rejected) memset(s->rejected, 0, s->rejected_cap * sizeof(uint32_t));
         s->epoch = 1;
     }
     return s->epoch;
@@ -791,6 +809,96 @@ static void search_layer(const hnsw_index *h, hnsw_scratch *s, const float *q, c
     }
 }
 
+/* ACORN-1 expansion of node c on layer 0 (Patel et al., SIGMOD 2024):
+ * the new neighbours are the unvisited *matching* nodes among c's links
+ * and, while fewer than M were found (ACORN's truncated list), among the
+ * links of c's non-matching neighbours (the second hop), so the walk stays
+ * inside the matching subgraph yet gets across gaps of non-matching nodes.
+ * The filter runs once per node: refusals are remembered in s->rejected
+ * (epoch-tagged like s->visited). Until the first match is found, refused
+ * direct neighbours also join the candidates as transit nodes (at most
+ * *transit of them), so a walk that enters the layer among non-matching
+ * nodes can still move toward the query. */
+static void expand_acorn(const hnsw_index *h, hnsw_scratch *s, const float *q, uint32_t c, size_t ef,
+                         const layer_filter *f, uint32_t epoch, size_t *transit) {
+    const uint32_t *rec = links_at(h, c, 0);
+    uint32_t m = 0, want = h->p.M, nrej = 0;
+    for (uint32_t i = 1; i <= rec[0]; i++) {
+        uint32_t id = rec[i];
+        if (s->visited[id] == epoch) continue;
+        if (s->rejected[id] == epoch) {
+            nrej++;
+            continue;
+        }
+        if (accepts(h, s, f, id)) {
+            s->visited[id] = epoch;
+            s->todo[m++] = id;
+            prefetch_vector(h, id);
+        } else {
+            s->rejected[id] = epoch;
+            nrej++;
+        }
+    }
+    for (uint32_t i = 1; i <= rec[0] && m < want && nrej; i++) {
+        uint32_t via = rec[i];
+        if (s->rejected[via] != epoch) continue;
+        const uint32_t *rec2 = links_at(h, via, 0);
+        for (uint32_t j = 1; j <= rec2[0] && m < want; j++) {
+            uint32_t id = rec2[j];
+            if (s->visited[id] == epoch || s->rejected[id] == epoch) continue;
+            if (accepts(h, s, f, id)) {
+                s->visited[id] = epoch;
+                s->todo[m++] = id;
+                prefetch_vector(h, id);
+            } else {
+                s->rejected[id] = epoch;
+            }
+        }
+    }
+    s->stats.visited++;
+    s->stats.distances += m;
+    for (uint32_t i = 0; i < m; i++) {
+        uint32_t id = s->todo[i];
+        float d = dist_q(h, q, vec_at(h, id));
+        if (s->nres < ef || d < s->res[0].d) {
+            queue_candidate(s, (cand){d, id});
+            offer_result(s, ef, (cand){d, id});
+        }
+    }
+    if (s->nres || m) return;
+    for (uint32_t i = 1; i <= rec[0] && *transit; i++) {
+        uint32_t id = rec[i];
+        if (s->rejected[id] != epoch || s->visited[id] == epoch) continue;
+        s->visited[id] = epoch;
+        (*transit)--;
+        s->stats.distances++;
+        queue_candidate(s, (cand){dist_q(h, q, vec_at(h, id)), id});
+    }
+}
+
+/* The filtered layer-0 search of an ACORN walk from entry point ep: only
+ * matching nodes get distances and enter the candidates (besides the entry
+ * and the transit nodes of expand_acorn); results are left in s->res. */
+static void search_layer_acorn(const hnsw_index *h, hnsw_scratch *s, const float *q, cand ep, size_t ef,
+                               const layer_filter *f) {
+    uint32_t epoch = next_epoch(s);
+    size_t transit = ef;
+    s->nres = s->ncands = 0;
+    s->visited[ep.id] = epoch;
+    queue_candidate(s, ep);
+    if (accepts(h, s, f, ep.id)) offer_result(s, ef, ep);
+    else s->rejected[ep.id] = epoch;
+    while (s->ncands) {
+        cand c = heap_pop(s->cands, &s->ncands, 0);
+        if (s->nres >= ef && c.d > s->res[0].d) break;
+        expand_acorn(h, s, q, c.id, ef, f, epoch, &transit);
+        if (f->budget && s->stats.distances >= f->budget) {
+            s->stats.budget_exhausted = 1;
+            break;
+        }
+    }
+}
+
 /* Empties the result heap into out[] in ascending distance order. */
 static size_t drain_sorted(hnsw_scratch *s, cand *out) {
     size_t n = s->nres;
@@ -825,7 +933,13 @@ int hnsw_search_ex(const hnsw_index *h, hnsw_scratch *s, const float *query, con
         for (int l = h->max_level; l > 0; l--) greedy_walk(h, s, q, &ep, &d, l);
         layer_filter f = {sp->filter, sp->filter_ctx, sp->max_distances};
         cand start = {d, ep};
-        search_layer(h, s, q, &start, 1, ef, 0, &f);
+        if (sp->acorn && sp->filter) {
+            if (scratch_grow(&s->mem, (void **)&s->rejected, &s->rejected_cap, h->count, sizeof(uint32_t), 1))
+                return HNSW_ERR_NOMEM;
+            search_layer_acorn(h, s, q, start, ef, &f);
+        } else {
+            search_layer(h, s, q, &start, 1, ef, 0, &f);
+        }
         while (s->nres > k) heap_pop(s->res, &s->nres, 1);
         found = (int)s->nres;
         for (int i = found - 1; i >= 0; i--) {
@@ -840,7 +954,7 @@ int hnsw_search_ex(const hnsw_index *h, hnsw_scratch *s, const float *query, con
 
 int hnsw_search(hnsw_index *h, const float *query, size_t k, size_t ef, hnsw_filter_fn filter,
                 void *filter_ctx, uint64_t *labels, float *dists) {
-    hnsw_search_params sp = {k, ef, filter, filter_ctx, 0};
+    hnsw_search_params sp = {k, ef, filter, filter_ctx, 0, 0};
     return hnsw_search_ex(h, &h->scratch, query, &sp, labels, dists, NULL);
 }
 

@@ -74,6 +74,9 @@ typedef struct hnsw_search_params {
     void *filter_ctx;
     uint64_t max_distances; /* stop after this many distance computations
                                (0 = no limit); stats say when it hit */
+    int acorn; /* with a filter: walk only matching nodes on layer 0,
+                  reaching them through non-matching ones (ACORN-1, see
+                  hnsw.c); 0: traverse every node, keep matching results */
 } hnsw_search_params;
 
 typedef struct hnsw_search_stats {

@@ -429,6 +429,80 @@ TEST(test_filter) {
     free(qs);
 }
 
+/* Counts filter calls per label to check "at most once per node". */
+typedef struct call_count {
+    unsigned char *seen;
+    size_t calls, repeats;
+    bool (*inner)(uint64_t, void *);
+} call_count;
+
+static bool counting_filter(uint64_t label, void *ctx) {
+    call_count *cc = ctx;
+    size_t i = (size_t)(label / 1000003ULL);
+    cc->calls++;
+    if (cc->seen[i]) cc->repeats++;
+    cc->seen[i] = 1;
+    return cc->inner(label, NULL);
+}
+
+static bool accept_mod50(uint64_t label, void *ctx) { return (label / 1000003ULL) % 50 == 0; }
+static bool accept_half(uint64_t label, void *ctx) { return (label / 1000003ULL) % 2 == 0; }
+
+/* ACORN mode: every result matches, distances ascend, recall against the
+ * filtered brute force at 50%, 1/7 and 2%, the filter runs at most once per
+ * node, only matching nodes (plus the entry and transit nodes) get
+ * distances, and a filter nothing satisfies gives 0 results. */
+TEST(test_filter_acorn) {
+    size_t n = 4000, dim = 16, nq = 40;
+    float *x = random_vectors(n, dim), *qs = random_vectors(nq, dim);
+    hnsw_index *h = build(x, n, dim, HNSW_METRIC_L2, 17, NULL);
+    ASSERT(h);
+    hnsw_scratch *s = hnsw_scratch_new();
+    bool (*filters[3])(uint64_t, void *) = {accept_half, accept_mod7, accept_mod50};
+    double min_recall[3] = {0.95, 0.9, 0.85};
+    for (int fi = 0; fi < 3; fi++) {
+        size_t hits = 0, total = 0, repeats = 0, distances = 0, plain_distances = 0;
+        for (size_t i = 0; i < nq; i++) {
+            uint64_t got[K], want[K];
+            float d[K];
+            call_count cc = {calloc(n, 1), 0, 0, filters[fi]};
+            hnsw_search_params sp = {K, 100, counting_filter, &cc, 0, 1};
+            hnsw_search_stats st;
+            int r = hnsw_search_ex(h, s, qs + i * dim, &sp, got, d, &st);
+            EXPECT(r == K);
+            for (int j = 0; j < r; j++) EXPECT(filters[fi](got[j], NULL));
+            for (int j = 1; j < r; j++) EXPECT(d[j - 1] <= d[j]);
+            size_t nw = exact_knn(h, HNSW_METRIC_L2, qs + i * dim, NULL, dim, filters[fi], K, want);
+            hits += overlap(got, r < 0 ? 0 : (size_t)r, want, nw);
+            total += nw;
+            repeats += cc.repeats;
+            distances += st.distances;
+            hnsw_search_params plain = {K, 100, NULL, NULL, 0, 0};
+            hnsw_search_ex(h, s, qs + i * dim, &plain, got, d, &st);
+            plain_distances += st.distances;
+            free(cc.seen);
+        }
+        double recall = (double)hits / total;
+        printf("  ACORN filter %d recall@10 ef=100 %.4f, distances %.0f/query (unfiltered %.0f)\n", fi, recall,
+               (double)distances / nq, (double)plain_distances / nq);
+        EXPECT(recall >= min_recall[fi]);
+        EXPECT(repeats == 0);
+        /* matching nodes only: no more distances than an unfiltered walk, give or take */
+        EXPECT(distances < plain_distances * 2);
+    }
+    uint64_t got[K];
+    hnsw_search_params none = {K, 50, accept_none, NULL, 0, 1};
+    EXPECT(hnsw_search_ex(h, s, qs, &none, got, NULL, NULL) == 0);
+    /* a budget stops an ACORN walk too */
+    hnsw_search_params budget = {K, 100, accept_mod7, NULL, 30, 1};
+    hnsw_search_stats st;
+    EXPECT(hnsw_search_ex(h, s, qs, &budget, got, NULL, &st) >= 0 && st.budget_exhausted);
+    hnsw_scratch_free(s);
+    hnsw_free(h);
+    free(x);
+    free(qs);
+}
+
 TEST(test_search_ex_and_budget) {
     size_t n = 2000, dim = 8;
     float *x = random_vectors(n, dim);
@@ -439,7 +513,7 @@ TEST(test_search_ex_and_budget) {
     uint64_t a[K], b[K];
     float da[K], db[K];
     hnsw_search_stats st;
-    hnsw_search_params sp = {K, 64, NULL, NULL, 0};
+    hnsw_search_params sp = {K, 64, NULL, NULL, 0, 0};
     int ra = hnsw_search_ex(h, s, x, &sp, a, da, &st);
     int rb = hnsw_search(h, x, K, 64, NULL, NULL, b, db);
     EXPECT(ra == K && rb == K && memcmp(a, b, sizeof(a)) == 0 && memcmp(da, db, sizeof(da)) == 0);
@@ -873,6 +947,7 @@ int main(void) {
     RUN(test_delete_all_returns_memory);
     RUN(test_many_chunks);
     RUN(test_filter);
+    RUN(test_filter_acorn);
     RUN(test_search_ex_and_budget);
     RUN(test_export_import_roundtrip);
     RUN(test_import_rejects_corruption);
