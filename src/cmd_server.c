@@ -11,6 +11,7 @@
 #endif
 
 #include "blocked.h"
+#include "persist.h"
 #include "server.h"
 
 void commands_foreach(void (*fn)(command *cmd, void *priv), void *priv);
@@ -109,18 +110,14 @@ static ds info_memory(ds s) {
 }
 
 static ds info_persistence(ds s) {
-    return ds_catfmt(s,
-                     "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\n"
-                     "current_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\n"
-                     "current_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:%lld\r\n"
-                     "rdb_bgsave_in_progress:0\r\nrdb_last_save_time:%lld\r\nrdb_last_bgsave_status:ok\r\n"
-                     "rdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\naof_enabled:0\r\n"
-                     "aof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\n"
-                     "aof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\n"
-                     "aof_last_write_status:ok\r\naof_delayed_fsync:0\r\nloading_start_time:0\r\n"
-                     "loading_total_bytes:0\r\nloading_rdb_used_mem:0\r\nloading_loaded_bytes:0\r\n"
-                     "loading_loaded_perc:0.00\r\nloading_eta_seconds:0\r\n",
-                     server.dirty, (long long)(server.start_ms / 1000));
+    s = ds_catfmt(s,
+                  "# Persistence\r\nloading:%d\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\n"
+                  "current_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\n"
+                  "current_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\n",
+                  server.loading);
+    s = snapshot_info(s);
+    s = wal_info(s);
+    return persist_loading_info(s);
 }
 
 static ds info_stats(ds s) {
@@ -228,7 +225,7 @@ static const info_section sections[] = {
     {"cpu", info_cpu, 1},             {"modules", NULL, 1},
     {"commandstats", info_commandstats, 0}, {"errorstats", info_errorstats, 1},
     {"latencystats", info_latencystats, 0}, {"cluster", NULL, 1},
-    {"keyspace", info_keyspace, 1},
+    {"keyspace", info_keyspace, 1},        {"graph", graph_info, 1},
 };
 
 void infoCommand(client *c) {
@@ -263,23 +260,36 @@ void timeCommand(client *c) {
     add_reply_bulk_long(c, us % 1000000);
 }
 
-void lastsaveCommand(client *c) { add_reply_long(c, server.start_ms / 1000); }
+void lastsaveCommand(client *c) { add_reply_long(c, server.lastsave); }
 
 void shutdownCommand(client *c) {
+    int nosave = 0, save = 0, force = 0;
     for (int i = 1; i < c->argc; i++) {
-        if (!arg_is(c, i, "nosave") && !arg_is(c, i, "save") && !arg_is(c, i, "now") && !arg_is(c, i, "force") &&
-            !arg_is(c, i, "abort")) {
+        if (arg_is(c, i, "nosave")) nosave = 1;
+        else if (arg_is(c, i, "save")) save = 1;
+        else if (arg_is(c, i, "force")) force = 1;
+        else if (arg_is(c, i, "now")) continue;
+        else if (arg_is(c, i, "abort")) {
+            add_reply_error(c, "No shutdown in progress.");
+            return;
+        } else {
             add_reply_err_syntax(c);
             return;
         }
-        if (arg_is(c, i, "abort")) {
-            add_reply_error(c, "No shutdown in progress.");
-            return;
-        }
     }
-    /* Nothing to save yet (no persistence): shut down at once. The
-     * connection is simply closed, as Redis does on success. */
-    server.shutdown_asap = 1;
+    if (nosave && save) {
+        add_reply_err_syntax(c);
+        return;
+    }
+    server.shutdown_nosave = nosave;
+    server.shutdown_save = save;
+    server.shutdown_force = force;
+    if (server_prepare_shutdown() != 0) {
+        add_reply_error(c, "Errors trying to SHUTDOWN. Check logs.");
+        return;
+    }
+    /* the connection is simply closed, as Redis does on success */
+    el_stop(server.loop);
     c->flags |= CLIENT_CLOSE_ASAP;
 }
 

@@ -19,6 +19,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "persist.h"
 #include "server.h"
 
 enum { CT_BOOL, CT_INT, CT_LL, CT_MEM, CT_STR, CT_ENUM, CT_SPECIAL };
@@ -47,6 +48,8 @@ typedef struct config_entry {
 
 static const enum_val loglevel_enum[] = {
     {"debug", LL_DEBUG}, {"verbose", LL_VERBOSE}, {"notice", LL_NOTICE}, {"warning", LL_WARNING}, {NULL, 0}};
+
+static const enum_val appendfsync_enum[] = {{"always", 0}, {"everysec", 1}, {"no", 2}, {NULL, 0}};
 
 static int set_bind(int argc, char **argv, ds *err);
 static ds get_bind(ds s);
@@ -91,6 +94,18 @@ static config_entry configs[] = {
     {"active-expire-effort", CT_INT, 0, &server.active_expire_effort, 1, 10, "1", NULL, NULL, NULL, NULL},
     {"save", CT_SPECIAL, 0, NULL, 0, 0, "", NULL, set_save, get_save, NULL},
     {"appendonly", CT_SPECIAL, 0, NULL, 0, 0, "no", NULL, set_appendonly, get_appendonly, NULL},
+    {"appendfsync", CT_ENUM, 0, &server.aof_fsync, 0, 0, "everysec", appendfsync_enum, NULL, NULL, NULL},
+    {"appenddirname", CT_STR, CF_IMMUTABLE, &server.aof_dirname, 0, 0, "appendonlydir", NULL, NULL, NULL, NULL},
+    {"appendfilename", CT_STR, CF_IMMUTABLE, &server.aof_filename, 0, 0, "appendonly.aof", NULL, NULL, NULL, NULL},
+    {"dbfilename", CT_STR, 0, &server.dbfilename, 0, 0, "dump.phx", NULL, NULL, NULL, NULL},
+    {"aof-load-truncated", CT_BOOL, 0, &server.aof_load_truncated, 0, 1, "yes", NULL, NULL, NULL, NULL},
+    {"auto-aof-rewrite-percentage", CT_INT, 0, &server.aof_rewrite_perc, 0, INT_MAX, "100", NULL, NULL, NULL, NULL},
+    {"auto-aof-rewrite-min-size", CT_MEM, 0, &server.aof_rewrite_min_size, 0, LLONG_MAX, "64mb", NULL, NULL, NULL, NULL},
+    {"stop-writes-on-bgsave-error", CT_BOOL, 0, &server.stop_writes_on_bgsave_err, 0, 1, "yes", NULL, NULL, NULL, NULL},
+    {"notify-keyspace-events", CT_SPECIAL, 0, NULL, 0, 0, "", NULL, notify_config_set, notify_config_get, NULL},
+    {"busy-reply-threshold", CT_LL, 0, &server.busy_reply_threshold, 0, LLONG_MAX, "5000", NULL, NULL, NULL, NULL},
+    {"lua-time-limit", CT_LL, 0, &server.busy_reply_threshold, 0, LLONG_MAX, "5000", NULL, NULL, NULL, NULL},
+    {"graph-max-traversal", CT_LL, 0, &graph_max_traversal, 1, 1000000000LL, "1000000", NULL, NULL, NULL, NULL},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -198,33 +213,58 @@ static ds get_event_loop(ds s) {
     return ds_cat(s, v, strlen(v));
 }
 
-/* `save` is accepted for redis.conf compatibility; snapshots come with the
- * durability work, so only the empty value (no save points) is valid now. */
+/* `save <seconds> <changes> [<seconds> <changes> ...]`: save points (a
+ * background snapshot when at least <changes> writes happened in the last
+ * <seconds>); "" removes them all. One directive holds every point (a
+ * second `save` line replaces the first, as every directive here). */
 static int set_save(int argc, char **argv, ds *err) {
+    if (argc == 1 && argv[0][0] == '\0') {
+        server.nsave_points = 0;
+        return 0;
+    }
+    struct save_point pts[16];
+    int n = 0;
+    ds all = ds_empty(32);
     for (int i = 0; i < argc; i++) {
-        if (argv[i][0]) {
-            *err = ds_from_cstr("save points are not supported yet (snapshots are not implemented); use save \"\"");
+        if (i) all = ds_cat(all, " ", 1);
+        all = ds_cat(all, argv[i], strlen(argv[i]));
+    }
+    char *save = NULL;
+    for (char *t = strtok_r(all, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+        char *c = strtok_r(NULL, " ", &save);
+        long long sec, ch;
+        if (!c || !util_str2ll(t, strlen(t), &sec) || !util_str2ll(c, strlen(c), &ch) || sec < 1 || ch < 0 ||
+            sec > INT_MAX || n == 16) {
+            *err = ds_from_cstr("Invalid save parameters: expected pairs of <seconds> <changes> (at most 16)");
+            ds_free(all);
             return -1;
         }
+        pts[n].seconds = (int)sec;
+        pts[n].changes = ch;
+        n++;
     }
+    ds_free(all);
+    memcpy(server.save_points, pts, sizeof(pts[0]) * (size_t)n);
+    server.nsave_points = n;
     return 0;
 }
-static ds get_save(ds s) { return s; }
 
-/* `appendonly` reports the write-ahead log's state; the log itself comes
- * with the durability work, so "yes" is refused until then. */
+static ds get_save(ds s) {
+    for (int i = 0; i < server.nsave_points; i++)
+        s = ds_catfmt(s, "%s%d %lld", i ? " " : "", server.save_points[i].seconds, server.save_points[i].changes);
+    return s;
+}
+
+/* `appendonly yes|no`: at run time, yes writes a base snapshot of what is
+ * in memory and starts the log; no stops it. */
 static int set_appendonly(int argc, char **argv, ds *err) {
     if (argc != 1 || (strcasecmp(argv[0], "no") && strcasecmp(argv[0], "yes"))) {
         *err = ds_from_cstr("argument must be 'yes' or 'no'");
         return -1;
     }
-    if (!strcasecmp(argv[0], "yes")) {
-        *err = ds_from_cstr("the append-only file is not implemented yet in this version of Phenix");
-        return -1;
-    }
-    return 0;
+    return wal_set_enabled(!strcasecmp(argv[0], "yes"), err);
 }
-static ds get_appendonly(ds s) { return ds_cat(s, "no", 2); }
+static ds get_appendonly(ds s) { return ds_cat(s, server.aof_enabled ? "yes" : "no", server.aof_enabled ? 3 : 2); }
 
 static void apply_proto_max_bulk(void) {
     for (client *c = server.clients_head; c; c = c->next) c->parser.max_bulk_len = server.proto_max_bulk_len;

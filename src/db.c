@@ -16,6 +16,7 @@
  * Lookups build the key on the stack (keys up to 255 bytes) so that a GET
  * allocates nothing. */
 #include "blocked.h"
+#include "persist.h"
 #include "server.h"
 
 /* ---------------- dict types ---------------- */
@@ -114,6 +115,7 @@ int db_delete(db *d, const char *key, size_t len) {
 }
 
 int db_key_expired(db *d, const char *key, size_t len) {
+    if (server.loading) return 0; /* the log says when keys went (wal.c) */
     int64_t when = db_get_expire(d, key, len);
     return when >= 0 && when <= server_mstime();
 }
@@ -121,8 +123,10 @@ int db_key_expired(db *d, const char *key, size_t len) {
 /* Deletes key if it has expired; returns 1 if it did. */
 static int expire_if_needed(db *d, const char *key, size_t len) {
     if (!db_key_expired(d, key, len)) return 0;
+    propagate_expired(d->id, key, len);
     db_delete(d, key, len);
     server.stat_expiredkeys++;
+    notify_keyspace_event(NOTIFY_EXPIRED, "expired", key, len, d->id);
     return 1;
 }
 
@@ -157,6 +161,7 @@ ds db_add(db *d, const char *key, size_t len, pobj *val) {
     blocked_signal_key(d, key, len); /* a list arriving by RENAME/COPY/MOVE serves waiters now */
     ds k = ds_new(key, len);
     if (!dict_add(d->keys, k, val)) abort(); /* caller checked absence */
+    notify_keyspace_event(NOTIFY_NEW, "new", key, len, d->id);
     return k;
 }
 
@@ -180,6 +185,7 @@ void db_set_expire(db *d, const char *key, size_t len, int64_t when_ms) {
     dict_entry *e = dict_add_raw(d->expires, ke->key, &existing);
     if (e) e->v.s64 = when_ms;
     else existing->v.s64 = when_ms;
+    propagate_post_expire(d->id, key, len, when_ms);
 }
 
 int db_remove_expire(db *d, const char *key, size_t len) {
@@ -228,6 +234,8 @@ void db_active_expire_cycle(int64_t budget_us) {
                 d->expire_cursor = dict_scan(d->expires, d->expire_cursor, collect_expired, &s);
             } while (d->expire_cursor && s.checked < 20 && s.n < 64);
             for (int k = 0; k < s.n; k++) {
+                notify_keyspace_event(NOTIFY_EXPIRED, "expired", s.keys[k], ds_len(s.keys[k]), d->id);
+                propagate_expired(d->id, s.keys[k], ds_len(s.keys[k]));
                 delete_entry_key(d, s.keys[k]);
                 server.stat_expiredkeys++;
             }
@@ -249,7 +257,9 @@ static void del_generic(client *c) {
     long long n = 0;
     for (int i = 1; i < c->argc; i++) {
         if (dict_size(c->db->expires)) expire_if_needed(c->db, c->argv[i].ptr, c->argv[i].len);
-        if (db_delete(c->db, c->argv[i].ptr, c->argv[i].len)) n++;
+        if (!db_delete(c->db, c->argv[i].ptr, c->argv[i].len)) continue;
+        notify_keyspace_event(NOTIFY_GENERIC, "del", c->argv[i].ptr, c->argv[i].len, c->db->id);
+        n++;
     }
     server_incr_dirty(n);
     add_reply_long(c, n);
@@ -430,6 +440,8 @@ static void rename_generic(client *c, int nx) {
     ds nk = db_add(c->db, dst->ptr, dst->len, o);
     if (o->type == OBJ_ENTITY) entity_key_changed(o, nk);
     if (when >= 0) db_set_expire(c->db, dst->ptr, dst->len, when);
+    notify_keyspace_event(NOTIFY_GENERIC, "rename_from", src->ptr, src->len, c->db->id);
+    notify_keyspace_event(NOTIFY_GENERIC, "rename_to", dst->ptr, dst->len, c->db->id);
     server_incr_dirty(1);
     if (nx) add_reply_long(c, 1);
     else add_reply_ok(c);
@@ -474,6 +486,8 @@ void moveCommand(client *c) {
     db_delete(c->db, k->ptr, k->len);
     db_add(dst, k->ptr, k->len, o);
     if (when >= 0) db_set_expire(dst, k->ptr, k->len, when);
+    notify_keyspace_event(NOTIFY_GENERIC, "move_from", k->ptr, k->len, c->db->id);
+    notify_keyspace_event(NOTIFY_GENERIC, "move_to", k->ptr, k->len, dst->id);
     server_incr_dirty(1);
     add_reply_long(c, 1);
 }
@@ -524,6 +538,7 @@ void copyCommand(client *c) {
     ds nk = db_add(dst, d->ptr, d->len, copy);
     if (copy->type == OBJ_ENTITY) entity_key_changed(copy, nk);
     if (when >= 0) db_set_expire(dst, d->ptr, d->len, when);
+    notify_keyspace_event(NOTIFY_GENERIC, "copy_to", d->ptr, d->len, dst->id);
     server_incr_dirty(1);
     add_reply_long(c, 1);
 }
@@ -568,11 +583,13 @@ static void expire_generic(client *c, int64_t base_ms, int unit_ms) {
     }
     if (when <= server_mstime()) {
         db_delete(c->db, k->ptr, k->len);
+        notify_keyspace_event(NOTIFY_GENERIC, "del", k->ptr, k->len, c->db->id);
         server_incr_dirty(1);
         add_reply_long(c, 1);
         return;
     }
     db_set_expire(c->db, k->ptr, k->len, when);
+    notify_keyspace_event(NOTIFY_GENERIC, "expire", k->ptr, k->len, c->db->id);
     server_incr_dirty(1);
     add_reply_long(c, 1);
 }
@@ -615,6 +632,7 @@ void persistCommand(client *c) {
         return;
     }
     int r = db_remove_expire(c->db, k->ptr, k->len);
+    if (r) notify_keyspace_event(NOTIFY_GENERIC, "persist", k->ptr, k->len, c->db->id);
     if (r) server_incr_dirty(1);
     add_reply_long(c, r);
 }

@@ -52,9 +52,29 @@ el_loop *el_create(const char *mode, const el_callbacks *cb, void *ud, char *err
     return loop;
 }
 
+int el_watch_readable(el_loop *loop, int fd, void (*fn)(void *ud), void *ud) {
+    el_watch *w = zcalloc(sizeof(*w));
+    w->fd = fd;
+    w->fn = fn;
+    w->ud = ud;
+    int r = loop->be->watch(loop, w);
+    if (r < 0) {
+        zfree(w);
+        return r;
+    }
+    w->next = loop->watches;
+    loop->watches = w;
+    return 0;
+}
+
 void el_free(el_loop *loop) {
     if (!loop) return;
     loop->be->fini(loop);
+    while (loop->watches) {
+        el_watch *w = loop->watches;
+        loop->watches = w->next;
+        zfree(w);
+    }
     zfree(loop->timers);
     zfree(loop);
 }

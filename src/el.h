@@ -81,6 +81,10 @@ void el_timer_del(el_loop *loop, long long id);
 /* After el_stop(): runs the loop until every closed connection has been
  * released (in-flight operations completed), for at most timeout_ms. */
 void el_drain(el_loop *loop, long long timeout_ms);
+/* Watches fd (an eventfd or pipe another thread writes to): fn(ud) runs
+ * on the loop thread each time fd becomes readable; fn must drain fd.
+ * Returns 0 or -errno. The watch lasts as long as the loop. */
+int el_watch_readable(el_loop *loop, int fd, void (*fn)(void *ud), void *ud);
 /* Polls once without waiting and dispatches the completions found, from
  * inside a callback (a long command or loading keeps serving sockets: see
  * server_process_events_while_blocked). Timers and before_sleep do not
@@ -93,6 +97,7 @@ void el_run(el_loop *loop);
 void el_stop(el_loop *loop);
 
 /* ---- backend interface (el.c <-> el_uring.c / el_epoll.c) ---- */
+struct el_watch;
 typedef struct el_backend {
     const char *name;
     int (*init)(el_loop *loop, char *err, size_t errlen);
@@ -103,7 +108,16 @@ typedef struct el_backend {
     void (*conn_close)(el_loop *loop, el_conn *c);
     /* Waits up to timeout_ms (-1: forever) and dispatches completions. */
     void (*poll)(el_loop *loop, long long timeout_ms);
+    int (*watch)(el_loop *loop, struct el_watch *w);
 } el_backend;
+
+/* A readable-fd watch (el_watch_readable). */
+typedef struct el_watch {
+    int fd;
+    void (*fn)(void *ud);
+    void *ud;
+    struct el_watch *next;
+} el_watch;
 
 extern const el_backend el_uring_backend;
 extern const el_backend el_epoll_backend;
@@ -131,6 +145,7 @@ struct el_loop {
     long long next_timer_id;
     long long live_conns; /* started and not yet released */
     int nesting;          /* > 0 inside el_poll_nested */
+    el_watch *watches;
 };
 
 /* Backends call this when a closing connection has nothing in flight. */

@@ -11,7 +11,8 @@
  *    send waits for EPOLLOUT and is retried then;
  *  - closing removes the fd from epoll and releases after the current
  *    dispatch (a queued send result for a closing connection is dropped).
- * epoll's data.ptr is the el_conn, or a listener record tagged in bit 0. */
+ * epoll's data.ptr is the el_conn, a listener fd tagged in bit 0, or an
+ * el_watch tagged in bit 1. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -160,6 +161,12 @@ static void do_read(el_loop *loop, epoll_state *s, el_conn *c) {
     loop->cb.read_ended(c, n == 0 ? 0 : -errno);
 }
 
+static int ep_watch(el_loop *loop, el_watch *w) {
+    epoll_state *s = loop->be_state;
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uint64_t)(uintptr_t)w | 2};
+    return epoll_ctl(s->epfd, EPOLL_CTL_ADD, w->fd, &ev) < 0 ? -errno : 0;
+}
+
 static void ep_poll(el_loop *loop, long long timeout_ms) {
     epoll_state *s = loop->be_state;
     struct epoll_event evs[MAX_EVENTS];
@@ -170,6 +177,11 @@ static void ep_poll(el_loop *loop, long long timeout_ms) {
     for (int i = 0; i < n; i++) {
         if (evs[i].data.u64 & 1) {
             do_accept(loop, (int)(evs[i].data.u64 >> 1));
+            continue;
+        }
+        if (evs[i].data.u64 & 2) {
+            el_watch *w = (el_watch *)(uintptr_t)(evs[i].data.u64 & ~(uint64_t)3);
+            w->fn(w->ud);
             continue;
         }
         el_conn *c = evs[i].data.ptr;
@@ -198,4 +210,5 @@ const el_backend el_epoll_backend = {
     .conn_send = ep_conn_send,
     .conn_close = ep_conn_close,
     .poll = ep_poll,
+    .watch = ep_watch,
 };

@@ -25,6 +25,7 @@
  * ENOBUFS (all provided buffers in use) just re-arms the recv: buffers come
  * back as soon as the callbacks of this batch return. */
 #include <errno.h>
+#include <poll.h>
 #include <liburing.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +41,7 @@
 #define BUF_SIZE (16 * 1024)
 #define BUF_GROUP 0
 
-enum { OP_ACCEPT = 1, OP_RECV = 2, OP_SEND = 3 };
+enum { OP_ACCEPT = 1, OP_RECV = 2, OP_SEND = 3, OP_WATCH = 4 };
 
 typedef struct listener {
     int fd;
@@ -237,6 +238,22 @@ static void handle_accept(el_loop *loop, uring_state *s, listener *l, struct io_
     if (!(cqe->flags & IORING_CQE_F_MORE)) arm_accept(s, l);
 }
 
+static void arm_watch(uring_state *s, el_watch *w) {
+    struct io_uring_sqe *sqe = get_sqe(s);
+    io_uring_prep_poll_multishot(sqe, w->fd, POLLIN);
+    io_uring_sqe_set_data64(sqe, tag(w, OP_WATCH));
+}
+
+static int uring_watch(el_loop *loop, el_watch *w) {
+    arm_watch(loop->be_state, w);
+    return 0;
+}
+
+static void handle_watch(uring_state *s, el_watch *w, struct io_uring_cqe *cqe) {
+    if (!(cqe->flags & IORING_CQE_F_MORE)) arm_watch(s, w);
+    if (cqe->res >= 0) w->fn(w->ud);
+}
+
 static void uring_poll(el_loop *loop, long long timeout_ms) {
     uring_state *s = loop->be_state;
     struct io_uring_cqe *cqe;
@@ -257,6 +274,7 @@ static void uring_poll(el_loop *loop, long long timeout_ms) {
         case OP_ACCEPT: handle_accept(loop, s, p, &copy); break;
         case OP_RECV: handle_recv(loop, s, p, &copy); break;
         case OP_SEND: handle_send(loop, p, &copy); break;
+        case OP_WATCH: handle_watch(s, p, &copy); break;
         default: break;
         }
     }
@@ -271,4 +289,5 @@ const el_backend el_uring_backend = {
     .conn_send = uring_conn_send,
     .conn_close = uring_conn_close,
     .poll = uring_poll,
+    .watch = uring_watch,
 };

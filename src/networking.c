@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "blocked.h"
+#include "persist.h"
 #include "server.h"
 
 #define REPLY_BLOCK_SIZE (16 * 1024)
@@ -79,6 +80,7 @@ void add_reply_raw(client *c, const char *p, size_t len) {
         c->reply_tail = b;
     }
     c->reply_bytes += len;
+    c->reply_turn = server.loop_turn;
     mark_pending(c);
     check_output_limits(c);
 }
@@ -708,6 +710,7 @@ static void sent(el_conn *conn, ssize_t n) {
 
 void clients_flush_pending(void) {
     client *list = server.pending_write, *keep = NULL;
+    int hold = wal_must_hold_replies();
     server.pending_write = NULL;
     while (list) {
         client *c = list;
@@ -720,6 +723,16 @@ void clients_flush_pending(void) {
             c->next_pending = keep;
             keep = c;
             continue;
+        }
+        if (hold) {
+            /* appendfsync always: replies of this turn wait for this
+             * turn's log records (written by wal_before_sleep) */
+            if (c->reply_turn == server.loop_turn) c->wal_wait_seq = wal_pending_seq();
+            if (!wal_is_durable(c->wal_wait_seq)) {
+                c->next_pending = keep;
+                keep = c;
+                continue;
+            }
         }
         if (c->conn.el_flags & EL_F_SENDING) continue; /* sent() re-marks it */
         if (c->reply_bytes == 0) {
@@ -806,6 +819,7 @@ static void before_sleep(el_loop *loop) {
     server_before_sleep();
     blocked_before_sleep();
     clients_flush_pending();
+    server.loop_turn++;
 }
 
 /* Closes clients idle longer than `timeout`, and those protected-mode

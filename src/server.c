@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "persist.h"
 #include "server.h"
 
 struct server server;
@@ -117,6 +118,14 @@ int process_command(client *c) {
         add_reply_error(c, "-LOADING Redis is loading the dataset in memory");
         goto rejected;
     }
+    if (cmd->flags & CMD_WRITE) {
+        const char *deny = wal_deny_write_reason();
+        if (!deny) deny = snapshot_deny_write_reason();
+        if (deny) {
+            add_reply_error(c, deny);
+            goto rejected;
+        }
+    }
     if ((c->flags & CLIENT_MULTI) && (cmd->flags & CMD_NO_MULTI)) {
         add_reply_error(c, "Command not allowed inside a transaction");
         goto rejected;
@@ -127,6 +136,7 @@ int process_command(client *c) {
         goto rejected;
     }
     if (pubsub_refuse_in_context(c, cmd)) goto rejected;
+    if (script_refuse_busy(c, cmd)) goto rejected;
     if (is_paused_for(cmd)) return 0;
     c->lastcmd = cmd;
     if ((c->flags & CLIENT_MULTI) && !multi_runs_now(cmd)) multi_queue_command(c);
@@ -143,9 +153,18 @@ void call_command(client *c) {
     long long errors_before = server.stat_total_error_replies, dirty_before = server.dirty;
     uint64_t start = util_ticks();
     uint32_t was_executing = c->flags & CLIENT_EXECUTING;
+    int prop_before = propagate_pending(), post_mark = propagate_post_mark();
     c->flags |= CLIENT_EXECUTING;
+    server.call_depth++;
     cmd->proc(c);
+    server.call_depth--;
     c->flags = (c->flags & ~CLIENT_EXECUTING) | was_executing;
+    /* the log gets what happened: a command whose nested calls (EXEC, a
+     * script) logged their own effects is not logged itself */
+    if ((cmd->flags & CMD_WRITE) && server.dirty != dirty_before && propagate_pending() == prop_before)
+        propagate_argv(c->db->id, c->argc, c->argv);
+    propagate_post_commit(post_mark);
+    if (server.call_depth == 0) propagate_flush();
     int64_t dur = util_ticks_to_us(util_ticks() - start);
     cmd->calls++;
     cmd->usec += dur;
@@ -186,6 +205,8 @@ static int server_cron(el_loop *loop, long long id, void *ud) {
         if (dict_is_rehashing(d->expires)) dict_rehash_ms(d->expires, 1);
     }
     client_cron();
+    snapshot_cron();
+    wal_cron();
     size_t used = zmalloc_used_memory();
     if ((int64_t)used > server.stat_peak_memory) server.stat_peak_memory = (int64_t)used;
     return 1000 / server.hz;
@@ -194,6 +215,8 @@ static int server_cron(el_loop *loop, long long id, void *ud) {
 /* Ends an expired client pause and runs the input it held back. */
 void server_before_sleep(void) {
     server.mstime = util_mstime();
+    propagate_flush();
+    wal_before_sleep();
     if (server.paused && util_mstime() >= server.pause_end_ms) {
         server.paused = 0;
         clients_process_paused();
@@ -298,6 +321,12 @@ static void sig_shutdown(int sig) {
 
 int server_prepare_shutdown(void) {
     server_log(LL_WARNING, "User requested shutdown...");
+    if (wal_shutdown() != 0 && !server.shutdown_force) {
+        server_log(LL_WARNING, "Errors trying to shut down the server: the append-only file could not be flushed.");
+        return -1;
+    }
+    if (!server.shutdown_nosave && snapshot_shutdown_save(server.shutdown_save) != 0 && !server.shutdown_force)
+        return -1;
     if (server.pidfile && server.pidfile[0]) unlink(server.pidfile);
     server_log(LL_WARNING, "Phenix is now ready to exit, bye bye...");
     return 0;
@@ -313,6 +342,7 @@ static void server_free_all(void) {
     server.loop = NULL;
     db_free_all();
     pubsub_free();
+    script_free();
     dict_release(server.errors);
     slowlog_free();
     latency_free();
@@ -380,6 +410,12 @@ int main(int argc, char **argv) {
                PHENIX_REDIS_COMPAT_VERSION, zmalloc_allocator_name(), (int)(sizeof(long) * 8));
         return 0;
     }
+    {
+        const char *base = strrchr(argv[0], '/');
+        base = base ? base + 1 : argv[0];
+        if (!strcmp(base, "phenix-check-aof")) return wal_check_main(argc - 1, argv + 1);
+        if (argc >= 2 && !strcmp(argv[1], "--check-aof")) return wal_check_main(argc - 2, argv + 2);
+    }
     if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
         usage();
         return 0;
@@ -395,6 +431,7 @@ int main(int argc, char **argv) {
     commands_init();
     entity_init();
     pubsub_init();
+    script_init();
     server.errors = dict_create(&ds_set_type);
     server.next_client_id = 1;
 
@@ -463,6 +500,18 @@ int main(int argc, char **argv) {
     }
     for (int i = 0; i < server.nlisten; i++) el_listen(server.loop, server.listen_fds[i]);
     write_pidfile();
+    {
+        int64_t t0 = util_mstime();
+        if (wal_startup_load() != 0) {
+            server_log(LL_WARNING, "Fatal error loading the data set: see the messages above. Exiting.");
+            goto fail;
+        }
+        long long keys = 0;
+        for (int i = 0; i < server.dbnum; i++) keys += (long long)dict_size(server.dbs[i].keys);
+        if (keys) server_log(LL_NOTICE, "DB loaded from disk: %lld keys in %.3f seconds", keys,
+                             (double)(util_mstime() - t0) / 1000.0);
+        server.lastsave = util_mstime() / 1000;
+    }
     el_timer_add(server.loop, 1, server_cron, NULL);
     server_log(LL_NOTICE, "Server initialized");
     server_log(LL_NOTICE, "Ready to accept connections tcp");

@@ -202,6 +202,8 @@ typedef struct client {
     int defer_cap;
     struct blocking_state *bstate; /* blocked.c, set while CLIENT_BLOCKED */
     ds held_in; /* input that arrived while its own command ran (nested events), or NULL */
+    unsigned long long reply_turn; /* loop turn of the last reply queued */
+    uint64_t wal_wait_seq;  /* appendfsync always: log record its queued replies wait for */
     struct pubsub_state *pubsub; /* subscriptions (pubsub.c), NULL when none yet */
 } client;
 
@@ -375,6 +377,7 @@ struct server {
     int pause_all; /* 1 = ALL, 0 = WRITE */
     int paused;
     int shutdown_asap;
+    int shutdown_nosave, shutdown_save, shutdown_force; /* SHUTDOWN NOSAVE|SAVE, FORCE */
     long long cron_loops;
     int64_t mstime; /* cached clock, see server_mstime() */
     /* stats */
@@ -390,6 +393,21 @@ struct server {
     int in_nested_events; /* inside server_process_events_while_blocked */
     /* persistence (persist.h has the rest) */
     int loading;          /* loading a snapshot or log: -LOADING for most commands */
+    char *dbfilename;
+    struct save_point {
+        int seconds;
+        long long changes;
+    } save_points[16];
+    int nsave_points;
+    int stop_writes_on_bgsave_err;
+    int aof_enabled;      /* appendonly (the log runs when wal.c says so) */
+    int aof_fsync;        /* appendfsync: 0 always, 1 everysec, 2 no */
+    char *aof_dirname, *aof_filename;
+    int aof_load_truncated;
+    int aof_rewrite_perc;
+    long long aof_rewrite_min_size;
+    int call_depth;       /* nesting of call_command (EXEC, scripts) */
+    unsigned long long loop_turn; /* loop turns so far (replies of a turn wait for its log records) */
     /* scripting (script.c) */
     long long busy_reply_threshold; /* ms a script runs before others get -BUSY (lua-time-limit) */
     int in_script;   /* a script (EVAL/FCALL) is running: its redis.call()s run on script_client */
@@ -487,6 +505,10 @@ void pttlCommand(client *c);
 void persistCommand(client *c);
 void touchCommand(client *c);
 void objectCommand(client *c);
+/* persistence (snapshot.c, wal.c) */
+void saveCommand(client *c);
+void bgsaveCommand(client *c);
+void bgrewriteaofCommand(client *c);
 /* serialization (serial.c) */
 void dumpCommand(client *c);
 void restoreCommand(client *c);
@@ -663,6 +685,60 @@ void phGetCommand(client *c);
 void phPatchCommand(client *c);
 void phSearchCommand(client *c);
 /* end of entities */
+
+/* graph (t_graph.c) */
+struct graph_node;
+struct json_t;
+typedef struct graph_expand_opts graph_expand_opts;
+/* Cap on the nodes one traversal records (config graph-max-traversal). */
+extern long long graph_max_traversal;
+/* Entity side, defined in t_entity.c: the slot holding the graph node of
+ * entity e (o->v.p of an entity value; NULL slot content: no edges), its
+ * keyspace name, and its metadata (NULL means {}). */
+struct graph_node **entity_graph_slot(void *e);
+ds entity_graph_key(const void *e);
+const struct json_t *entity_graph_meta(const void *e);
+/* Removes every edge of an entity being freed, at both ends (n: the
+ * entity's node, NULL when it has none). Called from entity_type_ops.free. */
+void graph_entity_free(struct graph_node *n);
+/* Bytes of an entity's edges (MEMORY USAGE). */
+size_t graph_entity_memory(const struct graph_node *n);
+/* Frees d's edge store (every entity of d is gone). */
+void graph_free_db(db *d);
+/* The INFO "graph" section, and one database's edge count and memory. */
+ds graph_info(ds s);
+void graph_db_stats(db *d, long long *edges, long long *memory);
+/* PH.GET EDGES: every edge of the entity (out then in) as maps. */
+void graph_reply_entity_edges(client *c, struct graph_node *n);
+/* PH.SEARCH options EXPAND ..., RERANK, WITHPATHS at argv[*i]: returns 0
+ * when argv[*i] is none of them, 1 after parsing one (*i on its last word;
+ * *opts allocated on the first), -1 after replying an error. */
+int graph_search_option(client *c, int *i, graph_expand_opts **opts);
+/* Checks the parsed options (NULL: nothing to check) once all are known;
+ * -1 after replying an error. */
+int graph_search_validate(client *c, graph_expand_opts *o, int has_vectors_or_return);
+void graph_expand_opts_free(graph_expand_opts *o);
+/* The vector score of entity e for the search under way, NAN when e has no
+ * vector comparable with the query. */
+typedef double graph_score_fn(void *priv, void *e);
+/* Replies PH.SEARCH ... EXPAND: hits (entities, best first, with their
+ * scores), the entities the expansion reaches, reranked (docs/graph.md). */
+void graph_search_reply(client *c, graph_expand_opts *o, void **hits, const double *scores, int nhits,
+                        graph_score_fn *score, void *priv, int withmeta);
+/* Durability. UNDIRECTED edges are two ordinary edges, so the outgoing
+ * edges of every entity are the whole graph. */
+typedef void graph_edge_visit_fn(void *priv, const char *to_key, size_t to_len, const char *type, size_t type_len,
+                                 double weight, const char *meta_json, size_t meta_len);
+/* Calls fn for every outgoing edge of entity value o (meta_json NULL/0 when none). */
+void graph_foreach_out_edge(pobj *o, graph_edge_visit_fn *fn, void *priv);
+/* Adds the edge from->to (both must be existing entity keys of d) as PH.EDGE ADD would, without a reply; returns 0,
+ * or -1 with *err set to a static message. */
+int graph_restore_edge(db *d, const char *from, size_t flen, const char *to, size_t tlen, const char *type, size_t tylen,
+                       double weight, const char *meta_json, size_t mlen, const char **err);
+void phEdgeCommand(client *c);
+void phNeighborsCommand(client *c);
+void phPathCommand(client *c);
+/* end of graph */
 
 /* pub/sub (pubsub.c) */
 void pubsub_init(void);
