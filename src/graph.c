@@ -194,6 +194,8 @@ void graph_store_get_stats(const graph_store *g, graph_stats *st) {
 
 void *graph_node_owner(const graph_node *n) { return n->owner; }
 
+graph_store *graph_node_store(const graph_node *n) { return n->store; }
+
 size_t graph_node_memory(const graph_node *n) {
     if (!n) return 0;
     return sizeof(*n) + (size_t)n->capout * sizeof(out_rec) + (size_t)n->capin * sizeof(in_rec) +

@@ -64,8 +64,9 @@ graph_store *graph_store_new(void);
 void graph_store_free(graph_store *g);
 void graph_store_get_stats(const graph_store *g, graph_stats *st);
 
-/* The owner of node n (what was given when it was created). */
+/* The owner of node n (what was given when it was created), and its store. */
 void *graph_node_owner(const graph_node *n);
+graph_store *graph_node_store(const graph_node *n);
 
 /* Adds the edge from -> to (or updates its weight and metadata when it
  * exists). *from_slot / *to_slot are the owners' node slots: a NULL slot
