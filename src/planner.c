@@ -47,14 +47,14 @@ void planner_choose(const planner_input *in, planner_plan *out) {
     out->selectivity = s;
     double ef = in->ef > in->k ? in->ef : in->k;
     double g = in->graph_distances > 0 ? in->graph_distances : ef * (2 + log2(n > 2 ? n : 2));
-    out->cost[PLAN_INDEX_SCAN] = in->candidates >= 0 ? in->candidates * in->ns_check + m * in->ns_distance : -1;
-    out->cost[PLAN_FULL_SCAN] = n * in->ns_check + m * in->ns_distance;
+    out->cost[PLAN_INDEX_SCAN] = in->candidates >= 0 ? in->candidates * in->ns_scan_check + m * in->ns_distance : -1;
+    out->cost[PLAN_FULL_SCAN] = n * in->ns_scan_check + m * in->ns_distance;
     /* a walk needs at least K matches to be worth starting, and ef's worth
      * of matches to find a good K (else it ends short and falls back) */
     int walk = n > 0 && m >= ef;
     double sw = s > 1e-9 ? s : 1e-9;
-    out->cost[PLAN_ACORN] = walk ? acorn_cost(in, g, sw) : -1;
-    out->cost[PLAN_POSTFILTER] = walk ? g / sw * (in->ns_distance + in->ns_check) : -1;
+    out->cost[PLAN_ACORN] = walk ? in->walk_setup + acorn_cost(in, g, sw) : -1;
+    out->cost[PLAN_POSTFILTER] = walk ? in->walk_setup + g / sw * (in->ns_distance + in->ns_check) : -1;
     planner_strategy best = PLAN_FULL_SCAN;
     for (int i = 0; i < PLAN_COUNT; i++)
         if (out->cost[i] >= 0 && out->cost[i] < out->cost[best]) best = (planner_strategy)i;

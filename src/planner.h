@@ -43,8 +43,10 @@ typedef struct planner_input {
     double m0;          /* links per node on HNSW layer 0 (2M) */
     double graph_distances; /* distances of an unfiltered walk at this EF; 0: unknown */
     double ns_distance; /* one distance computation */
-    double ns_check;    /* one filter check during a walk or scan */
+    double ns_check;    /* one filter check during a walk */
+    double ns_scan_check; /* one candidate of a scan: entity, filter, vector lookup */
     double ns_link;     /* reading one node's link list out of cache */
+    double walk_setup;  /* ns spent before a walk (building a match set) */
 } planner_input;
 
 typedef struct planner_plan {

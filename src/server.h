@@ -684,6 +684,9 @@ void phSetCommand(client *c);
 void phGetCommand(client *c);
 void phPatchCommand(client *c);
 void phSearchCommand(client *c);
+/* field indexes and the filtered-search planner (t_entity.c) */
+void phAlterCommand(client *c);
+void phExplainCommand(client *c);
 /* end of entities */
 
 /* graph (t_graph.c) */

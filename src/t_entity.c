@@ -40,9 +40,11 @@
 #include <math.h>
 #include <strings.h>
 
+#include "fieldidx.h"
 #include "filter.h"
 #include "flat.h"
 #include "hnsw.h"
+#include "planner.h"
 #include "serial.h"
 #include "server.h"
 #include "vec_dist.h"
@@ -54,6 +56,7 @@
 enum { INDEX_HNSW = 0, INDEX_FLAT = 1 };
 
 typedef struct entity entity;
+typedef struct coll_field coll_field;
 
 typedef struct collection {
     ds name, prefix;
@@ -71,7 +74,12 @@ typedef struct collection {
     long long metadata_bytes;
     long long searches, exact_searches;
     long long filtered_scan, filtered_graph, filtered_fallback; /* FILTER plans */
+    long long filtered_index_scan, filtered_full_scan, filtered_acorn, filtered_postfilter;
     double ns_per_distance; /* measured average, for TIMEOUT budgets */
+    double ns_per_check;    /* measured filter evaluation, for the planner */
+    double graph_distances_per_ef; /* distances of unfiltered walks / EF */
+    coll_field *fields;     /* FIELD indexes */
+    int nfields;
 } collection;
 
 struct entity {
@@ -84,6 +92,7 @@ struct entity {
     uint32_t meta_bytes;
     uint32_t epoch; /* coll->epoch when attached */
     uint8_t has_vec;
+    struct graph_node *edges; /* t_graph.c: NULL while the entity has no edges */
 };
 
 /* An entity's label in its collection's index is its own address: a search
@@ -183,6 +192,205 @@ static int entity_vector(const entity *e, float *out) {
     return 1;
 }
 
+/* ---------------- field indexes (FIELD, PH.ALTER) ---------------- */
+
+/* A declared field of a collection: its index (fieldidx.c) and the state of
+ * its background build. Writes keep every field current whatever its state
+ * (coll_attach, coll_remove, PH.SET META and PH.PATCH add and remove an
+ * entity's values; adding values twice changes nothing and removing values
+ * never added neither), so a build only has to visit once each entity that
+ * existed when it started: it walks the keyspace with the dict's SCAN cursor
+ * (every key present for the whole walk is returned at least once) from a
+ * 1 ms timer that works about 1 ms per firing, indexing the collection's
+ * entities. The planner uses a field only once its build is over. Field
+ * indexes are not in snapshots: a collection is recreated from its PH.CREATE
+ * arguments (FIELD clauses included) and its fields rebuilt from the
+ * entities' metadata once the load is over (entity_load_finish). */
+struct coll_field {
+    fieldidx *idx;
+    int building;
+    uint64_t cursor;          /* dict_scan cursor over the db's keys */
+    long long scanned, total; /* keys visited / keys when the build started */
+};
+
+#define MAX_FIELDS 64
+#define FIELD_BUILD_SLICE_US 1000
+
+static void fields_add_entity(collection *c, const entity *e) {
+    for (int i = 0; i < c->nfields; i++) fieldidx_add_doc(c->fields[i].idx, LABEL(e), e->meta);
+}
+
+static void fields_remove_entity(collection *c, const entity *e) {
+    for (int i = 0; i < c->nfields; i++) fieldidx_remove_doc(c->fields[i].idx, LABEL(e), e->meta);
+}
+
+static void fields_free(collection *c) {
+    for (int i = 0; i < c->nfields; i++) fieldidx_free(c->fields[i].idx);
+    zfree(c->fields);
+    c->fields = NULL;
+    c->nfields = 0;
+}
+
+/* The field of c whose path text is text, or -1. */
+static int field_find(const collection *c, const char *text) {
+    for (int i = 0; i < c->nfields; i++)
+        if (strcmp(fieldidx_path_text(c->fields[i].idx), text) == 0) return i;
+    return -1;
+}
+
+typedef struct field_build_ctx {
+    collection *c;
+    coll_field *f;
+} field_build_ctx;
+
+static void field_build_visit(void *priv, dict_entry *de) {
+    field_build_ctx *b = priv;
+    pobj *o = de->v.val;
+    b->f->scanned++;
+    if (!o || o->type != OBJ_ENTITY) return;
+    entity *e = o->v.p;
+    if (e->coll == b->c && attached(e)) fieldidx_add_doc(b->f->idx, LABEL(e), e->meta);
+}
+
+/* Advances every running build for about budget_us in all. Returns 1 when
+ * some build is not finished. */
+static int fields_build_step(int64_t budget_us) {
+    int64_t end = util_monotonic_us() + budget_us;
+    int more = 0;
+    for (int d = 0; d < server.dbnum; d++) {
+        db *dbp = &server.dbs[d];
+        for (int i = 0; i < dbp->ncolls; i++) {
+            collection *c = dbp->colls[i];
+            for (int j = 0; j < c->nfields; j++) {
+                coll_field *f = &c->fields[j];
+                field_build_ctx b = {c, f};
+                while (f->building && util_monotonic_us() < end) {
+                    for (int s = 0; s < 32 && f->building; s++) {
+                        f->cursor = dict_scan(dbp->keys, f->cursor, field_build_visit, &b);
+                        if (f->cursor == 0) f->building = 0;
+                    }
+                }
+                more |= f->building;
+            }
+        }
+    }
+    return more;
+}
+
+static int field_build_timer_on;
+
+static int fields_build_timer(el_loop *loop, long long id, void *ud) {
+    (void)loop;
+    (void)id;
+    (void)ud;
+    if (fields_build_step(FIELD_BUILD_SLICE_US)) return 1;
+    field_build_timer_on = 0;
+    return -1;
+}
+
+/* Makes sure running builds progress: from a timer when the event loop
+ * exists, else (loading at start-up) at once. */
+static void fields_schedule_builds(void) {
+    if (!server.loop) {
+        while (fields_build_step(1000000)) {}
+        return;
+    }
+    if (!field_build_timer_on) {
+        field_build_timer_on = 1;
+        el_timer_add(server.loop, 1, fields_build_timer, NULL);
+    }
+}
+
+/* Starts a build of field f of c from nothing (the index is emptied). */
+static void field_start_build(collection *c, coll_field *f) {
+    fieldidx_clear(f->idx);
+    f->building = 1;
+    f->cursor = 0;
+    f->scanned = 0;
+    f->total = (long long)dict_size(c->db->keys);
+}
+
+/* Appends a field to c (takes idx). With build, it is built in the
+ * background from the entities c already has. */
+static void coll_add_field(collection *c, fieldidx *idx, int build) {
+    c->fields = zrealloc(c->fields, sizeof(coll_field) * (size_t)(c->nfields + 1));
+    coll_field *f = &c->fields[c->nfields++];
+    memset(f, 0, sizeof(*f));
+    f->idx = idx;
+    if (build && c->entities) {
+        field_start_build(c, f);
+        fields_schedule_builds();
+    }
+}
+
+/* Parses "FIELD <path> NUMERIC|TAG" with argv[i] the FIELD token into a new
+ * field index, refusing a path c (may be NULL) or pending[0..npending)
+ * already has. Returns NULL after replying. */
+static fieldidx *parse_field_decl(client *cl, int i, const collection *c, fieldidx **pending, int npending) {
+    if (i + 2 >= cl->argc) {
+        add_reply_error(cl, "FIELD needs a path and a type: FIELD <path> NUMERIC|TAG");
+        return NULL;
+    }
+    fieldidx_type type;
+    resp_arg *p = &cl->argv[i + 1], *t = &cl->argv[i + 2];
+    if (arg_is(cl, i + 2, "numeric")) {
+        type = FIELDIDX_NUMERIC;
+    } else if (arg_is(cl, i + 2, "tag")) {
+        type = FIELDIDX_TAG;
+    } else {
+        add_reply_errorf(cl, "FIELD type must be NUMERIC or TAG, got '%.*s'", (int)(t->len > 32 ? 32 : t->len), t->ptr);
+        return NULL;
+    }
+    char err[256];
+    fieldidx *f = fieldidx_new(p->ptr, p->len, type, err, sizeof(err));
+    if (!f) {
+        add_reply_errorf(cl, "FIELD path '%.*s': %s", (int)(p->len > 64 ? 64 : p->len), p->ptr, err);
+        return NULL;
+    }
+    int dup = c && field_find(c, fieldidx_path_text(f)) >= 0;
+    for (int k = 0; k < npending && !dup; k++)
+        dup = strcmp(fieldidx_path_text(pending[k]), fieldidx_path_text(f)) == 0;
+    if (dup || (c ? c->nfields : 0) + npending >= MAX_FIELDS) {
+        if (dup) add_reply_errorf(cl, "FIELD %s is declared twice", fieldidx_path_text(f));
+        else add_reply_errorf(cl, "a collection has at most %d fields", MAX_FIELDS);
+        fieldidx_free(f);
+        return NULL;
+    }
+    return f;
+}
+
+/* After a load: every field is rebuilt from the entities' metadata. */
+static void fields_rebuild_all(void) {
+    for (int d = 0; d < server.dbnum; d++)
+        for (int i = 0; i < server.dbs[d].ncolls; i++) {
+            collection *c = server.dbs[d].colls[i];
+            for (int j = 0; j < c->nfields; j++) field_start_build(c, &c->fields[j]);
+        }
+    fields_schedule_builds();
+}
+
+/* PH.INFO's "fields": one map per field. */
+static void reply_fields(client *c, const collection *coll) {
+    add_reply_array_len(c, coll->nfields);
+    for (int i = 0; i < coll->nfields; i++) {
+        const coll_field *f = &coll->fields[i];
+        add_reply_map_len(c, 6);
+        add_reply_bulk_cstr(c, "path");
+        add_reply_bulk_cstr(c, fieldidx_path_text(f->idx));
+        add_reply_bulk_cstr(c, "type");
+        add_reply_bulk_cstr(c, fieldidx_type_name(fieldidx_get_type(f->idx)));
+        add_reply_bulk_cstr(c, "entries");
+        add_reply_long(c, (long long)fieldidx_entries(f->idx));
+        add_reply_bulk_cstr(c, "memory");
+        add_reply_long(c, (long long)fieldidx_memory(f->idx));
+        add_reply_bulk_cstr(c, "state");
+        add_reply_bulk_cstr(c, f->building ? "building" : "ready");
+        add_reply_bulk_cstr(c, "progress");
+        double pct = !f->building ? 100.0 : f->total ? 100.0 * (double)f->scanned / (double)f->total : 0;
+        add_reply_double(c, pct > 99.9 && f->building ? 99.9 : pct);
+    }
+}
+
 /* Removes e from its collection (index and counts). */
 static void coll_remove(entity *e) {
     collection *c = e->coll;
@@ -194,6 +402,7 @@ static void coll_remove(entity *e) {
         }
         c->entities--;
         c->metadata_bytes -= e->meta_bytes;
+        fields_remove_entity(c, e);
     }
     e->coll = NULL;
 }
@@ -213,6 +422,7 @@ static int coll_attach(collection *c, entity *e) {
     e->epoch = c->epoch;
     c->entities++;
     c->metadata_bytes += e->meta_bytes;
+    fields_add_entity(c, e);
     return 0;
 }
 
@@ -226,6 +436,7 @@ static void entity_detach(entity *e) {
 }
 
 static void coll_free(collection *c) {
+    fields_free(c);
     coll_free_index(c);
     hnsw_scratch_free(c->scratch);
     ds_free(c->name);
@@ -245,6 +456,7 @@ static entity *entity_new(void) {
 
 static void entity_free_value(pobj *o) {
     entity *e = o->v.p;
+    graph_entity_free(e->edges); /* both ends of every edge: no peer keeps a pointer to e */
     coll_remove(e);
     json_decref(e->meta);
     zfree(e->vec);
@@ -269,10 +481,16 @@ static size_t entity_mem(const pobj *o) {
     const entity *e = o->v.p;
     size_t n = zmalloc_size(e) + e->meta_bytes * 2;
     if (e->has_vec) n += sizeof(float) * e->dim;
-    return n;
+    return n + graph_entity_memory(e->edges);
 }
 
 const obj_type_ops entity_type_ops = {"entity", entity_free_value, entity_dup_value, entity_mem};
+
+/* The graph's view of an entity (t_graph.c). A copy (entity_dup_value)
+ * starts without edges. */
+struct graph_node **entity_graph_slot(void *e) { return &((entity *)e)->edges; }
+ds entity_graph_key(const void *e) { return ((const entity *)e)->key; }
+const struct json_t *entity_graph_meta(const void *e) { return ((const entity *)e)->meta; }
 
 /* ---------------- keyspace hooks ---------------- */
 
@@ -286,10 +504,15 @@ void entity_flush_db(db *d) {
         c->entities = 0;
         c->vectors = 0;
         c->metadata_bytes = 0;
+        for (int j = 0; j < c->nfields; j++) {
+            fieldidx_clear(c->fields[j].idx);
+            c->fields[j].building = 0;
+        }
     }
 }
 
 void entity_free_db(db *d) {
+    graph_free_db(d);
     for (int i = 0; i < d->ncolls; i++) coll_free(d->colls[i]);
     zfree(d->colls);
     d->colls = NULL;
@@ -461,11 +684,17 @@ void phCreateCommand(client *c) {
     ds prefix = NULL;
     uint32_t dim = 0, M = 16, efc = 200, efr = 64;
     hnsw_metric metric = HNSW_METRIC_COSINE;
-    int index = INDEX_HNSW, rc = 0;
+    int index = INDEX_HNSW, rc = 0, nfields = 0;
+    fieldidx *fields[MAX_FIELDS];
     for (int i = 2; i < c->argc && rc == 0; i += 2) {
         if (i + 1 >= c->argc) {
             add_reply_err_syntax(c);
             rc = -1;
+        } else if (arg_is(c, i, "field")) {
+            fields[nfields] = parse_field_decl(c, i, NULL, fields, nfields);
+            if (fields[nfields]) nfields++;
+            else rc = -1;
+            i++; /* FIELD <path> <type>: three arguments */
         } else if (arg_is(c, i, "prefix")) {
             ds_free(prefix);
             prefix = ds_new(c->argv[i + 1].ptr, c->argv[i + 1].len);
@@ -499,6 +728,7 @@ void phCreateCommand(client *c) {
     }
     if (rc != 0) {
         ds_free(prefix);
+        while (nfields) fieldidx_free(fields[--nfields]);
         return;
     }
     if (!prefix) prefix = ds_catfmt(ds_new(name->ptr, name->len), ":");
@@ -508,6 +738,7 @@ void phCreateCommand(client *c) {
         if (memcmp(prefix, o->prefix, n) == 0) {
             add_reply_errorf(c, "prefix '%s' overlaps collection '%s' (prefix '%s')", prefix, o->name, o->prefix);
             ds_free(prefix);
+            while (nfields) fieldidx_free(fields[--nfields]);
             return;
         }
     }
@@ -522,6 +753,7 @@ void phCreateCommand(client *c) {
     coll->ef_construction = efc;
     coll->ef_runtime = efr;
     coll->scratch = hnsw_scratch_new();
+    for (int k = 0; k < nfields; k++) coll_add_field(coll, fields[k], 0); /* filled by the adoption below */
     if (coll_make_index(coll) != 0) {
         add_reply_error(c, "could not create the index with these parameters");
         coll_free(coll);
@@ -580,6 +812,55 @@ void phDropCommand(client *c) {
     add_reply_ok(c);
 }
 
+/* PH.ALTER <coll> ADD FIELD <path> NUMERIC|TAG [FIELD ...] | DROP FIELD <path> */
+void phAlterCommand(client *c) {
+    collection *coll = coll_or_reply(c, &c->argv[1]);
+    if (!coll) return;
+    if (arg_is(c, 2, "drop") && c->argc == 5 && arg_is(c, 3, "field")) {
+        char err[256];
+        filter_path *p = filter_path_parse(c->argv[4].ptr, c->argv[4].len, err, sizeof(err), NULL);
+        int at = p ? field_find(coll, p->text) : -1;
+        filter_path_free(p);
+        if (at < 0) {
+            add_reply_errorf(c, "collection '%s' has no FIELD '%.*s'", coll->name, (int)(c->argv[4].len > 64 ? 64 : c->argv[4].len),
+                             c->argv[4].ptr);
+            return;
+        }
+        fieldidx_free(coll->fields[at].idx);
+        memmove(coll->fields + at, coll->fields + at + 1, sizeof(coll_field) * (size_t)(coll->nfields - at - 1));
+        coll->nfields--;
+        server_incr_dirty(1);
+        add_reply_ok(c);
+        return;
+    }
+    if (!arg_is(c, 2, "add") || c->argc < 6 || (c->argc - 3) % 3 != 0) {
+        add_reply_error(c, "PH.ALTER needs ADD FIELD <path> NUMERIC|TAG [FIELD ...] or DROP FIELD <path>");
+        return;
+    }
+    int n = (c->argc - 3) / 3;
+    fieldidx **list = zcalloc(sizeof(fieldidx *) * (size_t)n);
+    for (int k = 0; k < n; k++) {
+        int i = 3 + 3 * k;
+        if (!arg_is(c, i, "field")) {
+            add_reply_err_syntax(c);
+            n = k;
+            goto fail;
+        }
+        if (!(list[k] = parse_field_decl(c, i, coll, list, k))) {
+            n = k;
+            goto fail;
+        }
+    }
+    for (int k = 0; k < n; k++) coll_add_field(coll, list[k], 1);
+    zfree(list);
+    server_incr_dirty(1);
+    add_reply_ok(c);
+    return;
+fail:
+    for (int k = 0; k < n; k++) fieldidx_free(list[k]);
+    zfree(list);
+}
+
 void phListCommand(client *c) {
     add_reply_array_len(c, c->db->ncolls);
     for (int i = 0; i < c->db->ncolls; i++) add_reply_bulk(c, c->db->colls[i]->name, ds_len(c->db->colls[i]->name));
@@ -609,7 +890,9 @@ void phInfoCommand(client *c) {
         flat_memory(coll->flat, &mvec, &mother);
     }
     mother += sizeof(*coll) + (size_t)coll->entities * sizeof(entity);
-    add_reply_map_len(c, 21);
+    long long gedges, gmem;
+    graph_db_stats(c->db, &gedges, &gmem); /* edges may cross collections: the database's */
+    add_reply_map_len(c, 28);
     reply_kv_str(c, "name", coll->name);
     reply_kv_str(c, "prefix", coll->prefix);
     reply_kv_long(c, "dim", coll->dim);
@@ -631,6 +914,14 @@ void phInfoCommand(client *c) {
     reply_kv_long(c, "filtered_scan", coll->filtered_scan);
     reply_kv_long(c, "filtered_graph", coll->filtered_graph);
     reply_kv_long(c, "filtered_fallback", coll->filtered_fallback);
+    reply_kv_long(c, "filtered_index_scan", coll->filtered_index_scan);
+    reply_kv_long(c, "filtered_full_scan", coll->filtered_full_scan);
+    reply_kv_long(c, "filtered_acorn", coll->filtered_acorn);
+    reply_kv_long(c, "filtered_postfilter", coll->filtered_postfilter);
+    add_reply_bulk_cstr(c, "fields");
+    reply_fields(c, coll);
+    reply_kv_long(c, "db_graph_edges", gedges);
+    reply_kv_long(c, "db_graph_memory", gmem);
 }
 
 /* ---------------- PH.SET / GET / PATCH ---------------- */
@@ -728,8 +1019,10 @@ void phSetCommand(client *c) {
             if (coll->metric == HNSW_METRIC_COSINE) e->norm = (float)vec_norm(vec, (size_t)dim);
         }
         if (meta) {
+            if (attached(e)) fields_remove_entity(e->coll, e);
             json_decref(e->meta);
             e->meta = meta;
+            if (attached(e)) fields_add_entity(e->coll, e);
             if (e->coll) e->coll->metadata_bytes -= e->meta_bytes;
             e->meta_bytes = (uint32_t)json_text_len(meta);
             if (e->coll) e->coll->metadata_bytes += e->meta_bytes;
@@ -765,15 +1058,13 @@ static void reply_meta(client *c, const entity *e) {
 }
 
 void phGetCommand(client *c) {
-    int want_vec = 0, want_values = 0, want_meta = 0;
+    int want_vec = 0, want_values = 0, want_meta = 0, want_edges = 0;
     for (int i = 2; i < c->argc; i++) {
         if (arg_is(c, i, "vector")) want_vec = 1;
         else if (arg_is(c, i, "values")) want_values = 1;
         else if (arg_is(c, i, "meta")) want_meta = 1;
-        else if (arg_is(c, i, "edges")) {
-            add_reply_error(c, "EDGES: the graph is not implemented yet in this version of Phenix");
-            return;
-        } else {
+        else if (arg_is(c, i, "edges")) want_edges = 1;
+        else {
             add_reply_err_syntax(c);
             return;
         }
@@ -786,7 +1077,7 @@ void phGetCommand(client *c) {
         add_reply_null(c);
         return;
     }
-    add_reply_map_len(c, want_vec + want_values + want_meta);
+    add_reply_map_len(c, want_vec + want_values + want_meta + want_edges);
     if (want_vec) {
         add_reply_bulk_cstr(c, "vector");
         reply_vector_blob(c, e);
@@ -806,6 +1097,10 @@ void phGetCommand(client *c) {
     if (want_meta) {
         add_reply_bulk_cstr(c, "meta");
         reply_meta(c, e);
+    }
+    if (want_edges) {
+        add_reply_bulk_cstr(c, "edges");
+        graph_reply_entity_edges(c, e->edges);
     }
 }
 
@@ -850,7 +1145,9 @@ void phPatchCommand(client *c) {
         return;
     }
     if (!e->meta) e->meta = json_object();
+    if (attached(e)) fields_remove_entity(e->coll, e);
     merge_patch(e->meta, patch);
+    if (attached(e)) fields_add_entity(e->coll, e);
     json_decref(patch);
     if (e->coll) e->coll->metadata_bytes -= e->meta_bytes;
     e->meta_bytes = (uint32_t)json_text_len(e->meta);
@@ -870,6 +1167,12 @@ typedef struct search_ctx {
     int64_t deadline_us;
     uint32_t calls;
     int timed_out;
+    long long checks;              /* walk node checks (ANALYZE) */
+    long long accepted;            /* scans: vectors accepted (distances computed) */
+    fieldidx_labelset *matchset;   /* walks: the labels that may match, or NULL */
+    const fieldidx *probe_field;   /* walks: a TAG field to probe, or NULL */
+    const filter_constraint *probe_c;
+    int probe_decides;             /* a probe (or matchset) decides; results verified */
 } search_ctx;
 
 /* Accepts a label unless it is the LIKE entity, or an entity that has
@@ -884,6 +1187,7 @@ static int accept_label(uint64_t label, void *p) {
         if (x && x->v.s64 <= s->now_ms) return 0;
     }
     if (s->filter && !filter_eval(s->filter, ENTITY_OF(label)->meta)) return 0;
+    s->accepted++;
     return 1;
 }
 
@@ -898,16 +1202,21 @@ typedef struct search_opts {
     int ret_first, ret_count; /* RETURN paths: argv[ret_first .. +ret_count) */
     filter_expr *filter;      /* FILTER, owned */
     filter_path **ret;        /* RETURN paths parsed, owned (ret_count of them) */
+    int explain, analyze;     /* PH.EXPLAIN, and its ANALYZE */
+    graph_expand_opts *expand; /* EXPAND, RERANK, WITHPATHS (t_graph.c), owned */
 } search_opts;
 
 static void search_opts_free(search_opts *o) {
+    graph_expand_opts_free(o->expand);
     filter_free(o->filter);
     for (int r = 0; r < o->ret_count; r++) filter_path_free(o->ret[r]);
     zfree(o->ret);
 }
 
 static int parse_search_opts(client *c, int i, collection *coll, search_opts *o) {
+    int explain = o->explain;
     memset(o, 0, sizeof(*o));
+    o->explain = explain;
     o->k = 10;
     o->ef = coll->ef_runtime;
     for (; i < c->argc; i++) {
@@ -931,6 +1240,8 @@ static int parse_search_opts(client *c, int i, collection *coll, search_opts *o)
         } else if (arg_is(c, i, "timeout") && more) {
             if (arg_long_range(c, ++i, 0, LLONG_MAX, &o->timeout_ms, "TIMEOUT must be a non-negative number of milliseconds") < 0)
                 return -1;
+        } else if (o->explain && arg_is(c, i, "analyze")) {
+            o->analyze = 1;
         } else if (arg_is(c, i, "withscores")) {
             o->withscores = 1;
         } else if (arg_is(c, i, "withmeta")) {
@@ -967,16 +1278,54 @@ static int parse_search_opts(client *c, int i, collection *coll, search_opts *o)
                 return -1;
             }
             i++;
-        } else if (arg_is(c, i, "expand")) {
-            add_reply_errorf(c, "%.*s is not implemented yet in this version of Phenix", (int)c->argv[i].len, c->argv[i].ptr);
-            return -1;
+        } else if ((v = graph_search_option(c, &i, &o->expand)) != 0) {
+            if (v < 0) return -1;
         } else {
             add_reply_err_syntax(c);
             return -1;
         }
     }
     if (o->ef < o->k) o->ef = o->k;
-    return 0;
+    return graph_search_validate(c, o->expand, o->withvectors || o->ret_count);
+}
+
+/* EXPAND: the vector score of an entity reached through the graph (NAN
+ * unless it has a vector in the searched collection). */
+typedef struct expand_score_ctx {
+    collection *coll;
+    float *q; /* the query, normalized for COSINE */
+} expand_score_ctx;
+
+static double expand_score(void *priv, void *ent) {
+    expand_score_ctx *x = priv;
+    entity *e = ent;
+    if (!e->has_vec || !attached(e) || e->coll != x->coll) return NAN;
+    const float *v = coll_get_vector(x->coll, LABEL(e));
+    if (!v) return NAN;
+    uint32_t dim = x->coll->dim;
+    return score_of(x->coll, x->coll->metric == HNSW_METRIC_L2 ? vec_l2sq(x->q, v, dim) : 1.0f - vec_dot(x->q, v, dim));
+}
+
+/* PH.SEARCH ... EXPAND: the hits within RADIUS seed the graph expansion,
+ * which replies (t_graph.c). */
+static void reply_expanded(client *c, collection *coll, search_opts *o, const float *q, uint64_t *labels, float *dists,
+                           int n) {
+    void **hits = zmalloc(sizeof(void *) * (size_t)(n ? n : 1));
+    double *scores = zmalloc(sizeof(double) * (size_t)(n ? n : 1));
+    int nh = 0;
+    for (int i = 0; i < n; i++) {
+        double score = score_of(coll, dists[i]);
+        if (o->has_radius && score > o->radius) continue;
+        hits[nh] = ENTITY_OF(labels[i]);
+        scores[nh++] = score;
+    }
+    expand_score_ctx x = {.coll = coll, .q = zmalloc(sizeof(float) * coll->dim)};
+    memcpy(x.q, q, sizeof(float) * coll->dim);
+    if (coll->metric == HNSW_METRIC_COSINE) vec_normalize(x.q, coll->dim);
+    graph_search_reply(c, o->expand, hits, scores, nh, expand_score, &x, o->withmeta);
+    zfree(x.q);
+    zfree(hits);
+    zfree(scores);
 }
 
 static void reply_results(client *c, collection *coll, search_opts *o, uint64_t *labels, float *dists, int n) {
@@ -1022,46 +1371,409 @@ static void reply_results(client *c, collection *coll, search_opts *o, uint64_t 
     set_deferred_array_len(c, h, out);
 }
 
-/* Collections this small are always scanned when filtered. */
-#define SCAN_MAX_SMALL 10000
-/* Scan when the estimated matches are at most this many per EF. */
-#define SCAN_MATCHES_PER_EF 50.0
+/* ---------------- the filtered-search planner ---------------- */
+
+/* How a filtered search runs (planner.h has the cost model):
+ *  1. estimate the matches: when constraints of the filter's top-level AND
+ *     hit ready FIELD indexes, the product of their selectivities (the
+ *     "index" source; "index+sample" when the filter has other parts too,
+ *     then the smaller of that and the sample), else a sample of up to 256
+ *     vectors ("sample");
+ *  2. the planner picks the cheapest of: index scan (the labels of the
+ *     most selective indexed constraint, filter evaluated on each, exact
+ *     distances), full scan, ACORN walk (hnsw.c's ACORN mode), post-filter
+ *     walk (hnsw.c's default filtered mode). EXACT and FLAT collections
+ *     choose between the two scans only;
+ *  3. walks check a node with an index probe when one decides the filter:
+ *     a TAG constraint's label set, or, for one NUMERIC constraint, a set
+ *     of its labels built first (its cost is part of the plan). Results of
+ *     a probe-only walk are verified with the whole filter;
+ *  4. a walk that ends with fewer than K results although it was not cut
+ *     short (TIMEOUT) falls back to an exact scan, so K results come back
+ *     whenever K entities match.
+ * PH.EXPLAIN shows steps 1-2; with ANALYZE it runs the search and adds what
+ * happened (candidates, filter checks, nodes visited, distances, fallback,
+ * microseconds per stage). */
+
 #define SELECTIVITY_SAMPLES 256
+#define NS_PROBE 15.0     /* one label-set probe */
+#define NS_SET_ADD 12.0   /* one label added to a match set */
+#define NS_LINK 60.0      /* one link list out of cache */
+#define NS_EVAL_DEFAULT 150.0 /* filter evaluation on metadata out of cache */
+/* Strategies besides the planner's: an unfiltered walk and EXACT scans. */
+enum { STRAT_HNSW = PLAN_COUNT, STRAT_EXACT };
+
+static const char *strategy_name(int s) {
+    return s == STRAT_HNSW ? "hnsw" : s == STRAT_EXACT ? "exact" : planner_strategy_name((planner_strategy)s);
+}
+
+typedef struct search_plan {
+    int strategy;
+    int planned; /* pp holds the planner's costs */
+    planner_plan pp;
+    double est_matches;
+    const char *est_source;
+    const coll_field *enum_field; /* the most selective indexed constraint */
+    const filter_constraint *enum_c;
+    double enum_candidates;
+    const coll_field *probe_field; /* a TAG constraint that walks can probe */
+    const filter_constraint *probe_c;
+    int probe_decides; /* the filter is exactly the probed (or set) constraint */
+    int use_matchset;  /* build a label set of enum_c for a walk */
+    /* ANALYZE */
+    long long candidates, checks, visited, distances;
+    int fallback, timed_out;
+    int64_t us_plan, us_setup, us_search, us_fallback;
+} search_plan;
+
+/* Fraction of the collection's vectors whose metadata matches f, estimated
+ * from up to SELECTIVITY_SAMPLES entities spread evenly over the index's
+ * dense slots (a systematic sample), with add-half smoothing. Also updates
+ * the collection's measured cost of one filter evaluation. */
+static double estimate_selectivity(collection *coll, const filter_expr *f) {
+    uint32_t cnt = coll->hnsw ? hnsw_count(coll->hnsw) : 0;
+    if (!cnt) return coll->vectors ? 0.5 : 0;
+    uint32_t samples = cnt < SELECTIVITY_SAMPLES ? cnt : SELECTIVITY_SAMPLES, hits = 0;
+    int64_t t0 = util_monotonic_us();
+    for (uint32_t i = 0; i < samples; i++) {
+        uint32_t slot = (uint32_t)((uint64_t)i * cnt / samples);
+        hits += (uint32_t)filter_eval(f, ENTITY_OF(hnsw_label_at(coll->hnsw, slot))->meta);
+    }
+    double ns = (double)(util_monotonic_us() - t0) * 1000.0 / samples;
+    if (samples >= 64) coll->ns_per_check = coll->ns_per_check > 0 ? 0.8 * coll->ns_per_check + 0.2 * ns : ns;
+    return ((double)hits + 0.5) / ((double)samples + 1.0);
+}
+
+/* A ready field of coll that can answer constraint k, or NULL. */
+static const coll_field *field_for(const collection *coll, const filter_constraint *k) {
+    for (int i = 0; i < coll->nfields; i++) {
+        const coll_field *f = &coll->fields[i];
+        if (!f->building && fieldidx_can_answer(f->idx, k)) return f;
+    }
+    return NULL;
+}
+
+/* Step 1: the estimated matches, and the index constraints usable. */
+static void plan_estimate(collection *coll, const filter_expr *f, search_plan *p) {
+    size_t nc = 0;
+    int exact = 0, answered = 0, all;
+    const filter_constraint *cs = filter_constraints(f, &nc, &exact);
+    double ents = coll->entities > 0 ? (double)coll->entities : 1, sel = 1, probe_count = 0;
+    all = exact;
+    for (size_t i = 0; i < nc; i++) {
+        const coll_field *cf = field_for(coll, &cs[i]);
+        if (!cf) {
+            all = 0;
+            continue;
+        }
+        double cnt = fieldidx_count(cf->idx, &cs[i]);
+        answered++;
+        sel *= cnt < ents ? cnt / ents : 1;
+        if (!p->enum_field || cnt < p->enum_candidates) {
+            p->enum_field = cf;
+            p->enum_c = &cs[i];
+            p->enum_candidates = cnt;
+        }
+        if (fieldidx_get_type(cf->idx) == FIELDIDX_TAG && (!p->probe_field || cnt < probe_count)) {
+            p->probe_field = cf;
+            p->probe_c = &cs[i];
+            probe_count = cnt;
+        }
+    }
+    double n = (double)coll->vectors;
+    if (answered && all) {
+        p->est_matches = sel * n;
+        p->est_source = "index";
+    } else if (answered) {
+        double s2 = estimate_selectivity(coll, f);
+        p->est_matches = (s2 < sel ? s2 : sel) * n;
+        p->est_source = "index+sample";
+    } else {
+        p->est_matches = estimate_selectivity(coll, f) * n;
+        p->est_source = "sample";
+    }
+    if (all && nc == 1 && p->probe_field) p->probe_decides = 1;
+    else if (all && nc == 1 && p->enum_field) p->use_matchset = 1;
+}
+
+/* Step 2: the strategy. */
+static void plan_search(collection *coll, const search_opts *o, search_plan *p) {
+    int exact_only = coll->flat || o->exact;
+    if (!o->filter) {
+        p->strategy = exact_only ? STRAT_EXACT : STRAT_HNSW;
+        p->est_source = "none";
+        p->est_matches = (double)coll->vectors;
+        return;
+    }
+    plan_estimate(coll, o->filter, p);
+    double ns_eval = coll->ns_per_check > 0 ? coll->ns_per_check : NS_EVAL_DEFAULT;
+    double ns_dist = coll->ns_per_distance > 0 ? coll->ns_per_distance : 5.0 + 0.05 * coll->dim;
+    planner_input in = {
+        .vectors = (double)coll->vectors, .matches = p->est_matches,
+        .candidates = p->enum_field ? p->enum_candidates : -1, .k = (double)o->k, .ef = (double)o->ef,
+        .m0 = 2.0 * coll->M, .graph_distances = coll->graph_distances_per_ef * (double)o->ef,
+        .ns_distance = ns_dist, .ns_check = ns_eval, .ns_scan_check = ns_eval, .ns_link = NS_LINK,
+    };
+    if (p->probe_decides || p->use_matchset) {
+        in.ns_check = NS_PROBE;
+        if (p->use_matchset) in.walk_setup = p->enum_candidates * NS_SET_ADD;
+    } else if (p->probe_field) {
+        double ps = coll->vectors ? p->est_matches / (double)coll->vectors : 1;
+        in.ns_check = NS_PROBE + (ps < 1 ? ps : 1) * ns_eval;
+    }
+    planner_choose(&in, &p->pp);
+    p->planned = 1;
+    if (exact_only) {
+        double a = p->pp.cost[PLAN_INDEX_SCAN], b = p->pp.cost[PLAN_FULL_SCAN];
+        p->strategy = a >= 0 && a <= b ? PLAN_INDEX_SCAN : PLAN_FULL_SCAN;
+    } else {
+        p->strategy = p->pp.strategy;
+    }
+}
+
+/* ---------------- PH.SEARCH execution ---------------- */
+
+static inline float query_distance(const collection *coll, const float *qq, const float *v) {
+    return coll->metric == HNSW_METRIC_L2 ? vec_l2sq(qq, v, coll->dim) : 1.0f - vec_dot(qq, v, coll->dim);
+}
+
+/* The query as the index compares it (COSINE: normalized); caller frees. */
+static float *index_query(const collection *coll, const float *q) {
+    float *qq = zmalloc(sizeof(float) * coll->dim);
+    memcpy(qq, q, sizeof(float) * coll->dim);
+    if (coll->metric == HNSW_METRIC_COSINE) vec_normalize(qq, coll->dim);
+    return qq;
+}
 
 /* Exact top k of the accepted vectors of an HNSW or FLAT collection. */
 static int exact_scan(collection *coll, const float *q, size_t k, search_ctx *sctx, uint64_t *labels, float *dists) {
     if (coll->flat) return flat_search(coll->flat, q, k, accept_label, sctx, labels, dists);
     uint32_t cnt = hnsw_count(coll->hnsw);
-    float *qq = zmalloc(sizeof(float) * coll->dim);
-    memcpy(qq, q, sizeof(float) * coll->dim);
-    if (coll->metric == HNSW_METRIC_COSINE) vec_normalize(qq, coll->dim);
+    float *qq = index_query(coll, q);
     flat_topk t;
     flat_topk_init(&t, k);
     for (uint32_t s = 0; s < cnt; s++) {
         uint64_t label = hnsw_label_at(coll->hnsw, s);
         if (!accept_label(label, sctx)) continue;
-        const float *v = hnsw_vector_at(coll->hnsw, s);
-        flat_topk_push(&t, label, coll->metric == HNSW_METRIC_L2 ? vec_l2sq(qq, v, coll->dim) : 1.0f - vec_dot(qq, v, coll->dim));
+        flat_topk_push(&t, label, query_distance(coll, qq, hnsw_vector_at(coll->hnsw, s)));
     }
     zfree(qq);
     return (int)flat_topk_finish(&t, labels, dists);
 }
 
-/* Fraction of the collection's vectors whose metadata matches f, estimated
- * from up to SELECTIVITY_SAMPLES entities spread evenly over the index's
- * dense slots (a systematic sample), with add-one smoothing. */
-static double estimate_selectivity(collection *coll, const filter_expr *f) {
-    uint32_t cnt = coll->hnsw ? hnsw_count(coll->hnsw) : 0;
-    if (!cnt) return 0;
-    uint32_t samples = cnt < SELECTIVITY_SAMPLES ? cnt : SELECTIVITY_SAMPLES, hits = 0;
-    for (uint32_t i = 0; i < samples; i++) {
-        uint32_t slot = (uint32_t)((uint64_t)i * cnt / samples);
-        hits += (uint32_t)filter_eval(f, ENTITY_OF(hnsw_label_at(coll->hnsw, slot))->meta);
-    }
-    return ((double)hits + 0.5) / ((double)samples + 1.0);
+typedef struct index_scan_ctx {
+    collection *coll;
+    search_ctx *sctx;
+    search_plan *plan;
+    fieldidx_labelset *seen;
+    flat_topk *topk;
+    const float *qq;
+} index_scan_ctx;
+
+static int index_scan_visit(uint64_t label, void *p) {
+    index_scan_ctx *x = p;
+    if (x->sctx->timed_out) return 1;
+    if (!fieldidx_labelset_add(x->seen, label)) return 0; /* an array or IN gave it twice */
+    entity *e = ENTITY_OF(label);
+    if (e->coll != x->coll || !attached(e) || !e->has_vec) return 0;
+    x->plan->candidates++;
+    if (!accept_label(label, x->sctx)) return 0;
+    const float *v = coll_get_vector(x->coll, label);
+    if (!v) return 0;
+    x->plan->distances++;
+    flat_topk_push(x->topk, label, query_distance(x->coll, x->qq, v));
+    return 0;
 }
 
-void phSearchCommand(client *c) {
+/* Exact top k among the candidates of the plan's index constraint. */
+static int index_scan(collection *coll, const float *q, size_t k, search_ctx *sctx, search_plan *p, uint64_t *labels,
+                      float *dists) {
+    flat_topk t;
+    flat_topk_init(&t, k);
+    float *qq = index_query(coll, q);
+    index_scan_ctx x = {coll, sctx, p, fieldidx_labelset_new(), &t, qq};
+    fieldidx_foreach(p->enum_field->idx, p->enum_c, index_scan_visit, &x);
+    fieldidx_labelset_free(x.seen);
+    zfree(qq);
+    return (int)flat_topk_finish(&t, labels, dists);
+}
+
+static int matchset_add(uint64_t label, void *p) {
+    fieldidx_labelset_add(p, label);
+    return 0;
+}
+
+/* The node check of a filtered walk: index probes first, then (unless a
+ * probe decides) the filter on the metadata. */
+static bool walk_accept(uint64_t label, void *p) {
+    search_ctx *s = p;
+    s->checks++;
+    if (label == s->exclude) return false;
+    if (s->deadline_us && (++s->calls & 255) == 0 && util_monotonic_us() > s->deadline_us) s->timed_out = 1;
+    if (s->timed_out) return false;
+    if (s->matchset && !fieldidx_labelset_contains(s->matchset, label)) return false;
+    if (s->probe_field && fieldidx_probe(s->probe_field, s->probe_c, label) == 0) return false;
+    if (dict_size(s->db->expires)) {
+        dict_entry *x = dict_find(s->db->expires, ENTITY_OF(label)->key);
+        if (x && x->v.s64 <= s->now_ms) return false;
+    }
+    if (s->filter && !s->probe_decides && !filter_eval(s->filter, ENTITY_OF(label)->meta)) return false;
+    return true;
+}
+
+/* Keeps the results that satisfy the whole filter (after a walk that
+ * checked nodes by index probes only). Returns the new count. */
+static int verify_results(const filter_expr *f, uint64_t *labels, float *dists, int n) {
+    int out = 0;
+    for (int i = 0; i < n; i++) {
+        if (!filter_eval(f, ENTITY_OF(labels[i])->meta)) continue;
+        labels[out] = labels[i];
+        dists[out++] = dists[i];
+    }
+    return out;
+}
+
+/* Runs an HNSW walk (unfiltered, ACORN or post-filter). Returns the results
+ * or a negative hnsw error; *cut is set when TIMEOUT stopped it. */
+static int graph_walk(collection *coll, const float *q, const search_opts *o, search_ctx *sctx, search_plan *p,
+                      uint64_t *labels, float *dists, int *cut) {
+    hnsw_search_params sp = {.k = o->k, .ef = o->ef, .filter = NULL, .filter_ctx = sctx,
+                             .acorn = p->strategy == PLAN_ACORN};
+    if (p->strategy != STRAT_HNSW) sp.filter = walk_accept;
+    else if (sctx->exclude || dict_size(sctx->db->expires)) sp.filter = accept_label_bool;
+    if (o->timeout_ms && coll->ns_per_distance > 0)
+        sp.max_distances = (uint64_t)((double)o->timeout_ms * 1e6 / coll->ns_per_distance) + 1;
+    hnsw_search_stats st;
+    int64_t t0 = util_monotonic_us();
+    int n = hnsw_search_ex(coll->hnsw, coll->scratch, q, &sp, labels, dists, &st);
+    int64_t took = util_monotonic_us() - t0;
+    p->visited += (long long)st.visited;
+    p->distances += (long long)st.distances;
+    if (p->strategy == STRAT_HNSW && st.distances > 100) {
+        double ns = (double)took * 1000.0 / (double)st.distances;
+        coll->ns_per_distance = coll->ns_per_distance > 0 ? 0.9 * coll->ns_per_distance + 0.1 * ns : ns;
+        double per_ef = (double)st.distances / (double)o->ef;
+        coll->graph_distances_per_ef =
+            coll->graph_distances_per_ef > 0 ? 0.9 * coll->graph_distances_per_ef + 0.1 * per_ef : per_ef;
+    }
+    *cut = sctx->timed_out || st.budget_exhausted;
+    if (n > 0 && sctx->probe_decides) n = verify_results(o->filter, labels, dists, n);
+    return n;
+}
+
+/* Runs the plan; returns the number of results or a negative hnsw error. */
+static int search_execute(collection *coll, const float *q, const search_opts *o, search_ctx *sctx, search_plan *p,
+                          uint64_t *labels, float *dists) {
+    int n, cut = 0;
+    int64_t t0 = util_monotonic_us();
+    if (p->strategy == PLAN_INDEX_SCAN) {
+        n = index_scan(coll, q, o->k, sctx, p, labels, dists);
+    } else if (p->strategy == PLAN_FULL_SCAN || p->strategy == STRAT_EXACT) {
+        n = exact_scan(coll, q, o->k, sctx, labels, dists);
+        p->candidates += coll->vectors;
+        p->distances += sctx->accepted;
+    } else {
+        if (p->strategy != STRAT_HNSW) {
+            if (p->use_matchset) {
+                sctx->matchset = fieldidx_labelset_new();
+                fieldidx_foreach(p->enum_field->idx, p->enum_c, matchset_add, sctx->matchset);
+                sctx->probe_decides = 1;
+            } else if (p->probe_field) {
+                sctx->probe_field = p->probe_field->idx;
+                sctx->probe_c = p->probe_c;
+                sctx->probe_decides = p->probe_decides;
+            }
+            int64_t t1 = util_monotonic_us();
+            p->us_setup = t1 - t0;
+            t0 = t1;
+        }
+        n = graph_walk(coll, q, o, sctx, p, labels, dists, &cut);
+        p->checks += sctx->checks;
+        fieldidx_labelset_free(sctx->matchset);
+        sctx->matchset = NULL;
+        sctx->probe_field = NULL;
+        sctx->probe_decides = 0;
+        if (n >= 0 && o->filter && (size_t)n < o->k && !cut) {
+            /* the walk ended short: K matches may still exist */
+            p->us_search = util_monotonic_us() - t0;
+            t0 = util_monotonic_us();
+            p->fallback = 1;
+            if (p->enum_field) {
+                n = index_scan(coll, q, o->k, sctx, p, labels, dists);
+            } else {
+                sctx->accepted = 0;
+                n = exact_scan(coll, q, o->k, sctx, labels, dists);
+                p->candidates += coll->vectors;
+                p->distances += sctx->accepted;
+            }
+            p->us_fallback = util_monotonic_us() - t0;
+            p->timed_out = sctx->timed_out;
+            return n;
+        }
+    }
+    p->us_search = util_monotonic_us() - t0;
+    p->timed_out = sctx->timed_out || cut;
+    return n;
+}
+
+static void count_strategy(collection *coll, const search_plan *p) {
+    coll->searches++;
+    switch (p->strategy) {
+    case STRAT_EXACT: coll->exact_searches++; break;
+    case PLAN_INDEX_SCAN: coll->filtered_index_scan++; coll->filtered_scan++; coll->exact_searches++; break;
+    case PLAN_FULL_SCAN: coll->filtered_full_scan++; coll->filtered_scan++; coll->exact_searches++; break;
+    case PLAN_ACORN: coll->filtered_acorn++; coll->filtered_graph++; break;
+    case PLAN_POSTFILTER: coll->filtered_postfilter++; coll->filtered_graph++; break;
+    default: break;
+    }
+    if (p->fallback) coll->filtered_fallback++;
+}
+
+static void reply_kv_double(client *c, const char *k, double v) {
+    add_reply_bulk_cstr(c, k);
+    add_reply_double(c, v);
+}
+
+/* PH.EXPLAIN's reply: the plan, and with ANALYZE what the run did. */
+static void reply_plan(client *c, collection *coll, const search_opts *o, const search_plan *p, int n) {
+    add_reply_map_len(c, 10 + (o->analyze ? 1 : 0));
+    reply_kv_str(c, "strategy", strategy_name(p->strategy));
+    reply_kv_str(c, "estimate_source", p->est_source);
+    reply_kv_double(c, "estimated_matches", p->est_matches);
+    reply_kv_double(c, "selectivity", coll->vectors ? p->est_matches / (double)coll->vectors : 0);
+    reply_kv_long(c, "vectors", coll->vectors);
+    reply_kv_long(c, "k", (long long)o->k);
+    reply_kv_long(c, "ef", (long long)o->ef);
+    add_reply_bulk_cstr(c, "index_field");
+    if (p->enum_field) add_reply_bulk_cstr(c, fieldidx_path_text(p->enum_field->idx));
+    else add_reply_null(c);
+    reply_kv_double(c, "index_candidates", p->enum_field ? p->enum_candidates : -1);
+    add_reply_bulk_cstr(c, "costs");
+    add_reply_map_len(c, p->planned ? PLAN_COUNT : 0);
+    for (int i = 0; p->planned && i < PLAN_COUNT; i++) {
+        add_reply_bulk_cstr(c, planner_strategy_name((planner_strategy)i));
+        if (p->pp.cost[i] < 0) add_reply_null(c); /* not possible for this query */
+        else add_reply_double(c, p->pp.cost[i] / 1000.0); /* estimated microseconds */
+    }
+    if (!o->analyze) return;
+    add_reply_bulk_cstr(c, "analyze");
+    add_reply_map_len(c, 11);
+    reply_kv_long(c, "results", n);
+    reply_kv_long(c, "candidates", p->candidates);
+    reply_kv_long(c, "filter_checks", p->checks);
+    reply_kv_long(c, "visited", p->visited);
+    reply_kv_long(c, "distances", p->distances);
+    reply_kv_long(c, "fallback", p->fallback);
+    reply_kv_long(c, "timed_out", p->timed_out);
+    reply_kv_long(c, "us_plan", p->us_plan);
+    reply_kv_long(c, "us_setup", p->us_setup);
+    reply_kv_long(c, "us_search", p->us_search);
+    reply_kv_long(c, "us_fallback", p->us_fallback);
+}
+
+/* PH.SEARCH and PH.EXPLAIN: parse, plan, run (unless a plain EXPLAIN),
+ * reply. */
+static void search_generic(client *c, int explain) {
     collection *coll = coll_or_reply(c, &c->argv[1]);
     if (!coll) return;
     if (!coll->dim) {
@@ -1088,7 +1800,8 @@ void phSearchCommand(client *c) {
         dim = parse_vector(c, &i, &q, coll->dim);
         if (dim < 0) return;
         if (dim == 0) {
-            add_reply_error(c, "PH.SEARCH needs VECTOR, VALUES or LIKE after the collection name");
+            add_reply_errorf(c, "%s needs VECTOR, VALUES or LIKE after the collection name",
+                             explain ? "PH.EXPLAIN" : "PH.SEARCH");
             return;
         }
         if (check_vector(c, coll, q, dim) < 0) {
@@ -1097,6 +1810,8 @@ void phSearchCommand(client *c) {
         }
     }
     search_opts o;
+    memset(&o, 0, sizeof(o));
+    o.explain = explain;
     if (parse_search_opts(c, i, coll, &o) < 0) {
         search_opts_free(&o);
         zfree(q);
@@ -1105,55 +1820,36 @@ void phSearchCommand(client *c) {
     sctx.filter = o.filter;
     int64_t start = util_monotonic_us();
     if (o.timeout_ms) sctx.deadline_us = start + o.timeout_ms * 1000;
-    uint64_t *labels = zmalloc(sizeof(uint64_t) * o.k);
-    float *dists = zmalloc(sizeof(float) * o.k);
-    int n;
-    coll->searches++;
-    int exact = coll->flat || o.exact;
-    if (!exact && o.filter) {
-        /* the planner: scan the matches exactly when they are few, walk the
-         * graph with the filter when they are many */
-        double sel = estimate_selectivity(coll, o.filter);
-        double matches = sel * (double)coll->vectors;
-        if (coll->vectors <= SCAN_MAX_SMALL || matches <= SCAN_MATCHES_PER_EF * (double)o.ef) {
-            exact = 1;
-            coll->filtered_scan++;
-        } else {
-            coll->filtered_graph++;
-        }
-    }
-    if (exact) {
-        coll->exact_searches++;
-        n = exact_scan(coll, q, o.k, &sctx, labels, dists);
-    } else {
-        hnsw_search_params sp = {.k = o.k, .ef = o.ef, .filter = NULL, .filter_ctx = &sctx, .max_distances = 0};
-        if (sctx.exclude || sctx.filter || dict_size(c->db->expires)) sp.filter = accept_label_bool;
-        if (o.timeout_ms && coll->ns_per_distance > 0)
-            sp.max_distances = (uint64_t)((double)o.timeout_ms * 1e6 / coll->ns_per_distance) + 1;
-        hnsw_search_stats st;
-        n = hnsw_search_ex(coll->hnsw, coll->scratch, q, &sp, labels, dists, &st);
-        int64_t took = util_monotonic_us() - start;
-        if (st.distances > 100) {
-            double ns = (double)took * 1000.0 / (double)st.distances;
-            coll->ns_per_distance = coll->ns_per_distance > 0 ? 0.9 * coll->ns_per_distance + 0.1 * ns : ns;
-        }
+    search_plan plan;
+    memset(&plan, 0, sizeof(plan));
+    plan_search(coll, &o, &plan);
+    plan.us_plan = util_monotonic_us() - start;
+    uint64_t *labels = NULL;
+    float *dists = NULL;
+    int n = 0;
+    if (!explain || o.analyze) {
+        labels = zmalloc(sizeof(uint64_t) * o.k);
+        dists = zmalloc(sizeof(float) * o.k);
+        n = search_execute(coll, q, &o, &sctx, &plan, labels, dists);
         if (n < 0) {
             add_reply_errorf(c, "search failed: %s", hnsw_strerror(n));
             goto done;
         }
-        if (sctx.filter && (size_t)n < o.k && !sctx.timed_out && !st.budget_exhausted) {
-            /* the filtered walk ended short: K matches may still exist */
-            coll->filtered_fallback++;
-            n = exact_scan(coll, q, o.k, &sctx, labels, dists);
-        }
+        if (!explain) count_strategy(coll, &plan);
     }
-    reply_results(c, coll, &o, labels, dists, n);
+    if (explain) reply_plan(c, coll, &o, &plan, n);
+    else if (o.expand) reply_expanded(c, coll, &o, q, labels, dists, n);
+    else reply_results(c, coll, &o, labels, dists, n);
 done:
     search_opts_free(&o);
     zfree(labels);
     zfree(dists);
     zfree(q);
 }
+
+void phSearchCommand(client *c) { search_generic(c, 0); }
+
+void phExplainCommand(client *c) { search_generic(c, 1); }
 
 /* ---------------- persistence (serial.c, snapshot.c) ----------------
  *
@@ -1301,6 +1997,7 @@ int entity_load_finish(void) {
             collection *c = server.dbs[i].colls[k];
             if (c->hnsw && (long long)hnsw_count(c->hnsw) != c->vectors) rc = -1;
         }
+    fields_rebuild_all(); /* field indexes are not in snapshots */
     return rc;
 }
 
@@ -1309,6 +2006,17 @@ void entity_load_abort(void) {
         pending_attach *p = pending_attaches;
         pending_attaches = p->next;
         zfree(p);
+    }
+}
+
+/* The FIELD clauses of c's PH.CREATE arguments (3 per field). */
+static void coll_append_field_args(const collection *c, ds *out) {
+    for (int i = 0; i < c->nfields; i++) {
+        const char *path = fieldidx_path_text(c->fields[i].idx);
+        const char *type = fieldidx_type_name(fieldidx_get_type(c->fields[i].idx));
+        ser_put_bytes(out, "FIELD", 5);
+        ser_put_bytes(out, path, strlen(path));
+        ser_put_bytes(out, type, strlen(type));
     }
 }
 
@@ -1336,19 +2044,22 @@ void entity_collection_args(db *d, int i, ds *out) {
         a[n++] = ds_from_cstr("EF_RUNTIME");
         a[n++] = ds_catfmt(ds_empty(8), "%u", c->ef_runtime);
     }
-    ser_put_varint(out, (uint64_t)n);
+    ser_put_varint(out, (uint64_t)n + 3 * (uint64_t)c->nfields);
     for (int k = 0; k < n; k++) {
         ser_put_bytes(out, a[k], ds_len(a[k]));
         ds_free(a[k]);
     }
+    coll_append_field_args(c, out);
 }
 
-/* The HNSW graph of collection i of d, if it has one: name, graph info,
- * then every node (key, level, vector, links per level). Returns 0 when
- * the collection has no graph (nothing written). */
-int entity_collection_graph(db *d, int i, ds *out) {
+/* The HNSW graph of collection i of d, streamed: the header (name, graph
+ * info) and then nodes [from, to) in slot order (key, level, vector, links
+ * per level), so a snapshot writes a large graph in bounded blocks.
+ * export_begin returns the node count, or -1 when the collection has no
+ * graph (nothing written). */
+long long entity_graph_export_begin(db *d, int i, ds *out) {
     collection *c = d->colls[i];
-    if (!c->hnsw) return 0;
+    if (!c->hnsw) return -1;
     hnsw_graph_info gi;
     hnsw_export_info(c->hnsw, &gi);
     ser_put_bytes(out, c->name, ds_len(c->name));
@@ -1361,27 +2072,48 @@ int entity_collection_graph(db *d, int i, ds *out) {
     ser_put_u32(out, gi.entry);
     ser_put_u32(out, (uint32_t)gi.max_level);
     ser_put_u64(out, gi.rng_state);
-    for (uint32_t s = 0; s < gi.count; s++) {
+    return gi.count;
+}
+
+void entity_graph_export_nodes(db *d, int i, uint32_t from, uint32_t to, ds *out) {
+    collection *c = d->colls[i];
+    for (uint32_t s = from; s < to; s++) {
         hnsw_node_view nv;
-        hnsw_export_node(c->hnsw, s, &nv);
+        if (hnsw_export_node(c->hnsw, s, &nv) != HNSW_OK) break;
         entity *e = ENTITY_OF(nv.label);
         ser_put_bytes(out, e->key, ds_len(e->key));
         ser_put_u8(out, (uint8_t)nv.level);
-        ser_put_f32s(out, nv.vector, gi.params.dim);
+        ser_put_f32s(out, nv.vector, c->dim);
         for (uint32_t l = 0; l <= nv.level; l++) {
             ser_put_varint(out, nv.nlinks[l]);
             for (uint32_t k = 0; k < nv.nlinks[l]; k++) ser_put_varint(out, nv.links[l][k]);
         }
     }
-    return 1;
 }
 
-int entity_import_graph(db *d, ser_reader *r, const char **err) {
+static struct {
+    collection *c;
+    db *d;
+    hnsw_index *h;
+    uint32_t count, next, dim;
+    float *vec;
+    uint32_t *links;
+} gimp;
+
+void entity_graph_import_abort(void) {
+    hnsw_free(gimp.h);
+    zfree(gimp.vec);
+    zfree(gimp.links);
+    memset(&gimp, 0, sizeof(gimp));
+}
+
+int entity_graph_import_begin(db *d, ser_reader *r, const char **err) {
     const char *name;
     size_t nlen;
     hnsw_graph_info gi;
     uint8_t metric;
     uint32_t ml;
+    entity_graph_import_abort();
     *err = "bad graph section";
     ser_get_bytes(r, &name, &nlen);
     ser_get_u32(r, &gi.params.dim);
@@ -1392,7 +2124,7 @@ int entity_import_graph(db *d, ser_reader *r, const char **err) {
     ser_get_u32(r, &gi.count);
     ser_get_u32(r, &gi.entry);
     ser_get_u32(r, &ml);
-    if (!ser_get_u64(r, &gi.rng_state)) return -1;
+    if (!ser_get_u64(r, &gi.rng_state) || ser_remaining(r)) return -1;
     gi.params.metric = (hnsw_metric)metric;
     gi.max_level = (int32_t)ml;
     collection *c = coll_find(d, name, nlen);
@@ -1404,71 +2136,81 @@ int entity_import_graph(db *d, ser_reader *r, const char **err) {
         *err = "a graph's node count differs from its collection's entities";
         return -1;
     }
-    hnsw_index *h = NULL;
-    if (hnsw_import_begin(&gi, &h) != HNSW_OK) {
-        hnsw_free(h);
+    if (hnsw_import_begin(&gi, &gimp.h) != HNSW_OK) {
+        entity_graph_import_abort();
         return -1;
     }
-    float *vec = zmalloc(sizeof(float) * gi.params.dim);
-    uint32_t *links = zmalloc(sizeof(uint32_t) * (2 * (size_t)HNSW_MAX_M + 1) * (HNSW_MAX_LEVEL + 1));
-    int rc = 0;
-    for (uint32_t s = 0; s < gi.count && rc == 0; s++) {
-        hnsw_node_view nv;
-        memset(&nv, 0, sizeof(nv));
-        const char *k;
-        size_t kl;
-        uint8_t level;
-        ser_get_bytes(r, &k, &kl);
-        ser_get_u8(r, &level);
-        if (!ser_get_f32s(r, vec, gi.params.dim) || level > HNSW_MAX_LEVEL) {
-            rc = -1;
-            break;
-        }
-        dict_entry *de = ds_dict_find(d->keys, k, kl);
-        pobj *o = de ? de->v.val : NULL;
-        entity *e = o && o->type == OBJ_ENTITY ? o->v.p : NULL;
-        if (!e || e->coll != c || !e->has_vec) {
-            *err = "a graph node names a key that is not an entity of its collection";
-            rc = -1;
-            break;
-        }
-        nv.label = LABEL(e);
-        nv.level = level;
-        nv.vector = vec;
-        uint32_t *at = links;
-        for (uint32_t l = 0; l <= level && rc == 0; l++) {
-            uint64_t n;
-            if (!ser_get_varint(r, &n) || n > 2 * (uint64_t)HNSW_MAX_M) {
-                rc = -1;
-                break;
-            }
-            nv.nlinks[l] = (uint32_t)n;
-            nv.links[l] = at;
-            for (uint64_t x = 0; x < n; x++) {
-                uint64_t v;
-                if (!ser_get_varint(r, &v) || v >= gi.count) {
-                    rc = -1;
-                    break;
-                }
-                *at++ = (uint32_t)v;
-            }
-        }
-        if (rc == 0 && hnsw_import_node(h, &nv) != HNSW_OK) {
-            *err = "a graph failed validation (links, levels or vectors)";
-            rc = -1;
+    gimp.c = c;
+    gimp.d = d;
+    gimp.count = gi.count;
+    gimp.dim = gi.params.dim;
+    gimp.vec = zmalloc(sizeof(float) * gi.params.dim);
+    gimp.links = zmalloc(sizeof(uint32_t) * (2 * (size_t)HNSW_MAX_M) * (HNSW_MAX_LEVEL + 1));
+    return 0;
+}
+
+static int import_one_node(ser_reader *r, const char **err) {
+    hnsw_node_view nv;
+    memset(&nv, 0, sizeof(nv));
+    const char *k;
+    size_t kl;
+    uint8_t level;
+    *err = "bad graph node";
+    ser_get_bytes(r, &k, &kl);
+    ser_get_u8(r, &level);
+    if (!ser_get_f32s(r, gimp.vec, gimp.dim) || level > HNSW_MAX_LEVEL || gimp.next >= gimp.count) return -1;
+    dict_entry *de = ds_dict_find(gimp.d->keys, k, kl);
+    pobj *o = de ? de->v.val : NULL;
+    entity *e = o && o->type == OBJ_ENTITY ? o->v.p : NULL;
+    if (!e || e->coll != gimp.c || !e->has_vec || e->vec) {
+        *err = "a graph node names a key that is not an entity of its collection";
+        return -1;
+    }
+    nv.label = LABEL(e);
+    nv.level = level;
+    nv.vector = gimp.vec;
+    uint32_t *at = gimp.links;
+    for (uint32_t l = 0; l <= level; l++) {
+        uint64_t n;
+        if (!ser_get_varint(r, &n) || n > 2 * (uint64_t)HNSW_MAX_M) return -1;
+        nv.nlinks[l] = (uint32_t)n;
+        nv.links[l] = at;
+        for (uint64_t x = 0; x < n; x++) {
+            uint64_t v;
+            if (!ser_get_varint(r, &v) || v >= gimp.count) return -1;
+            *at++ = (uint32_t)v;
         }
     }
-    if (rc == 0 && hnsw_import_finish(h) != HNSW_OK) {
+    if (hnsw_import_node(gimp.h, &nv) != HNSW_OK) {
+        *err = "a graph failed validation (links, levels or vectors)";
+        return -1;
+    }
+    gimp.next++;
+    return 0;
+}
+
+int entity_graph_import_nodes(ser_reader *r, const char **err) {
+    if (!gimp.h) {
+        *err = "graph nodes without a graph header";
+        return -1;
+    }
+    while (ser_remaining(r))
+        if (import_one_node(r, err) != 0) return -1;
+    return 0;
+}
+
+int entity_graph_import_finish(const char **err) {
+    if (!gimp.h || gimp.next != gimp.count) {
+        *err = "a graph section ended before all its nodes";
+        return -1;
+    }
+    if (hnsw_import_finish(gimp.h) != HNSW_OK) {
         *err = "a graph failed validation (links, levels or entry point)";
-        rc = -1;
-    }
-    zfree(vec);
-    zfree(links);
-    if (rc != 0) {
-        hnsw_free(h);
         return -1;
     }
-    hnsw_free(c->hnsw);
-    c->hnsw = h;
+    hnsw_free(gimp.c->hnsw);
+    gimp.c->hnsw = gimp.h;
+    gimp.h = NULL;
+    entity_graph_import_abort();
     return 0;
 }

@@ -13,7 +13,7 @@
 static planner_input typical(double selectivity, int indexed) {
     planner_input in = {
         .vectors = 100000, .k = 10, .ef = 64, .m0 = 32, .graph_distances = 1500,
-        .ns_distance = 20, .ns_check = 100, .ns_link = 60,
+        .ns_distance = 20, .ns_check = 100, .ns_scan_check = 100, .ns_link = 60,
     };
     in.matches = in.vectors * selectivity;
     in.candidates = indexed ? in.matches : -1;
@@ -36,6 +36,7 @@ TEST(broad_filters_walk_the_graph) {
     /* filter checks by index probes (~10 ns) */
     planner_input a = typical(0.1, 1), b = typical(0.5, 1), c = typical(1.0, 0);
     a.ns_check = b.ns_check = c.ns_check = 10;
+    a.ns_scan_check = b.ns_scan_check = c.ns_scan_check = 10;
     EXPECT(choose(a) == PLAN_ACORN);
     EXPECT(choose(b) != PLAN_INDEX_SCAN && choose(b) != PLAN_FULL_SCAN);
     EXPECT(choose(c) != PLAN_INDEX_SCAN && choose(c) != PLAN_FULL_SCAN);
@@ -77,6 +78,16 @@ TEST(small_collections_are_scanned) {
     EXPECT(choose(in) == PLAN_FULL_SCAN);
 }
 
+TEST(walk_setup_counts) {
+    /* building a match set for a walk costs: a big enough setup makes the
+     * index scan win where the walk won */
+    planner_input in = typical(0.1, 1);
+    in.ns_check = in.ns_scan_check = 10;
+    EXPECT(choose(in) == PLAN_ACORN);
+    in.walk_setup = 1e7;
+    EXPECT(choose(in) == PLAN_INDEX_SCAN);
+}
+
 TEST(degenerate_inputs) {
     planner_input in = {0};
     planner_plan p;
@@ -96,6 +107,7 @@ int main(void) {
     RUN(no_index_means_full_scan_or_walk);
     RUN(too_few_matches_for_a_walk);
     RUN(small_collections_are_scanned);
+    RUN(walk_setup_counts);
     RUN(degenerate_inputs);
     return TEST_REPORT();
 }
