@@ -29,7 +29,7 @@ else
 endif
 CFLAGS  += $(STD_FLAGS) $(WARN_FLAGS) $(OPT_FLAGS) $(MALLOC_DEFS) -MMD -MP
 LDFLAGS += $(OPT_FLAGS) -pthread -rdynamic
-LIBS    := -luring -lxxhash -ljansson $(MALLOC_LIBS) -lm -ldl
+LIBS    := -luring -lxxhash -ljansson -llua5.1 -lcrypto $(MALLOC_LIBS) -lm -ldl
 
 # Pure modules: no server header, linked into unit tests and the fuzzer.
 PURE_SRCS := zmalloc.c util.c buf.c dict.c resp.c vec_dist.c hnsw.c flat.c intset.c plist.c skiplist.c filter.c fieldidx.c planner.c graph.c

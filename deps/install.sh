@@ -14,7 +14,7 @@ set -euo pipefail
 # The packages, in the order deps/README.md explains them.
 PACKAGES=(
     build-essential gcc make pkg-config
-    liburing-dev libjemalloc-dev libssl-dev libxxhash-dev libjansson-dev
+    liburing-dev libjemalloc-dev libssl-dev libxxhash-dev libjansson-dev liblua5.1-0-dev
     tcl redis-server redis-tools libhiredis-dev python3 python3-redis
     clang libclang-rt-14-dev
     nodejs npm

@@ -101,6 +101,7 @@ static config_entry configs[] = {
     {"aof-load-truncated", CT_BOOL, 0, &server.aof_load_truncated, 0, 1, "yes", NULL, NULL, NULL, NULL},
     {"auto-aof-rewrite-percentage", CT_INT, 0, &server.aof_rewrite_perc, 0, INT_MAX, "100", NULL, NULL, NULL, NULL},
     {"auto-aof-rewrite-min-size", CT_MEM, 0, &server.aof_rewrite_min_size, 0, LLONG_MAX, "64mb", NULL, NULL, NULL, NULL},
+    {"key-load-delay", CT_INT, 0, &server.key_load_delay, 0, 1000000, "0", NULL, NULL, NULL, NULL},
     {"stop-writes-on-bgsave-error", CT_BOOL, 0, &server.stop_writes_on_bgsave_err, 0, 1, "yes", NULL, NULL, NULL, NULL},
     {"notify-keyspace-events", CT_SPECIAL, 0, NULL, 0, 0, "", NULL, notify_config_set, notify_config_get, NULL},
     {"busy-reply-threshold", CT_LL, 0, &server.busy_reply_threshold, 0, LLONG_MAX, "5000", NULL, NULL, NULL, NULL},

@@ -407,6 +407,7 @@ struct server {
     int aof_rewrite_perc;
     long long aof_rewrite_min_size;
     int call_depth;       /* nesting of call_command (EXEC, scripts) */
+    int key_load_delay;   /* microseconds to sleep per key loaded (tests of LOADING) */
     unsigned long long loop_turn; /* loop turns so far (replies of a turn wait for its log records) */
     /* scripting (script.c) */
     long long busy_reply_threshold; /* ms a script runs before others get -BUSY (lua-time-limit) */

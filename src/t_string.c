@@ -102,6 +102,8 @@ static void set_generic(client *c, int flags, resp_arg *key, resp_arg *val, int 
     }
     db_set(c->db, key->ptr, key->len, obj_new_string(val->ptr, val->len), (flags & OBJ_KEEPTTL) != 0);
     if (when >= 0) db_set_expire(c->db, key->ptr, key->len, when);
+    notify_keyspace_event(NOTIFY_STRING, "set", key->ptr, key->len, c->db->id);
+    if (when >= 0) notify_keyspace_event(NOTIFY_GENERIC, "expire", key->ptr, key->len, c->db->id);
     server_incr_dirty(1);
     if (!(flags & OBJ_GET)) add_reply_ok(c);
 }
@@ -119,6 +121,7 @@ void setnxCommand(client *c) {
         return;
     }
     db_add(c->db, k->ptr, k->len, obj_new_string(c->argv[2].ptr, c->argv[2].len));
+    notify_keyspace_event(NOTIFY_STRING, "set", k->ptr, k->len, c->db->id);
     server_incr_dirty(1);
     add_reply_long(c, 1);
 }
@@ -157,6 +160,7 @@ void getsetCommand(client *c) {
     get_string_or_reply(c, &c->argv[1], &wt);
     if (wt) return;
     db_set(c->db, c->argv[1].ptr, c->argv[1].len, obj_new_string(c->argv[2].ptr, c->argv[2].len), 0);
+    notify_keyspace_event(NOTIFY_STRING, "set", c->argv[1].ptr, c->argv[1].len, c->db->id);
     server_incr_dirty(1);
 }
 
@@ -164,6 +168,7 @@ void getdelCommand(client *c) {
     int wt;
     if (get_string_or_reply(c, &c->argv[1], &wt)) {
         db_delete(c->db, c->argv[1].ptr, c->argv[1].len);
+        notify_keyspace_event(NOTIFY_GENERIC, "del", c->argv[1].ptr, c->argv[1].len, c->db->id);
         server_incr_dirty(1);
     }
 }
@@ -179,9 +184,13 @@ void getexCommand(client *c) {
     if (when >= 0) {
         if (when <= server_mstime()) db_delete(c->db, k->ptr, k->len);
         else db_set_expire(c->db, k->ptr, k->len, when);
+        notify_keyspace_event(NOTIFY_GENERIC, when <= server_mstime() ? "del" : "expire", k->ptr, k->len, c->db->id);
         server_incr_dirty(1);
     } else if (flags & OBJ_PERSIST) {
-        if (db_remove_expire(c->db, k->ptr, k->len)) server_incr_dirty(1);
+        if (db_remove_expire(c->db, k->ptr, k->len)) {
+            notify_keyspace_event(NOTIFY_GENERIC, "persist", k->ptr, k->len, c->db->id);
+            server_incr_dirty(1);
+        }
     }
 }
 
@@ -206,8 +215,10 @@ static void mset_generic(client *c, int nx) {
                 return;
             }
     }
-    for (int i = 1; i < c->argc; i += 2)
+    for (int i = 1; i < c->argc; i += 2) {
         db_set(c->db, c->argv[i].ptr, c->argv[i].len, obj_new_string(c->argv[i + 1].ptr, c->argv[i + 1].len), 0);
+        notify_keyspace_event(NOTIFY_STRING, "set", c->argv[i].ptr, c->argv[i].len, c->db->id);
+    }
     server_incr_dirty((c->argc - 1) / 2);
     if (nx) add_reply_long(c, 1);
     else add_reply_ok(c);
@@ -228,6 +239,7 @@ void appendCommand(client *c) {
     if (lookup_string_for_write(c, k, &o) < 0) return;
     if (!o) {
         db_add(c->db, k->ptr, k->len, obj_new_string(v->ptr, v->len));
+        notify_keyspace_event(NOTIFY_STRING, "append", k->ptr, k->len, c->db->id);
         server_incr_dirty(1);
         add_reply_long(c, (long long)v->len);
         return;
@@ -239,6 +251,7 @@ void appendCommand(client *c) {
     ds s = obj_str_unshare(o);
     s = ds_cat(s, v->ptr, v->len);
     o->v.s = s;
+    notify_keyspace_event(NOTIFY_STRING, "append", k->ptr, k->len, c->db->id);
     server_incr_dirty(1);
     add_reply_long(c, (long long)ds_len(s));
 }
@@ -283,6 +296,7 @@ static void incr_generic(client *c, long long by) {
     } else {
         db_add(c->db, k->ptr, k->len, obj_new_int(nv));
     }
+    notify_keyspace_event(NOTIFY_STRING, "incrby", k->ptr, k->len, c->db->id);
     server_incr_dirty(1);
     add_reply_long(c, nv);
 }
@@ -332,6 +346,7 @@ void incrbyfloatCommand(client *c) {
     char out[128];
     int n = util_ld2str(out, sizeof(out), nv);
     db_set(c->db, k->ptr, k->len, obj_new_string(out, (size_t)n), 1);
+    notify_keyspace_event(NOTIFY_STRING, "incrbyfloat", k->ptr, k->len, c->db->id);
     server_incr_dirty(1);
     add_reply_bulk(c, out, (size_t)n);
 }
@@ -400,6 +415,7 @@ void setrangeCommand(client *c) {
     }
     memcpy(s + offset, v->ptr, v->len);
     o->v.s = s;
+    notify_keyspace_event(NOTIFY_STRING, "setrange", k->ptr, k->len, c->db->id);
     server_incr_dirty(1);
     add_reply_long(c, (long long)ds_len(s));
 }
