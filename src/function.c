@@ -529,6 +529,7 @@ static void function_restore(client *c) {
             lib_link(lib);
         }
         dict_iter_release(&it);
+        server_incr_dirty(1);
         add_reply_ok(c);
     } else {
         if (new_libs) {
@@ -605,6 +606,7 @@ void functionCommand(client *c) {
             ds_free(err);
             return;
         }
+        server_incr_dirty(1);
         add_reply_bulk(c, lib->name, ds_len(lib->name));
     } else if (!strcmp(sub, "list")) {
         function_list(c);
@@ -617,6 +619,7 @@ void functionCommand(client *c) {
         library *lib = e->v.val;
         lib_unlink(lib);
         lib_free(lib);
+        server_incr_dirty(1);
         add_reply_ok(c);
     } else if (!strcmp(sub, "flush")) {
         if (c->argc > 3 || (c->argc == 3 && !arg_is(c, 2, "sync") && !arg_is(c, 2, "async"))) {
@@ -624,6 +627,7 @@ void functionCommand(client *c) {
             return;
         }
         flush_all();
+        server_incr_dirty(1);
         add_reply_ok(c);
     } else if (!strcmp(sub, "dump")) {
         function_dump(c);

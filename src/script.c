@@ -901,8 +901,13 @@ void script_run(client *c, int nargs, const script_run_spec *spec) {
 
 /* Kills the running script (is_eval: SCRIPT KILL, else FUNCTION KILL). */
 static void kill_command(client *c, int is_eval) {
-    if (!server.in_script || !run.spec || run.spec->is_eval != is_eval) {
+    if (!server.in_script || !run.spec) {
         add_reply_error(c, "-NOTBUSY No scripts in execution right now.");
+        return;
+    }
+    if (run.spec->is_eval != is_eval) { /* as Redis: the other kind's KILL gets the busy error */
+        add_reply_errorf(c, "-BUSY Redis is busy running a script. You can only call %s or SHUTDOWN NOSAVE.",
+                         run.spec->is_eval ? "SCRIPT KILL" : "FUNCTION KILL");
         return;
     }
     if (run.wrote) {
