@@ -573,20 +573,19 @@ void phNeighborsCommand(client *c) {
         res[n++] = vi;
     }
     truncated |= graph_walk_truncated(w);
-    add_reply_map_len(c, 2);
-    add_reply_bulk_cstr(c, "entities");
+    /* columns: one array of keys, one of depths (cheaper to build and to
+     * parse than a map per entity), and the paths with WITHPATHS */
+    add_reply_map_len(c, 3 + withpaths);
+    add_reply_bulk_cstr(c, "keys");
     add_reply_array_len(c, (long long)n);
-    for (size_t k = 0; k < n; k++) {
-        const graph_visit *v = graph_walk_visit(w, res[k]);
-        add_reply_map_len(c, 2 + withpaths);
-        add_reply_bulk_cstr(c, "key");
-        reply_key(c, v->node);
-        add_reply_bulk_cstr(c, "depth");
-        add_reply_long(c, v->depth);
-        if (withpaths) {
-            add_reply_bulk_cstr(c, "path");
-            reply_walk_path(c, g, w, v);
-        }
+    for (size_t k = 0; k < n; k++) reply_key(c, graph_walk_visit(w, res[k])->node);
+    add_reply_bulk_cstr(c, "depths");
+    add_reply_array_len(c, (long long)n);
+    for (size_t k = 0; k < n; k++) add_reply_long(c, graph_walk_visit(w, res[k])->depth);
+    if (withpaths) {
+        add_reply_bulk_cstr(c, "paths");
+        add_reply_array_len(c, (long long)n);
+        for (size_t k = 0; k < n; k++) reply_walk_path(c, g, w, graph_walk_visit(w, res[k]));
     }
     add_reply_bulk_cstr(c, "truncated");
     add_reply_bool(c, truncated);

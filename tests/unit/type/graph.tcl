@@ -27,7 +27,7 @@ proc edges {key args} {
 proc nbrs {args} {
     set rep [r ph.neighbors {*}$args]
     set out {}
-    foreach m [dict get $rep entities] { lappend out "[dict get $m key]/[dict get $m depth]" }
+    foreach k [dict get $rep keys] d [dict get $rep depths] { lappend out "$k/$d" }
     lappend out "truncated=[dict get $rep truncated]"
     return $out
 }
@@ -170,6 +170,19 @@ start_server {} {
         list {*}$a [s graph_edges] [s graph_nodes] [r type g:h]
     } {6 {g:2>g:h:back:1 g:h>g:2:out:1} 0 0 string}
 
+    test "PH.SET on an existing entity updates it in place: its edges stay" {
+        build
+        r ph.set g:1 META {{"v":2}}
+        list [llength [edges g:1 BOTH]] [s graph_edges]
+    } {3 9}
+
+    test "RESTORE REPLACE over an entity with edges drops the old value's edges" {
+        build
+        set payload [r dump g:3]
+        r restore g:1 0 $payload REPLACE
+        list [edges g:2 IN] [edges g:1 BOTH] [s graph_edges]
+    } {g:h>g:2:out:1 g:1>g:h:back:1 7}
+
     test "A lazily expired entity is not traversed, then its edges go when it is deleted" {
         build
         r debug set-active-expire 0
@@ -294,18 +307,17 @@ start_server {} {
     test "PH.NEIGHBORS WITHPATHS: the edges from the start" {
         set rep [r ph.neighbors n:a DEPTH 3 WITHPATHS]
         set out {}
-        foreach m [dict get $rep entities] {
+        foreach k [dict get $rep keys] path [dict get $rep paths] {
             set p {}
-            foreach e [dict get $m path] { lappend p [ed $e] }
-            lappend out [dict get $m key] $p
+            foreach e $path { lappend p [ed $e] }
+            lappend out $k $p
         }
         set out
     } {n:b n:a>n:b::1 n:e n:a>n:e:x:5 n:c {n:a>n:b::1 n:b>n:c::1} n:d {n:a>n:b::1 n:b>n:c::1 n:c>n:d::1}}
 
     test "PH.NEIGHBORS on IN paths shows the edges as stored" {
         set rep [r ph.neighbors n:c IN DEPTH 2 WITHPATHS]
-        set m [lindex [dict get $rep entities] 2]
-        list [dict get $m key] [lmap e [dict get $m path] {ed $e}]
+        list [lindex [dict get $rep keys] 2] [lmap e [lindex [dict get $rep paths] 2] {ed $e}]
     } {n:a {n:b>n:c::1 n:a>n:b::1}}
 
     test "graph-max-traversal caps every walk and the reply says so" {
@@ -340,7 +352,7 @@ start_server {} {
         set nb [$c ph.neighbors n:a LIMIT 1]
         $c close
         lappend out [dict get $p found] [dict get $p hops] [dict get $nb truncated]
-    } {%2 1 3 1}
+    } {%3 1 3 1}
 }
 
 # --- PH.PATH against reference implementations -----------------------------------
