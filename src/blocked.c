@@ -51,6 +51,7 @@
 #include <math.h>
 
 #include "blocked.h"
+#include "persist.h"
 
 typedef struct wait_queue wait_queue;
 
@@ -338,6 +339,7 @@ static void serve_key(int dbid, ds key) {
         server.current_client = c;
         int served = bs->ops->serve(c, key, ds_len(key), o, bs->arg);
         server.current_client = saved;
+        if (server.call_depth == 0) propagate_flush(); /* the pop it became is one log record */
         if (!served) return;
         if (c->flags & CLIENT_BLOCKED) unblock(c); /* a serve may have closed it */
         resume_push(c);

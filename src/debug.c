@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "persist.h"
 #include "server.h"
 
 static void write_str(int fd, const char *s) {
@@ -145,6 +146,16 @@ void debugCommand(client *c) {
         debug_protocol(c);
     } else if (arg_is(c, 1, "set-active-expire") && c->argc == 3) {
         add_reply_ok(c);
+    } else if (arg_is(c, 1, "reload") && c->argc == 2) {
+        int r = snapshot_debug_reload();
+        if (r == 0) add_reply_ok(c);
+        else if (r == -1) add_reply_error(c, "Error trying to save the snapshot (see the log)");
+        else add_reply_error(c, "Error trying to load the snapshot (see the log): the data set may be partial");
+    } else if (arg_is(c, 1, "wal-fail-writes") && c->argc == 3) {
+        long long n;
+        if (arg_long_range(c, 2, 0, 1000000, &n, NULL) < 0) return;
+        wal_debug_fail_writes((int)n);
+        add_reply_ok(c);
     } else if (arg_is(c, 1, "help")) {
         static const char *help[] = {
             "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -152,6 +163,8 @@ void debugCommand(client *c) {
             "SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed.",
             "PROTOCOL <type>", "    Reply with a test value of a RESP3 type.",
             "SEGFAULT", "    Crash the server with a segmentation fault (tests the crash report).",
+            "RELOAD", "    Save the snapshot, empty every database and load the snapshot back.",
+            "WAL-FAIL-WRITES <n>", "    Make the next <n> writes to the append-only file fail (tests).",
             "HELP", "    Print this help.", NULL};
         add_reply_help(c, help);
     } else {

@@ -16,6 +16,9 @@ int snapshot_write(const char *path);
  * with the block and offset, is logged; the keyspace is then partial and
  * the caller must not serve it). */
 int snapshot_load(const char *path);
+/* DEBUG RELOAD: save, empty every database, load. 0, -1 (save failed,
+ * nothing changed) or -2 (load failed: the data set is partial). */
+int snapshot_debug_reload(void);
 /* Starts a background save (fork); 0 or -1 (logged). */
 int snapshot_bgsave(void);
 /* The cron: save points, reaping the child. */

@@ -376,6 +376,8 @@ static int load_keys(snap_reader *r, ser_reader *pr) {
         if (o->type == OBJ_ENTITY) entity_set_key(o, key);
         if (exp) db_set_expire(r->d, k, kl, (int64_t)(exp - 1));
         r->keys++;
+        if (server.key_load_delay) usleep((useconds_t)server.key_load_delay);
+        if ((r->keys & 127) == 0) persist_loading_progress(r->off + 13 + (long long)(pr->p - (const unsigned char *)r->buf));
     }
     return 0;
 }
@@ -515,6 +517,15 @@ out:
     close(fd);
     if (own_loading) persist_loading_end();
     return rc;
+}
+
+int snapshot_debug_reload(void) {
+    if (snapshot_write(server.dbfilename) != 0) return -1;
+    for (int i = 0; i < server.dbnum; i++) {
+        db_flush(&server.dbs[i]);
+        entity_free_db(&server.dbs[i]);
+    }
+    return snapshot_load(server.dbfilename) == 0 ? 0 : -2;
 }
 
 /* ---------------- SAVE, BGSAVE, save points ---------------- */

@@ -50,6 +50,7 @@
  * and error wording from the Redis 7 documentation, checked against
  * redis-server 7.0. The code is this project's own. */
 #include "blocked.h"
+#include "persist.h"
 #include "server.h"
 
 #define QL_NODE_BYTES 8192 /* soft cap of a node's entries (list-max-listpack-size -2) */
@@ -508,7 +509,7 @@ static int lookup_list(client *c, const resp_arg *k, int read, pobj **out) {
 
 /* Deletes key when its list o became empty (o is freed then). */
 static void delete_if_empty(db *d, const char *key, size_t len, pobj *o) {
-    if (QL(o)->count == 0) db_delete(d, key, len);
+    if (QL(o)->count == 0 && db_delete(d, key, len)) notify_keyspace_event(NOTIFY_GENERIC, "del", key, len, d->id);
 }
 
 /* Pops one element from an end of q and replies it as a bulk. */
@@ -529,6 +530,7 @@ static void mpop_reply(client *c, db *d, const char *key, size_t klen, pobj *o, 
     add_reply_array_len(c, n);
     for (long long i = 0; i < n; i++) pop_reply(c, q, head);
     server_incr_dirty(n);
+    notify_keyspace_event(NOTIFY_LIST, head ? "lpop" : "rpop", key, klen, d->id);
     delete_if_empty(d, key, klen, o);
 }
 
@@ -538,6 +540,7 @@ static void bpop_reply(client *c, db *d, const char *key, size_t klen, pobj *o, 
     add_reply_bulk(c, key, klen);
     pop_reply(c, QL(o), head);
     server_incr_dirty(1);
+    notify_keyspace_event(NOTIFY_LIST, head ? "lpop" : "rpop", key, klen, d->id);
     delete_if_empty(d, key, klen, o);
 }
 
@@ -568,6 +571,8 @@ static void move_reply(client *c, db *d, const char *src, size_t slen, pobj *o, 
     add_reply_bulk(c, copy, len);
     if (copy != small) zfree(copy);
     server_incr_dirty(1);
+    notify_keyspace_event(NOTIFY_LIST, from_head ? "lpop" : "rpop", src, slen, d->id);
+    notify_keyspace_event(NOTIFY_LIST, to_head ? "lpush" : "rpush", dst, dlen, d->id);
     if (to != o) delete_if_empty(d, src, slen, o);
 }
 
@@ -594,8 +599,26 @@ typedef struct list_wait {
     ds dst;          /* LW_MOVE */
 } list_wait;
 
+/* Logs what a served blocking pop became (wal.c: the log holds what
+ * happened, not the blocking command). */
+static void propagate_served(client *c, const char *key, size_t klen, const list_wait *w) {
+    char cnt[24];
+    const char *pop = w->from_head ? "LPOP" : "RPOP";
+    if (w->kind == LW_MOVE) {
+        const char *argv[5] = {"LMOVE", key, w->dst, w->from_head ? "LEFT" : "RIGHT", w->to_head ? "LEFT" : "RIGHT"};
+        size_t lens[5] = {5, klen, ds_len(w->dst), strlen(argv[3]), strlen(argv[4])};
+        propagate_command(c->db->id, 5, argv, lens);
+        return;
+    }
+    int n = snprintf(cnt, sizeof(cnt), "%lld", w->kind == LW_MPOP ? w->count : 1LL);
+    const char *argv[3] = {pop, key, cnt};
+    size_t lens[3] = {4, klen, (size_t)n};
+    propagate_command(c->db->id, 3, argv, lens);
+}
+
 static int list_serve(client *c, const char *key, size_t klen, pobj *o, void *arg) {
     list_wait *w = arg;
+    propagate_served(c, key, klen, w);
     if (w->kind == LW_POP) bpop_reply(c, c->db, key, klen, o, w->from_head);
     else if (w->kind == LW_MPOP) mpop_reply(c, c->db, key, klen, o, w->from_head, w->count);
     else move_reply(c, c->db, key, klen, o, w->dst, ds_len(w->dst), w->from_head, w->to_head);
@@ -656,6 +679,7 @@ static void push_generic(client *c, int head, int only_existing) {
     qlist *q = QL(o);
     for (int i = 2; i < c->argc; i++) ql_push(q, head, c->argv[i].ptr, c->argv[i].len);
     server_incr_dirty(c->argc - 2);
+    notify_keyspace_event(NOTIFY_LIST, head ? "lpush" : "rpush", k->ptr, k->len, c->db->id);
     blocked_signal_key(c->db, k->ptr, k->len);
     add_reply_long(c, (long long)q->count);
 }
@@ -695,6 +719,7 @@ static void pop_generic(client *c, int head) {
         for (long long i = 0; i < count; i++) pop_reply(c, q, head);
     }
     server_incr_dirty(count);
+    if (count) notify_keyspace_event(NOTIFY_LIST, head ? "lpop" : "rpop", k->ptr, k->len, c->db->id);
     delete_if_empty(c->db, k->ptr, k->len, o);
 }
 
@@ -838,6 +863,7 @@ void lsetCommand(client *c) {
     qpos p = ql_index(q, idx);
     ql_replace(q, &p, c->argv[3].ptr, c->argv[3].len);
     server_incr_dirty(1);
+    notify_keyspace_event(NOTIFY_LIST, "lset", c->argv[1].ptr, c->argv[1].len, c->db->id);
     add_reply_ok(c);
 }
 
@@ -867,6 +893,7 @@ void linsertCommand(client *c) {
     if (after) at += (uint32_t)ent_skip(NODE_DATA(p.n) + p.at);
     ql_insert_at(q, p.n, at, c->argv[4].ptr, c->argv[4].len);
     server_incr_dirty(1);
+    notify_keyspace_event(NOTIFY_LIST, "linsert", c->argv[1].ptr, c->argv[1].len, c->db->id);
     blocked_signal_key(c->db, c->argv[1].ptr, c->argv[1].len);
     add_reply_long(c, (long long)q->count);
 }
@@ -906,6 +933,7 @@ void lremCommand(client *c) {
     }
     if (removed) {
         server_incr_dirty(removed);
+        notify_keyspace_event(NOTIFY_LIST, "lrem", c->argv[1].ptr, c->argv[1].len, c->db->id);
         if (q->count) ql_compact(q);
         delete_if_empty(c->db, k->ptr, k->len, o);
     }
@@ -938,6 +966,7 @@ void ltrimCommand(client *c) {
     ql_trim(q, 1, (size_t)ltrim);
     if (rtrim) ql_trim(q, 0, (size_t)rtrim);
     server_incr_dirty(ltrim + rtrim);
+    notify_keyspace_event(NOTIFY_LIST, "ltrim", k->ptr, k->len, c->db->id);
     delete_if_empty(c->db, k->ptr, k->len, o);
     add_reply_ok(c);
 }

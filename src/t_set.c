@@ -35,6 +35,7 @@
  * set-max-listpack-entries, set-max-listpack-value). */
 #include "intset.h"
 #include "plist.h"
+#include "persist.h"
 #include "server.h"
 
 #define SET_MAX_INTSET_ENTRIES 512
@@ -502,6 +503,23 @@ static void pick_random_prefix(ds *a, size_t n, size_t k) {
     }
 }
 
+/* SPOP is logged as what it removed (wal.c): SREM key m1 .. mn. */
+static void propagate_srem(client *c, ds *members, size_t n) {
+    const char **argv = zmalloc(sizeof(char *) * (n + 2));
+    size_t *lens = zmalloc(sizeof(size_t) * (n + 2));
+    argv[0] = "SREM";
+    lens[0] = 4;
+    argv[1] = c->argv[1].ptr;
+    lens[1] = c->argv[1].len;
+    for (size_t i = 0; i < n; i++) {
+        argv[i + 2] = members[i];
+        lens[i + 2] = ds_len(members[i]);
+    }
+    propagate_command(c->db->id, (int)(n + 2), argv, lens);
+    zfree(argv);
+    zfree(lens);
+}
+
 static void spop_with_count(client *c, long long count) {
     pobj *o;
     resp_arg *k = &c->argv[1];
@@ -514,6 +532,9 @@ static void spop_with_count(client *c, long long count) {
     server_incr_dirty(count < (long long)size ? count : (long long)size);
     if ((unsigned long long)count >= size) {
         reply_members(c, o);
+        const char *argv[2] = {"DEL", k->ptr};
+        size_t lens[2] = {3, k->len};
+        propagate_command(c->db->id, 2, argv, lens);
         db_delete(c->db, k->ptr, k->len);
         return;
     }
@@ -526,6 +547,7 @@ static void spop_with_count(client *c, long long count) {
         pobj *rest = set_create_for(a[count], ds_len(a[count]), n - (size_t)count);
         for (size_t i = (size_t)count; i < n; i++) set_add_member(rest, a[i], ds_len(a[i]));
         for (size_t i = 0; i < (size_t)count; i++) add_reply_bulk(c, a[i], ds_len(a[i]));
+        propagate_srem(c, a, (size_t)count);
         free_members_array(a, n);
         set_free_value(o);
         o->enc = rest->enc;
@@ -535,14 +557,18 @@ static void spop_with_count(client *c, long long count) {
         return;
     }
     char buf[PL_NUMBUF];
+    ds *popped = zmalloc(sizeof(ds) * (size_t)count);
     for (long long i = 0; i < count; i++) {
         size_t len;
         const char *p = set_random(o, buf, &len);
         ds m = ds_new(p, len);
         add_reply_bulk(c, m, len);
         set_remove_member(o, m, len);
-        ds_free(m);
+        popped[i] = m;
     }
+    propagate_srem(c, popped, (size_t)count);
+    for (long long i = 0; i < count; i++) ds_free(popped[i]);
+    zfree(popped);
 }
 
 void spopCommand(client *c) {
@@ -572,6 +598,7 @@ void spopCommand(client *c) {
     ds m = ds_new(p, len);
     add_reply_bulk(c, m, len);
     set_remove_member(o, m, len);
+    propagate_srem(c, &m, 1);
     ds_free(m);
     delete_if_empty(c, k, o);
     server_incr_dirty(1);
@@ -610,6 +637,7 @@ static void srandmember_with_count(client *c, long long count) {
         ds *a = set_members_array(o, &n);
         pick_random_prefix(a, n, (size_t)count);
         for (size_t i = 0; i < (size_t)count; i++) add_reply_bulk(c, a[i], ds_len(a[i]));
+        propagate_srem(c, a, (size_t)count);
         free_members_array(a, n);
         return;
     }

@@ -49,6 +49,7 @@
 
 #include "blocked.h"
 #include "plist.h"
+#include "persist.h"
 #include "server.h"
 #include "skiplist.h"
 
@@ -997,6 +998,11 @@ typedef struct zset_wait {
 static int zset_serve(client *c, const char *key, size_t klen, pobj *o, void *arg) {
     zset_wait *w = arg;
     resp_arg k = {key, 0, klen};
+    char cnt[24];
+    int n = snprintf(cnt, sizeof(cnt), "%lld", w->count > 0 ? w->count : 1LL);
+    const char *argv[3] = {w->max ? "ZPOPMAX" : "ZPOPMIN", key, cnt};
+    size_t lens[3] = {7, klen, (size_t)n};
+    propagate_command(c->db->id, 3, argv, lens); /* the log holds the pop it became */
     multi_touch_key(c->db, key, klen);
     pop_and_reply(c, &k, o, w->max, w->count, w->style);
     return 1;

@@ -590,6 +590,7 @@ static int replay_file(const char *name, int last, uint64_t *seq) {
         got += (size_t)k;
     }
     client *fc = client_create_fake();
+    fc->flags |= CLIENT_DENY_BLOCKING; /* a replayed BLPOP answers as on timeout, never waits */
     size_t off = 0;
     long long records = 0;
     int rc = 0;

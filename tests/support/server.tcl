@@ -379,6 +379,67 @@ proc wait_for_server_exit {{ms 10000}} {
     return [server_exit_status $id]
 }
 
+# Stops the innermost server and starts it again with the same command line
+# (plus extra arguments), directory and port, for persistence tests.
+#   how   kill: SIGKILL at once (a crash); term: SIGTERM and a clean exit
+#   wait  ready: until it answers PING (a LOADING error counts) or exits;
+#         none: return at once
+# Its clients are closed and the default client reconnected (when ready).
+# Returns 1 when the new process runs, 0 when it exited (a refused start:
+# read [srv log] for why); the block's shutdown check then expects that.
+proc restart_server {{how term} {extra {}} {wait ready}} {
+    set id [srv id]
+    foreach c $::SRV($id,clients) { catch {$c close} }
+    set ::SRV($id,clients) {}
+    catch {$::SRV($id,client) close}
+    if {$how eq "kill"} {
+        catch {exec kill -KILL $::SRV($id,pid)}
+        set deadline [expr {[clock milliseconds] + 10000}]
+        while {[server_is_alive $id] && [clock milliseconds] < $deadline} { after 5 }
+    } else {
+        set st [stop_server_process $id]
+        if {$st eq "killed"} { error "restart_server: the server did not stop on SIGTERM" }
+        set code [server_exit_status $id]
+        if {$st eq "ok" && $code ne "0"} { error "restart_server: exit status $code after SIGTERM" }
+    }
+    file delete -force $::SRV($id,dir)/exitcode $::SRV($id,dir)/child.pid
+    set ::SRV($id,expect_exit) 0
+    set ::SRV($id,pid) [spawn_server_process $::SRV($id,dir) [concat $::SRV($id,argv) $extra]]
+    if {$wait ne "ready"} { return 1 }
+    set deadline [expr {[clock milliseconds] + 30000}]
+    while {[clock milliseconds] < $deadline} {
+        if {![server_is_alive $id]} {
+            set ::SRV($id,expect_exit) 1
+            return 0
+        }
+        if {[ping_server $::SRV($id,host) $::SRV($id,port)]} {
+            set ::SRV($id,client) [redis_client -host $::SRV($id,host) -port $::SRV($id,port)]
+            return 1
+        }
+        after 20
+    }
+    error "restart_server: no answer within 30 s"
+}
+
+# Kills the innermost server with SIGKILL (a crash) and waits for it to be
+# gone, leaving its files for the test to inspect or damage; restart_server
+# starts it again.
+proc kill_server {} {
+    set id [srv id]
+    foreach c $::SRV($id,clients) { catch {$c close} }
+    set ::SRV($id,clients) {}
+    catch {$::SRV($id,client) close}
+    set ::SRV($id,expect_exit) 1
+    catch {exec kill -KILL $::SRV($id,pid)}
+    set deadline [expr {[clock milliseconds] + 10000}]
+    while {[server_is_alive $id] && [clock milliseconds] < $deadline} { after 5 }
+}
+
+# Waits until the innermost server has finished loading (INFO loading:0).
+proc wait_done_loading {{ms 30000}} {
+    wait_for {[catch {s loading} v] == 0 && $v == 0} $ms 20 "the server is still loading"
+}
+
 # For tests that crash the server on purpose (DEBUG SEGFAULT): its exit and
 # its crash report are then not failures of the shutdown check.
 proc server_expect_crash {} {
