@@ -32,7 +32,7 @@ LDFLAGS += $(OPT_FLAGS) -pthread -rdynamic
 LIBS    := -luring -lxxhash -ljansson -llua5.1 -lcrypto $(MALLOC_LIBS) -lm -ldl
 
 # Pure modules: no server header, linked into unit tests and the fuzzer.
-PURE_SRCS := zmalloc.c util.c buf.c dict.c resp.c vec_dist.c hnsw.c flat.c intset.c plist.c skiplist.c filter.c fieldidx.c planner.c graph.c
+PURE_SRCS := zmalloc.c util.c buf.c dict.c resp.c vec_dist.c hnsw.c flat.c intset.c plist.c skiplist.c filter.c fieldidx.c planner.c graph.c walrec.c
 # Server modules: everything else in src/.
 ALL_SRCS    := $(notdir $(wildcard src/*.c))
 SERVER_SRCS := $(filter-out $(PURE_SRCS),$(ALL_SRCS))
@@ -44,7 +44,7 @@ UNIT_BINS   := $(addprefix $(BUILD)/unit/,$(UNIT_SRCS:.c=))
 SERVER_BIN := $(BUILD)/phenix-server
 
 .PHONY: all server deps run test test-unit test-integration test-clients test-asan \
-        bench bench-vector fuzz fuzz-smoke clean
+        bench bench-vector bench-graph fuzz fuzz-smoke clean
 
 all: src/phenix-server
 
@@ -105,3 +105,7 @@ clean:
 # Vector search benchmark (utils/bench-vector.sh; BENCH_N=1000000 for the 1M x 128 set).
 bench-vector: all
 	@bash utils/bench-vector.sh
+
+# Graph benchmark (utils/bench-graph.sh): the Debian dependency graph against networkx.
+bench-graph: all
+	@bash utils/bench-graph.sh

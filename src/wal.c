@@ -66,15 +66,12 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
 #include <xxhash.h>
 
 #include "persist.h"
 #include "serial.h"
+#include "walrec.h"
 
-#define REC_MAGIC 0x52584850u /* "PHXR" little-endian */
-#define REC_HDR 24
-#define REC_MAX (1u << 30)
 
 enum { FSYNC_ALWAYS = 0, FSYNC_EVERYSEC = 1, FSYNC_NO = 2 };
 
@@ -220,22 +217,7 @@ static void encode_record(void) {
         ser_put_varint(&payload, (uint64_t)props[i].argc);
         for (int k = 0; k < props[i].argc; k++) ser_put_bytes(&payload, props[i].argv[k], ds_len(props[i].argv[k]));
     }
-    uint64_t seq = ++wal.last_seq;
-    unsigned char h[REC_HDR];
-    uint32_t len = (uint32_t)ds_len(payload);
-    for (int i = 0; i < 4; i++) {
-        h[i] = (unsigned char)(REC_MAGIC >> (8 * i));
-        h[4 + i] = (unsigned char)(len >> (8 * i));
-    }
-    for (int i = 0; i < 8; i++) h[8 + i] = (unsigned char)(seq >> (8 * i));
-    XXH3_state_t st;
-    XXH3_64bits_reset_withSeed(&st, seq);
-    XXH3_64bits_update(&st, h + 4, 4);
-    XXH3_64bits_update(&st, payload, len);
-    uint64_t sum = XXH3_64bits_digest(&st);
-    for (int i = 0; i < 8; i++) h[16 + i] = (unsigned char)(sum >> (8 * i));
-    wal.buf = ds_cat(wal.buf, h, REC_HDR);
-    wal.buf = ds_cat(wal.buf, payload, len);
+    walrec_append(&wal.buf, ++wal.last_seq, payload, (uint32_t)ds_len(payload));
     ds_free(payload);
 }
 
@@ -518,12 +500,6 @@ static int open_incr(const char *name, int create) {
 
 static long long replay_total, replay_done;
 
-static int all_zero(const unsigned char *p, size_t from, size_t to) {
-    for (size_t i = from; i < to; i++)
-        if (p[i]) return 0;
-    return 1;
-}
-
 /* Runs one record's commands. Returns 0 or -1 (message in *why). */
 static int apply_record(client *fc, const unsigned char *p, size_t len, const char **why) {
     ser_reader r;
@@ -596,42 +572,11 @@ static int replay_file(const char *name, int last, uint64_t *seq) {
     int rc = 0;
     while (off < got) {
         const char *why = NULL;
-        size_t left = got - off;
-        uint32_t magic = 0, len = 0;
-        uint64_t rs = 0, sum = 0;
-        if (left >= REC_HDR) {
-            for (int i = 0; i < 4; i++) {
-                magic |= (uint32_t)data[off + i] << (8 * i);
-                len |= (uint32_t)data[off + 4 + i] << (8 * i);
-            }
-            for (int i = 0; i < 8; i++) {
-                rs |= (uint64_t)data[off + 8 + i] << (8 * i);
-                sum |= (uint64_t)data[off + 16 + i] << (8 * i);
-            }
-        }
-        int complete = left >= REC_HDR && magic == REC_MAGIC && len <= REC_MAX && len <= left - REC_HDR;
-        if (complete) {
-            XXH3_state_t st2;
-            XXH3_64bits_reset_withSeed(&st2, rs);
-            XXH3_64bits_update(&st2, data + off + 4, 4);
-            XXH3_64bits_update(&st2, data + off + REC_HDR, len);
-            if (XXH3_64bits_digest(&st2) != sum) {
-                complete = 0;
-                why = "checksum mismatch";
-            }
-        } else {
-            why = left < REC_HDR ? "partial record header" : magic != REC_MAGIC ? "bad record marker"
-                                                                                : "record longer than the file";
-        }
-        if (!complete) {
-            /* torn: nothing valid can follow (the record runs to the end of
-             * the file, or only zeros follow it: space the file system
-             * allocated but the crash never filled) */
-            int torn;
-            if (left < REC_HDR) torn = 1;
-            else if (magic == REC_MAGIC && len <= REC_MAX)
-                torn = len >= left - REC_HDR || all_zero(data, off + REC_HDR + len, got);
-            else torn = all_zero(data, off, got);
+        walrec rec;
+        walrec_status st = walrec_check(data, got, off, &rec);
+        if (st != WALREC_OK) {
+            int torn = st == WALREC_TORN;
+            why = rec.why;
             if (torn && last && server.aof_load_truncated) {
                 server_log(LL_WARNING,
                            "!!! Warning: the append-only file %s ends with a torn record (%s) at offset %zu: "
@@ -656,6 +601,8 @@ static int replay_file(const char *name, int last, uint64_t *seq) {
             rc = -1;
             break;
         }
+        uint64_t rs = rec.seq;
+        uint32_t len = rec.len;
         if (*seq && rs != *seq + 1) {
             server_log(LL_WARNING, "The append-only file %s jumps from sequence %llu to %llu at offset %zu: records "
                        "are missing or repeated. Restore the files from a backup.", path, (unsigned long long)*seq,
@@ -663,7 +610,7 @@ static int replay_file(const char *name, int last, uint64_t *seq) {
             rc = -1;
             break;
         }
-        if (apply_record(fc, data + off + REC_HDR, len, &why) != 0) {
+        if (apply_record(fc, rec.payload, len, &why) != 0) {
             server_log(LL_WARNING, "Cannot replay the record at offset %zu of %s (sequence %llu): %s", off, path,
                        (unsigned long long)rs, why);
             rc = -1;
@@ -671,8 +618,8 @@ static int replay_file(const char *name, int last, uint64_t *seq) {
         }
         *seq = rs;
         records++;
-        off += REC_HDR + len;
-        replay_done += REC_HDR + len;
+        off += rec.size;
+        replay_done += (long long)rec.size;
         persist_loading_progress(replay_done);
     }
     client_free_fake(fc);
@@ -1039,44 +986,19 @@ int wal_check_main(int argc, char **argv) {
     const char *why = NULL;
     int64_t last_progress = util_mstime();
     while (off < size) {
-        size_t left = size - off;
-        if (left < REC_HDR) {
-            why = "partial record header";
+        walrec rec;
+        if (walrec_check(data, size, off, &rec) != WALREC_OK) {
+            why = rec.why;
             break;
         }
-        uint32_t magic = 0, len = 0;
-        uint64_t rs = 0, sum = 0;
-        for (int i = 0; i < 4; i++) {
-            magic |= (uint32_t)data[off + i] << (8 * i);
-            len |= (uint32_t)data[off + 4 + i] << (8 * i);
-        }
-        for (int i = 0; i < 8; i++) {
-            rs |= (uint64_t)data[off + 8 + i] << (8 * i);
-            sum |= (uint64_t)data[off + 16 + i] << (8 * i);
-        }
-        if (magic != REC_MAGIC) {
-            why = "bad record marker";
-            break;
-        }
-        if (len > left - REC_HDR) {
-            why = "record longer than the file";
-            break;
-        }
-        XXH3_state_t xs;
-        XXH3_64bits_reset_withSeed(&xs, rs);
-        XXH3_64bits_update(&xs, data + off + 4, 4);
-        XXH3_64bits_update(&xs, data + off + REC_HDR, len);
-        if (XXH3_64bits_digest(&xs) != sum) {
-            why = "checksum mismatch";
-            break;
-        }
+        uint64_t rs = rec.seq;
         if (prev && rs != prev + 1) {
             why = "sequence gap";
             break;
         }
         prev = rs;
         records++;
-        off += REC_HDR + len;
+        off += rec.size;
         if (util_mstime() - last_progress > 500) {
             fprintf(stderr, "\rchecked %zu of %zu bytes (%.0f%%)", off, size, 100.0 * (double)off / (double)size);
             last_progress = util_mstime();
