@@ -256,6 +256,7 @@ static void hset_generic(client *c, int reply_ok) {
     for (int i = 2; i < c->argc; i += 2)
         created += hash_set(o, c->argv[i].ptr, c->argv[i].len, c->argv[i + 1].ptr, c->argv[i + 1].len);
     server_incr_dirty((c->argc - 2) / 2);
+    notify_keyspace_event(NOTIFY_HASH, "hset", c->argv[1].ptr, c->argv[1].len, c->db->id);
     if (reply_ok) add_reply_ok(c);
     else add_reply_long(c, created);
 }
@@ -275,6 +276,7 @@ void hsetnxCommand(client *c) {
     }
     hash_set(o, c->argv[2].ptr, c->argv[2].len, c->argv[3].ptr, c->argv[3].len);
     server_incr_dirty(1);
+    notify_keyspace_event(NOTIFY_HASH, "hset", c->argv[1].ptr, c->argv[1].len, c->db->id);
     add_reply_long(c, 1);
 }
 
@@ -299,6 +301,7 @@ void hincrbyCommand(client *c) {
     int n = util_ll2str(out, sizeof(out), nv);
     hash_set(o, c->argv[2].ptr, c->argv[2].len, out, (size_t)n);
     server_incr_dirty(1);
+    notify_keyspace_event(NOTIFY_HASH, "hincrby", c->argv[1].ptr, c->argv[1].len, c->db->id);
     add_reply_long(c, nv);
 }
 
@@ -330,6 +333,7 @@ void hincrbyfloatCommand(client *c) {
     int n = util_ld2str(out, sizeof(out), nv);
     hash_set(o, c->argv[2].ptr, c->argv[2].len, out, (size_t)n);
     server_incr_dirty(1);
+    notify_keyspace_event(NOTIFY_HASH, "hincrbyfloat", c->argv[1].ptr, c->argv[1].len, c->db->id);
     add_reply_bulk(c, out, (size_t)n);
 }
 
@@ -415,14 +419,18 @@ void hdelCommand(client *c) {
     resp_arg *k = &c->argv[1];
     if (lookup_hash(c, k, 0, &o) < 0) return;
     long long deleted = 0;
+    int emptied = 0;
     for (int i = 2; o && i < c->argc; i++) {
         deleted += hash_del(o, c->argv[i].ptr, c->argv[i].len);
         if (hash_len(o) == 0) {
             db_delete(c->db, k->ptr, k->len);
+            emptied = 1;
             break;
         }
     }
     server_incr_dirty(deleted);
+    if (deleted) notify_keyspace_event(NOTIFY_HASH, "hdel", k->ptr, k->len, c->db->id);
+    if (emptied) notify_keyspace_event(NOTIFY_GENERIC, "del", k->ptr, k->len, c->db->id);
     add_reply_long(c, deleted);
 }
 

@@ -571,8 +571,8 @@ static void move_reply(client *c, db *d, const char *src, size_t slen, pobj *o, 
     add_reply_bulk(c, copy, len);
     if (copy != small) zfree(copy);
     server_incr_dirty(1);
-    notify_keyspace_event(NOTIFY_LIST, from_head ? "lpop" : "rpop", src, slen, d->id);
     notify_keyspace_event(NOTIFY_LIST, to_head ? "lpush" : "rpush", dst, dlen, d->id);
+    notify_keyspace_event(NOTIFY_LIST, from_head ? "lpop" : "rpop", src, slen, d->id);
     if (to != o) delete_if_empty(d, src, slen, o);
 }
 

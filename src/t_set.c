@@ -365,7 +365,8 @@ static int lookup_set(client *c, resp_arg *k, int write, pobj **out) {
 }
 
 static void delete_if_empty(client *c, resp_arg *k, pobj *o) {
-    if (set_size(o) == 0) db_delete(c->db, k->ptr, k->len);
+    if (set_size(o) == 0 && db_delete(c->db, k->ptr, k->len))
+        notify_keyspace_event(NOTIFY_GENERIC, "del", k->ptr, k->len, c->db->id);
 }
 
 /* Replies with every member of o as a set (RESP3) or array (RESP2). */
@@ -396,6 +397,7 @@ void saddCommand(client *c) {
     long long added = 0;
     for (int i = 2; i < c->argc; i++) added += set_add_member(o, c->argv[i].ptr, c->argv[i].len);
     server_incr_dirty(added);
+    if (added) notify_keyspace_event(NOTIFY_SET, "sadd", k->ptr, k->len, c->db->id);
     add_reply_long(c, added);
 }
 
@@ -408,6 +410,7 @@ void sremCommand(client *c) {
         removed += set_remove_member(o, c->argv[i].ptr, c->argv[i].len);
         if (set_size(o) == 0) break;
     }
+    if (removed) notify_keyspace_event(NOTIFY_SET, "srem", k->ptr, k->len, c->db->id);
     if (o) delete_if_empty(c, k, o);
     server_incr_dirty(removed);
     add_reply_long(c, removed);
@@ -459,6 +462,7 @@ void smoveCommand(client *c) {
         add_reply_long(c, 0);
         return;
     }
+    notify_keyspace_event(NOTIFY_SET, "srem", sk->ptr, sk->len, c->db->id);
     delete_if_empty(c, sk, src);
     if (!dst) {
         dst = set_create_for(m->ptr, m->len, 1);
@@ -466,6 +470,7 @@ void smoveCommand(client *c) {
     }
     set_add_member(dst, m->ptr, m->len);
     server_incr_dirty(1);
+    notify_keyspace_event(NOTIFY_SET, "sadd", dk->ptr, dk->len, c->db->id);
     add_reply_long(c, 1);
 }
 
@@ -530,12 +535,14 @@ static void spop_with_count(client *c, long long count) {
     }
     size_t size = set_size(o);
     server_incr_dirty(count < (long long)size ? count : (long long)size);
+    notify_keyspace_event(NOTIFY_SET, "spop", k->ptr, k->len, c->db->id);
     if ((unsigned long long)count >= size) {
         reply_members(c, o);
         const char *argv[2] = {"DEL", k->ptr};
         size_t lens[2] = {3, k->len};
         propagate_command(c->db->id, 2, argv, lens);
         db_delete(c->db, k->ptr, k->len);
+        notify_keyspace_event(NOTIFY_GENERIC, "del", k->ptr, k->len, c->db->id);
         return;
     }
     add_reply_set_len(c, count);
@@ -600,6 +607,7 @@ void spopCommand(client *c) {
     set_remove_member(o, m, len);
     propagate_srem(c, &m, 1);
     ds_free(m);
+    notify_keyspace_event(NOTIFY_SET, "spop", k->ptr, k->len, c->db->id);
     delete_if_empty(c, k, o);
     server_incr_dirty(1);
 }
@@ -780,10 +788,14 @@ static void set_algebra(client *c, int first, resp_arg *dst, int op) {
     long long size = (long long)set_size(out);
     if (size == 0) {
         obj_free(out);
-        if (db_delete(c->db, dst->ptr, dst->len)) server_incr_dirty(1);
+        if (db_delete(c->db, dst->ptr, dst->len)) {
+            server_incr_dirty(1);
+            notify_keyspace_event(NOTIFY_GENERIC, "del", dst->ptr, dst->len, c->db->id);
+        }
     } else {
         db_set(c->db, dst->ptr, dst->len, out, 0);
         server_incr_dirty(1);
+        notify_keyspace_event(NOTIFY_SET, c->cmd->name, dst->ptr, dst->len, c->db->id);
     }
     add_reply_long(c, size);
 }

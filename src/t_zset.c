@@ -569,7 +569,8 @@ static int lookup_zset(client *c, resp_arg *k, int write, pobj **out) {
 }
 
 static void delete_if_empty(client *c, resp_arg *k, pobj *o) {
-    if (zs_len(o) == 0) db_delete(c->db, k->ptr, k->len);
+    if (zs_len(o) == 0 && db_delete(c->db, k->ptr, k->len))
+        notify_keyspace_event(NOTIFY_GENERIC, "del", k->ptr, k->len, c->db->id);
 }
 
 /* The array header of n members, with scores as flat pairs (RESP2) or
@@ -646,6 +647,8 @@ static void zadd_generic(client *c, int flags) {
         processed += !(out & ZADD_NOP);
     }
     server_incr_dirty(added + updated);
+    if (added + updated)
+        notify_keyspace_event(NOTIFY_ZSET, (flags & ZADD_INCR) ? "zincr" : "zadd", c->argv[1].ptr, c->argv[1].len, c->db->id);
     if (flags & ZADD_INCR) {
         if (processed) add_reply_double(c, score);
         else add_reply_null(c);
@@ -665,6 +668,7 @@ void zremCommand(client *c) {
     if (lookup_zset(c, k, 1, &o) < 0) return;
     long long removed = 0;
     for (int i = 2; o && i < c->argc && zs_len(o); i++) removed += zs_delete(o, c->argv[i].ptr, c->argv[i].len);
+    if (removed) notify_keyspace_event(NOTIFY_ZSET, "zrem", k->ptr, k->len, c->db->id);
     if (o) delete_if_empty(c, k, o);
     server_incr_dirty(removed);
     add_reply_long(c, removed);
@@ -768,7 +772,10 @@ static int clamp_ranks(long long *start, long long *end, long long len) {
  * dst, replacing it, or deletes dst when count is 0. */
 static long long store_range(client *c, resp_arg *dst, zs_iter *it, long long count, size_t maxlen) {
     if (count == 0) {
-        if (db_delete(c->db, dst->ptr, dst->len)) server_incr_dirty(1);
+        if (db_delete(c->db, dst->ptr, dst->len)) {
+            server_incr_dirty(1);
+            notify_keyspace_event(NOTIFY_GENERIC, "del", dst->ptr, dst->len, c->db->id);
+        }
         return 0;
     }
     pobj *out = zs_create((size_t)count, maxlen);
@@ -779,6 +786,7 @@ static long long store_range(client *c, resp_arg *dst, zs_iter *it, long long co
     db_set(c->db, dst->ptr, dst->len, out, 0);
     blocked_signal_key(c->db, dst->ptr, dst->len);
     server_incr_dirty(1);
+    notify_keyspace_event(NOTIFY_ZSET, "zrangestore", dst->ptr, dst->len, c->db->id);
     return count;
 }
 
@@ -915,6 +923,7 @@ static void zremrange_generic(client *c, int type) {
             lex_range_ranks(o, &lr, &lo, &hi);
         }
         if (hi > lo) removed = zs_delete_ranks(o, lo, hi - 1);
+        if (removed) notify_keyspace_event(NOTIFY_ZSET, c->cmd->name, k->ptr, k->len, c->db->id);
         delete_if_empty(c, k, o);
     }
     server_incr_dirty((long long)removed);
@@ -961,6 +970,7 @@ static void pop_and_reply(client *c, resp_arg *k, pobj *o, int max, long long co
         add_reply_double(c, score);
     }
     if (count) zs_delete_ranks(o, max ? len - (size_t)count : 0, max ? len - 1 : (size_t)count - 1);
+    if (count) notify_keyspace_event(NOTIFY_ZSET, max ? "zpopmax" : "zpopmin", k->ptr, k->len, c->db->id);
     server_incr_dirty(count);
     delete_if_empty(c, k, o);
 }
@@ -1317,8 +1327,10 @@ static void zop_generic(client *c, int numidx, resp_arg *dst, int op, int card) 
                 db_set(c->db, dst->ptr, dst->len, res, 0);
                 blocked_signal_key(c->db, dst->ptr, dst->len);
                 server_incr_dirty(1);
+                notify_keyspace_event(NOTIFY_ZSET, c->cmd->name, dst->ptr, dst->len, c->db->id);
             } else if (db_delete(c->db, dst->ptr, dst->len)) {
                 server_incr_dirty(1);
+                notify_keyspace_event(NOTIFY_GENERIC, "del", dst->ptr, dst->len, c->db->id);
             }
             add_reply_long(c, res ? (long long)zs_len(res) : 0);
         } else {
