@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "persist.h"
+#include "serial.h"
 #include "server.h"
 
 static void write_str(int fd, const char *s) {
@@ -151,6 +152,11 @@ void debugCommand(client *c) {
         if (r == 0) add_reply_ok(c);
         else if (r == -1) add_reply_error(c, "Error trying to save the snapshot (see the log)");
         else add_reply_error(c, "Error trying to load the snapshot (see the log): the data set may be partial");
+    } else if (arg_is(c, 1, "set-skip-checksum-validation") && c->argc == 3) {
+        long long on;
+        if (arg_long_range(c, 2, 0, 1, &on, NULL) < 0) return;
+        serial_set_skip_checksum((int)on);
+        add_reply_ok(c);
     } else if (arg_is(c, 1, "wal-fail-writes") && c->argc == 3) {
         long long n;
         if (arg_long_range(c, 2, 0, 1000000, &n, NULL) < 0) return;
@@ -165,6 +171,7 @@ void debugCommand(client *c) {
             "SEGFAULT", "    Crash the server with a segmentation fault (tests the crash report).",
             "RELOAD", "    Save the snapshot, empty every database and load the snapshot back.",
             "WAL-FAIL-WRITES <n>", "    Make the next <n> writes to the append-only file fail (tests).",
+            "SET-SKIP-CHECKSUM-VALIDATION <0|1>", "    RESTORE accepts payloads whatever their checksum (fuzz tests).",
             "HELP", "    Print this help.", NULL};
         add_reply_help(c, help);
     } else {
