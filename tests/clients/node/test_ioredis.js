@@ -4,7 +4,8 @@
 // it sends SELECT (with db), CLIENT SETNAME (with connectionName) and INFO
 // (its ready check parses the persistence section's loading fields).
 // Covers strings, keys, expiry, buffers, non-transactional pipelines, error
-// replies, auto-pipelining, scanStream. MULTI/EXEC come with issue 3.
+// replies, auto-pipelining, scanStream, MULTI/EXEC and WATCH, defineCommand Lua
+// commands (EVALSHA with the EVAL fallback) and pub/sub.
 'use strict';
 
 const { assert, test, rejects, requireClient, run, withTimeout, HOST, PORT } = require('./lib');
@@ -136,6 +137,45 @@ test('client list shows the connection name', async () => {
   assert.match(list, /name=ioredis-compat /);
   const id = await r.client('ID');
   assert.ok(Number.isInteger(id) && id > 0);
+});
+
+test('defineCommand: a Lua command through EVALSHA (EVAL on NOSCRIPT)', async () => {
+  r.defineCommand('incrTwice', {
+    numberOfKeys: 1,
+    lua: "redis.call('incrby', KEYS[1], ARGV[1]); return redis.call('incrby', KEYS[1], ARGV[1])",
+  });
+  await r.script('FLUSH');
+  assert.equal(await r.incrTwice(P + 'lua', 5), 10);
+  assert.equal(await r.incrTwice(P + 'lua', 1), 12);
+  const res = await r.pipeline().incrTwice(P + 'lua', 1).get(P + 'lua').exec();
+  assert.deepEqual(res, [[null, 14], [null, '14']]);
+  await rejects(r.eval("return redis.call('nosuch')", 0), 'ERR Unknown Redis command called from script');
+});
+
+test('MULTI / EXEC and WATCH', async () => {
+  const res = await r.multi().set(P + 'tx', '1').incr(P + 'tx').exec();
+  assert.deepEqual(res, [[null, 'OK'], [null, 2]]);
+  await r.watch(P + 'tx');
+  const other = new Redis(opts);
+  await other.set(P + 'tx', '100');
+  assert.equal(await r.multi().incr(P + 'tx').exec(), null);
+  other.disconnect();
+});
+
+test('pub/sub: subscribe, psubscribe, messages', async () => {
+  const sub = new Redis(opts);
+  const got = [];
+  const done = new Promise((resolve) => {
+    sub.on('message', (ch, msg) => { got.push(['message', ch, msg]); if (got.length === 2) resolve(); });
+    sub.on('pmessage', (pat, ch, msg) => { got.push(['pmessage', ch, msg]); if (got.length === 2) resolve(); });
+  });
+  assert.equal(await sub.subscribe(P + 'chan'), 1);
+  assert.equal(await sub.psubscribe(P + 'pat*'), 2);
+  assert.equal(await r.publish(P + 'chan', 'hello'), 1);
+  assert.equal(await r.publish(P + 'pattern', 'world'), 1);
+  await withTimeout(done, 5000);
+  assert.deepEqual(got, [['message', P + 'chan', 'hello'], ['pmessage', P + 'pattern', 'world']]);
+  sub.disconnect();
 });
 
 (async () => {

@@ -163,6 +163,33 @@ function defineSuite(resp) {
     assert.equal(cfg.port, String(PORT));
   });
 
+  test(`${label} pub/sub messages (pushes in RESP3)`, async () => {
+    const sub = c.duplicate();
+    sub.on('error', () => {});
+    await sub.connect();
+    const got = [];
+    let resolveDone;
+    const done = new Promise((resolve) => { resolveDone = resolve; });
+    const note = (kind) => (msg, ch) => { got.push([kind, ch, msg]); if (got.length === 2) resolveDone(); };
+    await sub.subscribe(P + 'chan', note('message'));
+    await sub.pSubscribe(P + 'pat*', note('pmessage'));
+    assert.equal(Number(await c.publish(P + 'chan', 'hello')), 1);
+    assert.equal(Number(await c.publish(P + 'pattern', 'world')), 1);
+    await withTimeout(done, 5000);
+    assert.deepEqual(got, [['message', P + 'chan', 'hello'], ['pmessage', P + 'pattern', 'world']]);
+    await sub.unsubscribe(P + 'chan');
+    await sub.pUnsubscribe(P + 'pat*');
+    await closeClient(sub);
+  });
+
+  test(`${label} MULTI / EXEC and EVAL`, async () => {
+    const res = await c.multi().set(P + 'tx', '1').incr(P + 'tx').exec();
+    assert.deepEqual(res.map(String), ['OK', '2']);
+    const v = await c.eval("return {KEYS[1], ARGV[1], redis.call('incr', KEYS[1])}",
+      { keys: [P + 'tx'], arguments: ['a'] });
+    assert.deepEqual(v.map(String), [P + 'tx', 'a', '3']);
+  });
+
   test(`${label} close`, async () => {
     await closeClient(c);
   });

@@ -2,8 +2,9 @@
 
 Environment: PHENIX_HOST, PHENIX_PORT (set by tests/clients/run.sh). Run with Debian's
 /usr/bin/python3. Covers connection commands, strings, keys, expiry, non-transactional
-pipelines, error replies, CLIENT SETNAME/GETNAME/LIST/INFO/ID, SCAN iteration, database
-selection, binary safety and INFO parsing. RESP3 (protocol=3) is tested when the installed
+pipelines, transactions (MULTI/EXEC pipelines, WATCH retries), Lua scripts (register_script's
+EVALSHA with EVAL fallback, in a transaction too), pub/sub, error replies, CLIENT
+SETNAME/GETNAME/LIST/INFO/ID, SCAN iteration, database selection, binary safety and INFO parsing. RESP3 (protocol=3) is tested when the installed
 redis-py supports it (5.0 and later); Debian 12 ships 4.3.4, which is RESP2 only.
 Prints one line per check and ends with "N passed, N failed".
 """
@@ -345,6 +346,71 @@ def flushdb_scopes_to_one_database():
     assert r2.dbsize() == 0
     assert r.dbsize() > 0
     r2.close()
+
+
+@test
+def pipeline_with_transaction():
+    p = r.pipeline(transaction=True)
+    p.set(PREFIX + "tx", 1)
+    p.incr(PREFIX + "tx")
+    p.lpush(PREFIX + "txl", "a", "b")
+    assert p.execute() == [True, 2, 2]
+
+
+@test
+def transaction_with_watch_retries():
+    r.set(PREFIX + "w", 10)
+    attempts = []
+
+    def bump(pipe):
+        attempts.append(1)
+        v = int(pipe.get(PREFIX + "w"))
+        if len(attempts) == 1:
+            rs.set(PREFIX + "w", 100)  # another client changes the watched key
+        pipe.multi()
+        pipe.set(PREFIX + "w", v + 1)
+
+    r.transaction(bump, PREFIX + "w")
+    assert len(attempts) == 2 and r.get(PREFIX + "w") == b"101"
+
+
+@test
+def lua_scripts():
+    script = r.register_script("return {KEYS[1], ARGV[1], redis.call('incr', KEYS[1])}")
+    r.script_flush()
+    assert script(keys=[PREFIX + "lua"], args=["a"]) == [PREFIX.encode() + b"lua", b"a", 1]
+    assert script(keys=[PREFIX + "lua"], args=["b"]) == [PREFIX.encode() + b"lua", b"b", 2]
+    assert r.script_exists(script.sha) == [True]
+    assert r.eval("return redis.call('get', KEYS[1])", 1, PREFIX + "lua") == b"2"
+    expect_error(r.eval, "return redis.call('nosuch')", 0, match="Unknown Redis command called from script")
+    p = r.pipeline(transaction=True)
+    script(keys=[PREFIX + "lua"], args=["c"], client=p)
+    p.get(PREFIX + "lua")
+    assert p.execute() == [[PREFIX.encode() + b"lua", b"c", 3], b"3"]
+
+
+@test
+def pubsub_messages():
+    ps = rs.pubsub()
+    ps.subscribe(PREFIX + "chan")
+    ps.psubscribe(PREFIX + "pat*")
+    deadline = time.time() + 5
+    confirmations = []
+    while len(confirmations) < 2 and time.time() < deadline:
+        m = ps.get_message(timeout=1)
+        if m:
+            confirmations.append(m["type"])
+    assert confirmations == ["subscribe", "psubscribe"]
+    assert r.publish(PREFIX + "chan", "hello") == 1
+    assert r.publish(PREFIX + "pattern", "world") == 1
+    got = []
+    while len(got) < 2 and time.time() < deadline:
+        m = ps.get_message(timeout=1)
+        if m:
+            got.append((m["type"], m["channel"], m["data"]))
+    assert got == [("message", PREFIX + "chan", "hello"), ("pmessage", PREFIX + "pattern", "world")]
+    assert rs.pubsub_numsub(PREFIX + "chan") == [(PREFIX + "chan", 1)]
+    ps.close()
 
 
 def main():
