@@ -51,7 +51,11 @@ NPROC=$(nproc)
 PIN=${BENCH_PIN:-$([ "$NPROC" -ge 2 ] && echo 1 || echo 0)}
 OUT=${BENCH_OUT:-build/bench/last.txt}
 
-TESTS=(set get incr mset)
+TESTS=(set get incr mset evalsha)
+# The evalsha row: a small script (one INCR on a random key) loaded on both servers
+# with SCRIPT LOAD, run by redis-benchmark as a custom command.
+BENCH_SCRIPT="return redis.call('incr', KEYS[1])"
+BENCH_SCRIPT_SHA=
 CONFIGS=("50 1" "50 16" "1000 1")      # clients pipeline
 
 for bin in "$PHENIX_SERVER" "$REDIS_SERVER" redis-benchmark redis-cli; do
@@ -119,15 +123,23 @@ start() {
 ERRORS=()
 declare -A WARNINGS=()
 
+# bench_args TEST: set WHAT, redis-benchmark's arguments naming the test (-t, or the
+# custom command of the evalsha row).
+bench_args() {
+    if [ "$1" = evalsha ]; then WHAT=(evalsha "$BENCH_SCRIPT_SHA" 1 "key:__rand_int__")
+    else WHAT=(-t "$1"); fi
+}
+
 # bench_once SERVER TEST CLIENTS PIPELINE N: one redis-benchmark run. Sets RPS (empty
 # on failure) and appends any error it reports to ERRORS. Not for $(...): it must run
 # in this shell to keep ERRORS.
 bench_once() {
     local server=$1 t=$2 c=$3 p=$4 n=$5
     local limit rc
+    bench_args "$t"
     limit=$(awk -v s="$BENCH_SECONDS" 'BEGIN { v = int(s * 20 + 60); print v }')
     timeout -k 5 "$limit" "${BENCH_PREFIX[@]}" redis-benchmark -h 127.0.0.1 -p "${PORT[$server]}" \
-        -c "$c" -P "$p" -n "$n" -r "$KEYSPACE" -t "$t" --csv \
+        -c "$c" -P "$p" -n "$n" -r "$KEYSPACE" "${WHAT[@]}" --csv \
         >"$WORK/out" 2>"$WORK/err"
     rc=$?
     RPS=$(awk -F'","' 'NR > 1 && $1 !~ /test/ { print $2; exit }' "$WORK/out")
@@ -170,6 +182,9 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR) prin
 
 start phenix "$PHENIX_SERVER"
 start redis "$REDIS_SERVER" --save '' --appendonly no
+for s in phenix redis; do
+    BENCH_SCRIPT_SHA=$(redis-cli -p "${PORT[$s]}" SCRIPT LOAD "$BENCH_SCRIPT")
+done
 
 cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 echo "Phenix DB benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')$([ "$QUICK" = 1 ] && echo ' (quick)')"
@@ -212,7 +227,7 @@ for cfg in "${CONFIGS[@]}"; do
         # shellcheck disable=SC2086
         mr=$(median ${RUNS[redis,$t,$c,$p]})
         ratio=$(awk -v a="$mp" -v b="$mr" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
-        label=$t; [ "$t" = mset ] && label="mset (10 keys)"
+        label=$t; [ "$t" = mset ] && label="mset (10 keys)"; [ "$t" = evalsha ] && label="evalsha (incr)"
         printf '%-16s | %7s | %8s | %12.0f | %12.0f | %6s\n' "$label" "$c" "$p" "$mp" "$mr" "$ratio"
     done
 done
@@ -224,7 +239,8 @@ echo "  ${SERVER_PREFIX[*]}${SERVER_PREFIX[*]:+ }$REDIS_SERVER --port <port> --b
 for cfg in "${CONFIGS[@]}"; do
     read -r c p <<<"$cfg"
     for t in "${TESTS[@]}"; do
-        echo "  ${BENCH_PREFIX[*]}${BENCH_PREFIX[*]:+ }redis-benchmark -h 127.0.0.1 -p <port> -c $c -P $p -n ${N[$t,$c,$p]} -r $KEYSPACE -t $t --csv"
+        bench_args "$t"
+        echo "  ${BENCH_PREFIX[*]}${BENCH_PREFIX[*]:+ }redis-benchmark -h 127.0.0.1 -p <port> -c $c -P $p -n ${N[$t,$c,$p]} -r $KEYSPACE ${WHAT[*]} --csv"
     done
 done
 echo
