@@ -406,19 +406,26 @@ proc restart_server {{how term} {extra {}} {wait ready}} {
     set ::SRV($id,expect_exit) 0
     set ::SRV($id,pid) [spawn_server_process $::SRV($id,dir) [concat $::SRV($id,argv) $extra]]
     if {$wait ne "ready"} { return 1 }
-    set deadline [expr {[clock milliseconds] + 30000}]
+    # The server listens while it loads (clients get -LOADING), so ready
+    # means: done loading, or exited (a refused start).
+    set deadline [expr {[clock milliseconds] + 60000}]
     while {[clock milliseconds] < $deadline} {
         if {![server_is_alive $id]} {
             set ::SRV($id,expect_exit) 1
             return 0
         }
-        if {[ping_server $::SRV($id,host) $::SRV($id,port)]} {
-            set ::SRV($id,client) [redis_client -host $::SRV($id,host) -port $::SRV($id,port)]
-            return 1
+        if {![catch {redis_client -host $::SRV($id,host) -port $::SRV($id,port) -timeout 2000} c]} {
+            set loading [expr {[catch {info_field [$c info persistence] loading} v] ? 1 : $v}]
+            if {$loading == 0} {
+                $c timeout $::resp::default_timeout
+                set ::SRV($id,client) $c
+                return 1
+            }
+            catch {$c close}
         }
         after 20
     }
-    error "restart_server: no answer within 30 s"
+    error "restart_server: not ready within 60 s"
 }
 
 # Kills the innermost server with SIGKILL (a crash) and waits for it to be
