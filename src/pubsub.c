@@ -140,6 +140,7 @@ void pubsub_reset_client(client *c) {
     for (int k = 0; k < PS_KINDS; k++) {
         unsubscribe_all(c, k, 0);
         dict_release(c->pubsub->names[k]);
+        c->pubsub->names[k] = NULL;
     }
     zfree(c->pubsub);
     c->pubsub = NULL;
