@@ -437,7 +437,8 @@ static uint64_t get_le(const char *p, int bytes) {
     return v;
 }
 
-static void function_dump(client *c) {
+ds function_dump_payload(void) {
+    ensure_dicts();
     ds s = ds_new("PHFN\x01", 5);
     dict_iter it;
     dict_iter_init(&it, libraries);
@@ -448,6 +449,11 @@ static void function_dump(client *c) {
     }
     dict_iter_release(&it);
     s = put_le(s, fnv1a(s, ds_len(s)), 8);
+    return s;
+}
+
+static void function_dump(client *c) {
+    ds s = function_dump_payload();
     add_reply_bulk(c, s, ds_len(s));
     ds_free(s);
 }
@@ -470,13 +476,78 @@ static int parse_dump(const char *p, size_t len, ds **codes, int *n) {
     return 0;
 }
 
-/* FUNCTION RESTORE payload [FLUSH|APPEND|REPLACE]: all or nothing. */
+enum { RESTORE_FLUSH = 0, RESTORE_APPEND = 1, RESTORE_REPLACE = 2 };
+
+/* Loads every library of a dump payload under policy, all or nothing:
+ * returns 0, or -1 with *err (a new ds, without "ERR "). */
+static int restore_payload(const char *p, size_t len, int policy, ds *err) {
+    ds *codes;
+    int n;
+    *err = NULL;
+    if (parse_dump(p, len, &codes, &n) < 0) {
+        for (int i = 0; i < n; i++) ds_free(codes[i]);
+        zfree(codes);
+        *err = ds_from_cstr("DUMP payload version or checksum are wrong");
+        return -1;
+    }
+    /* load into a fresh set first, then check against what stays */
+    dict *saved_libs = libraries, *saved_fns = functions;
+    libraries = functions = NULL;
+    for (int i = 0; i < n && !*err; i++)
+        if (!lib_load(codes[i], ds_len(codes[i]), 0, err) && !*err) *err = ds_from_cstr("invalid library");
+    ensure_dicts();
+    dict *new_libs = libraries, *new_fns = functions;
+    libraries = saved_libs;
+    functions = saved_fns;
+    ensure_dicts();
+    if (!*err && policy != RESTORE_FLUSH) {
+        dict_iter it;
+        dict_iter_init(&it, new_libs);
+        for (dict_entry *e; (e = dict_iter_next(&it)) && !*err;) {
+            library *lib = e->v.val;
+            dict_entry *old = dict_find(libraries, lib->name);
+            if (old && policy == RESTORE_APPEND) *err = ds_catfmt(ds_empty(64), "Library %s already exists", lib->name);
+            else if (lib_check_collisions(lib, old ? old->v.val : NULL, err) < 0) break;
+        }
+        dict_iter_release(&it);
+    }
+    dict_iter it;
+    dict_iter_init(&it, new_libs);
+    if (!*err && policy == RESTORE_FLUSH) flush_all();
+    for (dict_entry *e; (e = dict_iter_next(&it));) {
+        library *lib = e->v.val;
+        if (*err) {
+            lib_free(lib);
+            continue;
+        }
+        dict_entry *old = dict_find(libraries, lib->name);
+        if (old) {
+            library *o = old->v.val;
+            lib_unlink(o);
+            lib_free(o);
+        }
+        lib_link(lib);
+    }
+    dict_iter_release(&it);
+    dict_release(new_libs);
+    dict_release(new_fns);
+    for (int i = 0; i < n; i++) ds_free(codes[i]);
+    zfree(codes);
+    return *err ? -1 : 0;
+}
+
+int function_restore_payload(const char *p, size_t len, ds *err) {
+    ensure_dicts();
+    return restore_payload(p, len, RESTORE_FLUSH, err);
+}
+
+/* FUNCTION RESTORE payload [FLUSH|APPEND|REPLACE]. */
 static void function_restore(client *c) {
-    int policy = 1; /* 0 flush, 1 append, 2 replace */
+    int policy = RESTORE_APPEND;
     if (c->argc == 4) {
-        if (arg_is(c, 3, "flush")) policy = 0;
-        else if (arg_is(c, 3, "append")) policy = 1;
-        else if (arg_is(c, 3, "replace")) policy = 2;
+        if (arg_is(c, 3, "flush")) policy = RESTORE_FLUSH;
+        else if (arg_is(c, 3, "append")) policy = RESTORE_APPEND;
+        else if (arg_is(c, 3, "replace")) policy = RESTORE_REPLACE;
         else {
             add_reply_error(c, "Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.");
             return;
@@ -485,68 +556,14 @@ static void function_restore(client *c) {
         add_reply_err_syntax(c);
         return;
     }
-    ds *codes;
-    int n;
-    if (parse_dump(c->argv[2].ptr, c->argv[2].len, &codes, &n) < 0) {
-        for (int i = 0; i < n; i++) ds_free(codes[i]);
-        zfree(codes);
-        add_reply_error(c, "DUMP payload version or checksum are wrong");
-        return;
-    }
-    /* load into a fresh set first, then check against what stays */
-    dict *saved_libs = libraries, *saved_fns = functions;
-    libraries = functions = NULL;
-    ds err = NULL;
-    for (int i = 0; i < n && !err; i++)
-        if (!lib_load(codes[i], ds_len(codes[i]), 0, &err) && !err) err = ds_from_cstr("invalid library");
-    dict *new_libs = libraries, *new_fns = functions;
-    libraries = saved_libs;
-    functions = saved_fns;
-    ensure_dicts();
-    if (!err && policy != 0) {
-        dict_iter it;
-        dict_iter_init(&it, new_libs);
-        for (dict_entry *e; (e = dict_iter_next(&it)) && !err;) {
-            library *lib = e->v.val;
-            dict_entry *old = dict_find(libraries, lib->name);
-            if (old && policy == 1) err = ds_catfmt(ds_empty(64), "Library %s already exists", lib->name);
-            else if (lib_check_collisions(lib, old ? old->v.val : NULL, &err) < 0) break;
-        }
-        dict_iter_release(&it);
-    }
-    if (!err) {
-        if (policy == 0) flush_all();
-        dict_iter it;
-        dict_iter_init(&it, new_libs);
-        for (dict_entry *e; (e = dict_iter_next(&it));) {
-            library *lib = e->v.val;
-            dict_entry *old = dict_find(libraries, lib->name);
-            if (old) {
-                library *o = old->v.val;
-                lib_unlink(o);
-                lib_free(o);
-            }
-            lib_link(lib);
-        }
-        dict_iter_release(&it);
-        server_incr_dirty(1);
-        add_reply_ok(c);
-    } else {
-        if (new_libs) {
-            dict_iter it;
-            dict_iter_init(&it, new_libs);
-            for (dict_entry *e; (e = dict_iter_next(&it));) lib_free(e->v.val);
-            dict_iter_release(&it);
-        }
+    ds err;
+    if (restore_payload(c->argv[2].ptr, c->argv[2].len, policy, &err) < 0) {
         add_reply_error(c, err);
         ds_free(err);
+        return;
     }
-    if (new_libs) {
-        dict_release(new_libs);
-        dict_release(new_fns);
-    }
-    for (int i = 0; i < n; i++) ds_free(codes[i]);
-    zfree(codes);
+    server_incr_dirty(1);
+    add_reply_ok(c);
 }
 
 static void function_stats(client *c) {

@@ -813,6 +813,11 @@ void scriptCommand(client *c);
 void fcallCommand(client *c);
 void fcallRoCommand(client *c);
 void functionCommand(client *c);
+/* Every function library as a FUNCTION DUMP payload (a new ds), and
+ * loading one back replacing all libraries (0, or -1 with *err, a new ds):
+ * for snapshots and log rewrites, which must keep the libraries. */
+ds function_dump_payload(void);
+int function_restore_payload(const char *p, size_t len, ds *err);
 /* end of scripting */
 
 /* transactions (multi.c) */
