@@ -106,7 +106,7 @@ static ds info_memory(ds s) {
                   server.maxmemory_policy, allocated, active, resident, retained,
                   allocated ? (double)active / (double)allocated : 1.0, used ? (double)rss / (double)used : 1.0,
                   zmalloc_allocator_name());
-    return s;
+    return script_info_memory(s);
 }
 
 static ds info_persistence(ds s) {

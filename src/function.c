@@ -244,6 +244,7 @@ static library *lib_create(const char *code, size_t len, ds *err) {
     lib->code = ds_new(code, len);
     building = lib;
     script_loading_library = 1;
+    script_load_start_ms = util_mstime();
     rc = lua_pcall(L, 0, 0, 0);
     script_loading_library = 0;
     building = NULL;

@@ -76,6 +76,8 @@ static dict *scripts;    /* sha (40 lower-case hex) -> ds body */
 static int scripts_ref;  /* registry table sha -> compiled function */
 static int globals_ref;  /* registry ref of the real globals table */
 int script_loading_library;
+int64_t script_load_start_ms;
+#define LOAD_TIMEOUT_MS 500
 
 /* The running script, valid while server.in_script. */
 static struct {
@@ -705,6 +707,18 @@ void script_init(void) {
     server.script_client->flags |= CLIENT_DENY_BLOCKING;
 }
 
+ds script_info_memory(ds s) {
+    size_t bodies = 0;
+    dict_iter it;
+    dict_iter_init(&it, scripts);
+    for (dict_entry *e; (e = dict_iter_next(&it));) bodies += ds_alloc_size(e->v.val) + 40;
+    dict_iter_release(&it);
+    size_t lua = L ? (size_t)lua_gc(L, LUA_GCCOUNT, 0) * 1024 + (size_t)lua_gc(L, LUA_GCCOUNTB, 0) : 0;
+    return ds_catfmt(s, "used_memory_lua:%zu\r\nused_memory_vm_eval:%zu\r\nused_memory_scripts_eval:%zu\r\n"
+                        "number_of_cached_scripts:%zu\r\n",
+                     lua, lua, bodies, dict_size(scripts));
+}
+
 void script_free(void) {
     if (!L) return;
     function_free_all();
@@ -825,6 +839,8 @@ static void kill_hook(lua_State *l, lua_Debug *ar) {
 
 static void hook(lua_State *l, lua_Debug *ar) {
     (void)ar;
+    if (script_loading_library && util_mstime() - script_load_start_ms > LOAD_TIMEOUT_MS)
+        raise_error(l, "ERR FUNCTION LOAD timeout");
     if (!server.in_script) return;
     int64_t elapsed = util_mstime() - run.start_ms;
     if (!server.script_busy && elapsed >= server.busy_reply_threshold) {

@@ -41,6 +41,8 @@ int script_parse_flags(const char *s, size_t len, int *readonly, int *allow_oom)
 /* True while FUNCTION LOAD runs a library's top-level code: redis.call is
  * refused, redis.register_function allowed (function.c sets it). */
 extern int script_loading_library;
+/* When FUNCTION LOAD started running the library (its 500 ms limit). */
+extern int64_t script_load_start_ms;
 /* Called by redis.register_function (function.c implements it). */
 int function_register_from_lua(lua_State *L);
 /* SCRIPT KILL (is_eval) / FUNCTION KILL: replies OK, NOTBUSY or

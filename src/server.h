@@ -818,6 +818,8 @@ void functionCommand(client *c);
  * for snapshots and log rewrites, which must keep the libraries. */
 ds function_dump_payload(void);
 int function_restore_payload(const char *p, size_t len, ds *err);
+/* INFO memory's scripting fields (used_memory_lua, number_of_cached_scripts...). */
+ds script_info_memory(ds s);
 /* end of scripting */
 
 /* transactions (multi.c) */

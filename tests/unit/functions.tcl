@@ -134,6 +134,17 @@ start_server {tags {functions}} {
         list $e1 [dict get $rs name] [dict get $rs command] $e2 $k [string match "*killed by user*" $e3]
     } {{BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.} spin {fcall_ro spin 0} {BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.} OK 1}
 
+    test "A library's top level is stopped after 500 ms" {
+        catch {r function load "#!lua name=forever\nwhile true do end"} e
+        list $e [r function list libraryname forever] [r ping]
+    } {{ERR Error registering functions: ERR FUNCTION LOAD timeout} {} PONG}
+
+    test "INFO memory has the scripting fields" {
+        r eval {return 1} 0
+        set info [r info memory]
+        list [expr {[info_field $info used_memory_lua] > 0}] [expr {[info_field $info number_of_cached_scripts] >= 1}]
+    } {1 1}
+
     test "FUNCTION KILL with nothing running" {
         catch {r function kill} e
         set e
