@@ -263,9 +263,18 @@ static void push_reply(lua_State *l, reply_reader *r, int depth) {
 
 static void reply_value(client *c, lua_State *l, int depth);
 
-/* Field name of t (at top) as a string, or NULL. */
+/* Pushes t[name] without metamethods (t at idx, a negative index): the
+ * conversions run outside any protected call, where a raising __index
+ * (the globals proxy) would abort the process. */
+static void raw_field(lua_State *l, int idx, const char *name) {
+    lua_pushstring(l, name);
+    lua_rawget(l, idx - 1);
+}
+
+/* 1 with t.name pushed when the table at the top has field name of the
+ * given type; else 0 and nothing pushed. */
 static int field_is(lua_State *l, const char *name, int type) {
-    lua_getfield(l, -1, name);
+    raw_field(l, -1, name);
     int ok = lua_type(l, -1) == type;
     if (!ok) lua_pop(l, 1);
     return ok; /* when ok the field stays pushed */
@@ -316,7 +325,7 @@ static void reply_table(client *c, lua_State *l, int depth) {
         return;
     }
     if (field_is(l, "map", LUA_TTABLE) || field_is(l, "set", LUA_TTABLE)) {
-        lua_getfield(l, -2, "map");
+        raw_field(l, -2, "map");
         int is_map = lua_rawequal(l, -1, -2);
         lua_pop(l, 1);
         reply_map_or_set(c, l, is_map, depth);
@@ -324,8 +333,8 @@ static void reply_table(client *c, lua_State *l, int depth) {
         return;
     }
     if (field_is(l, "verbatim_string", LUA_TTABLE)) {
-        lua_getfield(l, -1, "format");
-        lua_getfield(l, -2, "string");
+        raw_field(l, -1, "format");
+        raw_field(l, -2, "string");
         size_t flen = 0, slen = 0;
         const char *f = lua_tolstring(l, -2, &flen), *s = lua_tolstring(l, -1, &slen);
         if (f && s && flen == 3) add_reply_verbatim(c, s, slen, f);
@@ -560,7 +569,7 @@ static int l_pcall_wrapper(lua_State *l) {
     }
     if (run.killed) return lua_error(l);
     if (lua_istable(l, -1)) {
-        lua_getfield(l, -1, "err");
+        raw_field(l, -1, "err");
         if (lua_isstring(l, -1)) lua_replace(l, -2);
         else lua_pop(l, 1);
     }
@@ -874,7 +883,7 @@ static void reply_run_error(client *c, const script_run_spec *spec) {
     const char *text = NULL;
     int has_code = 0;
     if (lua_istable(L, -1)) {
-        lua_getfield(L, -1, "err");
+        raw_field(L, -1, "err");
         if (lua_isstring(L, -1)) {
             text = lua_tostring(L, -1);
             has_code = 1;

@@ -157,6 +157,10 @@ start_server {tags {scripting}} {
         } {{function nil nil} {nil {loading precompiled chunks is not allowed}}}
     }
 
+    test "Returning the globals or a library table replies an empty array" {
+        list [r eval {return _G} 0] [r eval {return redis} 0] [r eval {return {_G, 1}} 0] [r ping]
+    } {{} {} {{} 1} PONG}
+
     test "Scripts leave no state for the next one" {
         catch {r eval {x_leak = 1} 0}
         catch {r eval {string.leak = 1} 0}
