@@ -68,6 +68,14 @@ start_server {tags {scripting}} {
         regsub {[0-9a-f]{40}} $e SHA
     } {ERR This Redis command is not allowed from script script: SHA, on @user_script:1.}
 
+    test "BLMPOP and BZMPOP inside a script do not block" {
+        r del nolist nozset bl
+        r rpush bl a
+        list [r eval {return redis.call('blmpop', 0, 1, 'nolist', 'left')} 0] \
+            [r eval {return redis.call('bzmpop', 0, 1, 'nozset', 'min')} 0] \
+            [r eval {return redis.call('blmpop', 0, 1, 'bl', 'left')} 0]
+    } {{} {} {bl a}}
+
     test "Numbers become argument strings with Lua's formatting" {
         r eval {redis.call('set', 'num', 1.5); redis.call('set', 'int', 10); return {redis.call('get', 'num'), redis.call('get', 'int')}} 0
     } {1.5 10}
