@@ -97,6 +97,16 @@ int fieldidx_labelset_add(fieldidx_labelset *s, uint64_t label) {
     return 1;
 }
 
+void fieldidx_labelset_clear(fieldidx_labelset *s, size_t keep_cap) {
+    s->has_zero = 0;
+    if (s->cap > keep_cap) {
+        set_rehash(s, 0);
+    } else if (s->used) {
+        memset(s->slots, 0, sizeof(uint64_t) * s->cap);
+    }
+    s->used = 0;
+}
+
 int fieldidx_labelset_contains(const fieldidx_labelset *s, uint64_t label) {
     if (!s) return 0;
     if (label == 0) return s->has_zero;
@@ -808,4 +818,19 @@ int fieldidx_probe(const fieldidx *f, const filter_constraint *c, uint64_t label
         if (fieldidx_labelset_contains(fieldidx_tag_get(f->tag, buf, len), label)) return 1;
     }
     return 0;
+}
+
+int fieldidx_probe_sets(const fieldidx *f, const filter_constraint *c, const fieldidx_labelset **out, int max) {
+    if (!f->tag || !fieldidx_can_answer(f, c)) return -1;
+    char buf[TAG_KEY_MAX];
+    size_t nv = c->op == FILTER_OP_IN ? c->value.arr.len : 1;
+    int n = 0;
+    for (size_t i = 0; i < nv; i++) {
+        const filter_value *v = c->op == FILTER_OP_IN ? &c->value.arr.items[i] : &c->value;
+        const fieldidx_labelset *set = fieldidx_tag_get(f->tag, buf, tag_key_value(v, buf));
+        if (!set) continue;
+        if (n < max) out[n] = set;
+        n++;
+    }
+    return n;
 }

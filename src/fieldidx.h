@@ -56,6 +56,10 @@ void fieldidx_labelset_free(fieldidx_labelset *s);
 int fieldidx_labelset_add(fieldidx_labelset *s, uint64_t label);
 /* 1 when label was removed, 0 when absent. The table shrinks as it empties. */
 int fieldidx_labelset_remove(fieldidx_labelset *s, uint64_t label);
+/* Empties s. The table is kept (zeroed) when it has at most keep_cap
+ * slots, so a scratch set reused across queries does not pay for fresh
+ * pages each time; else it is freed. O(table size). */
+void fieldidx_labelset_clear(fieldidx_labelset *s, size_t keep_cap);
 /* 1 when label is in s (s may be NULL: 0). O(1) expected. */
 int fieldidx_labelset_contains(const fieldidx_labelset *s, uint64_t label);
 size_t fieldidx_labelset_size(const fieldidx_labelset *s);
@@ -145,6 +149,12 @@ double fieldidx_count(const fieldidx *f, const filter_constraint *c);
  * once: one per matching array element or IN value). Returns the calls
  * made, or -1 when f cannot answer c. */
 long long fieldidx_foreach(const fieldidx *f, const filter_constraint *c, fieldidx_label_fn fn, void *ctx);
+/* The label sets a TAG constraint reads (one per tag; IN has several), so
+ * a caller probing many labels resolves them once: up to max go to out;
+ * returns how many there are (a label may satisfy c only when it is in
+ * one of them), or -1 when f is not a TAG index or cannot answer c. The
+ * sets are borrowed until the next write to f. */
+int fieldidx_probe_sets(const fieldidx *f, const filter_constraint *c, const fieldidx_labelset **out, int max);
 /* O(1) membership for TAG constraints: 1 when label may satisfy c, 0 when
  * it certainly does not, -1 when f cannot tell in O(1) (NUMERIC, or c not
  * answerable). */

@@ -126,12 +126,12 @@
  *     Performant and Predicate-Agnostic Search Over Vector Embeddings and
  *     Structured Data", SIGMOD 2024) on layer 0: a node's neighbour list is
  *     its matching neighbours plus the matching neighbours of its
- *     non-matching ones (two hops), truncated at M, so distances are only
+ *     non-matching ones (two hops), truncated at 2M, so distances are only
  *     computed for matching nodes. Differences from ACORN: the graph is the
  *     ordinary HNSW one (ACORN-gamma builds a denser graph; ACORN-1 does
  *     not), the upper layers are descended without the filter, and until
- *     the first match is found non-matching neighbours of the entry region
- *     are walked as transit nodes (at most ef of them) instead of stopping.
+ *     M matches are found non-matching neighbours are also walked as
+ *     transit nodes (at most ef of them) instead of stopping.
  *
  * Naming: public hnsw_*; static helpers are verbs on what they touch
  * (links_at, idlist_add, col_reserve, label_find). "slot" is an internal
@@ -811,18 +811,24 @@ static void search_layer(const hnsw_index *h, hnsw_scratch *s, const float *q, c
 
 /* ACORN-1 expansion of node c on layer 0 (Patel et al., SIGMOD 2024):
  * the new neighbours are the unvisited *matching* nodes among c's links
- * and, while fewer than M were found (ACORN's truncated list), among the
- * links of c's non-matching neighbours (the second hop), so the walk stays
- * inside the matching subgraph yet gets across gaps of non-matching nodes.
- * The filter runs once per node: refusals are remembered in s->rejected
- * (epoch-tagged like s->visited). Until the first match is found, refused
- * direct neighbours also join the candidates as transit nodes (at most
- * *transit of them), so a walk that enters the layer among non-matching
- * nodes can still move toward the query. */
+ * and, while fewer than 2M were found (ACORN's truncated list, at the
+ * layer-0 degree), among the links of c's non-matching neighbours (the
+ * second hop), so the walk stays inside the matching subgraph yet gets
+ * across gaps of non-matching nodes. The filter runs once per node:
+ * refusals are remembered in s->rejected (epoch-tagged like s->visited).
+ * Until M matches are found, refused direct neighbours also join the
+ * candidates as transit nodes (at most *transit of them), so a walk that
+ * enters the layer among non-matching nodes -- a filter correlated with
+ * the vectors, far from the query -- can still move toward the query and
+ * reach the matching region from more than one side. */
 static void expand_acorn(const hnsw_index *h, hnsw_scratch *s, const float *q, uint32_t c, size_t ef,
                          const layer_filter *f, uint32_t epoch, size_t *transit) {
     const uint32_t *rec = links_at(h, c, 0);
-    uint32_t m = 0, want = h->p.M, nrej = 0;
+    uint32_t m = 0, want = h->m0, nrej = 0;
+    /* the filter reads each node's label: fetch them together, so the
+     * cache misses overlap instead of coming one after the other */
+    for (uint32_t i = 1; i <= rec[0]; i++)
+        if (s->visited[rec[i]] != epoch && s->rejected[rec[i]] != epoch) __builtin_prefetch(meta_at(h, rec[i]));
     for (uint32_t i = 1; i <= rec[0]; i++) {
         uint32_t id = rec[i];
         if (s->visited[id] == epoch) continue;
@@ -839,10 +845,15 @@ static void expand_acorn(const hnsw_index *h, hnsw_scratch *s, const float *q, u
             nrej++;
         }
     }
+    if (m < want && nrej)
+        for (uint32_t i = 1; i <= rec[0]; i++)
+            if (s->rejected[rec[i]] == epoch) __builtin_prefetch(links_at(h, rec[i], 0));
     for (uint32_t i = 1; i <= rec[0] && m < want && nrej; i++) {
         uint32_t via = rec[i];
         if (s->rejected[via] != epoch) continue;
         const uint32_t *rec2 = links_at(h, via, 0);
+        for (uint32_t j = 1; j <= rec2[0]; j++)
+            if (s->visited[rec2[j]] != epoch && s->rejected[rec2[j]] != epoch) __builtin_prefetch(meta_at(h, rec2[j]));
         for (uint32_t j = 1; j <= rec2[0] && m < want; j++) {
             uint32_t id = rec2[j];
             if (s->visited[id] == epoch || s->rejected[id] == epoch) continue;
@@ -865,7 +876,7 @@ static void expand_acorn(const hnsw_index *h, hnsw_scratch *s, const float *q, u
             offer_result(s, ef, (cand){d, id});
         }
     }
-    if (s->nres || m) return;
+    if (s->nres >= h->p.M) return;
     for (uint32_t i = 1; i <= rec[0] && *transit; i++) {
         uint32_t id = rec[i];
         if (s->rejected[id] != epoch || s->visited[id] == epoch) continue;

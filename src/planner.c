@@ -4,11 +4,11 @@
  * unfiltered walk expands about G / m0 nodes; the filtered walk expands as
  * many matching nodes, and each expansion reads the node's m0 links
  * (m0 filter checks, m0*s matches found directly) and, while fewer than
- * m0/2 matches were found (ACORN's truncated neighbour list), the link
+ * m0 matches were found (ACORN's truncated neighbour list), the link
  * lists of non-matching neighbours (m0 checks and one cache miss each,
- * m0*s matches each). A POSTFILTER walk computes distances for about 1/s
- * times the nodes of an unfiltered one before it holds EF matches, and
- * checks each. Ties go to the exact strategies (listed first), since they
+ * m0*s matches each). A POSTFILTER walk is an unfiltered walk at a larger
+ * EF (its distances grow about linearly with EF) plus one filter
+ * evaluation per fetched result. Ties go to the exact strategies (listed first), since they
  * cannot miss a result. Complexity O(1). */
 #include "planner.h"
 
@@ -25,7 +25,7 @@ const char *planner_strategy_name(planner_strategy s) {
 }
 
 static double acorn_cost(const planner_input *in, double g, double s) {
-    double m0 = in->m0 >= 2 ? in->m0 : 32, want = m0 / 2;
+    double m0 = in->m0 >= 2 ? in->m0 : 32, want = m0;
     double direct = m0 * s, lists = 0;
     if (direct < want) {
         lists = (want - direct) / (m0 * s); /* second-hop lists read to fill the list */
@@ -37,7 +37,17 @@ static double acorn_cost(const planner_input *in, double g, double s) {
     /* expansions: the walk needs about as many distances as an unfiltered
      * one, `found` per expansion */
     double expansions = g / found;
-    return expansions * (found * in->ns_distance + (m0 + lists * m0) * in->ns_check + (1 + lists) * in->ns_link);
+    /* second-hop nodes are often met again from the next expansion, when
+     * their verdict is remembered: about half of them cost a check */
+    return expansions * (found * in->ns_distance + (m0 + 0.5 * lists * m0) * in->ns_check + (1 + lists) * in->ns_link);
+}
+
+double planner_overfetch(double k, double ef, double s, double max_k, double *ef_out) {
+    double want = s > 0 ? ceil(1.5 * k / s) + k : max_k;
+    if (want > max_k) want = max_k;
+    if (want < k) want = k;
+    *ef_out = ef > want ? ef : want;
+    return want;
 }
 
 void planner_choose(const planner_input *in, planner_plan *out) {
@@ -47,6 +57,7 @@ void planner_choose(const planner_input *in, planner_plan *out) {
     out->selectivity = s;
     double ef = in->ef > in->k ? in->ef : in->k;
     double g = in->graph_distances > 0 ? in->graph_distances : ef * (2 + log2(n > 2 ? n : 2));
+    if (g > n) g = n; /* a walk computes at most one distance per vector */
     out->cost[PLAN_INDEX_SCAN] = in->candidates >= 0 ? in->candidates * in->ns_scan_check + m * in->ns_distance : -1;
     out->cost[PLAN_FULL_SCAN] = n * in->ns_scan_check + m * in->ns_distance;
     /* a walk needs at least K matches to be worth starting, and ef's worth
@@ -54,7 +65,9 @@ void planner_choose(const planner_input *in, planner_plan *out) {
     int walk = n > 0 && m >= ef;
     double sw = s > 1e-9 ? s : 1e-9;
     out->cost[PLAN_ACORN] = walk ? in->walk_setup + acorn_cost(in, g, sw) : -1;
-    out->cost[PLAN_POSTFILTER] = walk ? in->walk_setup + g / sw * (in->ns_distance + in->ns_check) : -1;
+    double ef2, k2 = planner_overfetch(in->k, ef, sw, n, &ef2);
+    double g2 = g * (ef2 / ef) < n ? g * (ef2 / ef) : n;
+    out->cost[PLAN_POSTFILTER] = walk ? g2 * in->ns_distance + k2 * in->ns_scan_check : -1;
     planner_strategy best = PLAN_FULL_SCAN;
     for (int i = 0; i < PLAN_COUNT; i++)
         if (out->cost[i] >= 0 && out->cost[i] < out->cost[best]) best = (planner_strategy)i;

@@ -15,8 +15,11 @@
  *               Structured Data", SIGMOD 2024): about the distances of an
  *               unfiltered walk, plus the filter checks and link-list reads
  *               of the second hop, which grow as s falls;
- *   POSTFILTER  the unfiltered walk that keeps only matching results, so it
- *               over-fetches about 1/s times the nodes: (G/s)*(dist+check).
+ *   POSTFILTER  over-fetching: an unfiltered walk for K' = 1.5 K / s + K
+ *               results (EF raised to K'), then the filter on those K'
+ *               only, keeping the first K that match: G*(EF'/EF)*dist +
+ *               K'*check (broad filters: a few evaluations, no walk
+ *               overhead).
  *
  * G, the distances of an unfiltered walk at the query's EF, comes from the
  * server's measurements (or ef * (2 + log2 N) before any). The cheapest
@@ -58,6 +61,11 @@ typedef struct planner_plan {
 /* Fills *out with the cheapest strategy for in and every strategy's cost.
  * Never fails: degenerate inputs (N = 0, no matches) choose a scan. */
 void planner_choose(const planner_input *in, planner_plan *out);
+
+/* The over-fetch of a POSTFILTER plan: the K' results to ask the walk for
+ * (K' >= k, at most max_k) at selectivity s; *ef_out gets the EF to use
+ * (max(ef, K')). */
+double planner_overfetch(double k, double ef, double s, double max_k, double *ef_out);
 
 /* "index_scan", "full_scan", "acorn", "postfilter". */
 const char *planner_strategy_name(planner_strategy s);

@@ -77,6 +77,8 @@ typedef struct collection {
     long long filtered_index_scan, filtered_full_scan, filtered_acorn, filtered_postfilter;
     double ns_per_distance; /* measured average, for TIMEOUT budgets */
     double ns_per_check;    /* measured filter evaluation, for the planner */
+    double ns_walk_probe;   /* measured node check of an ACORN walk by index probe */
+    double ns_scan_candidate; /* measured index-scan candidate (lookups, filter) */
     double graph_distances_per_ef; /* distances of unfiltered walks / EF */
     coll_field *fields;     /* FIELD indexes */
     int nfields;
@@ -1170,8 +1172,8 @@ typedef struct search_ctx {
     long long checks;              /* walk node checks (ANALYZE) */
     long long accepted;            /* scans: vectors accepted (distances computed) */
     fieldidx_labelset *matchset;   /* walks: the labels that may match, or NULL */
-    const fieldidx *probe_field;   /* walks: a TAG field to probe, or NULL */
-    const filter_constraint *probe_c;
+    const fieldidx_labelset *probe_sets[8]; /* walks: a TAG constraint's sets */
+    int nprobe;                    /* -1: no probe; else a label must be in one */
     int probe_decides;             /* a probe (or matchset) decides; results verified */
 } search_ctx;
 
@@ -1396,10 +1398,34 @@ static void reply_results(client *c, collection *coll, search_opts *o, uint64_t 
  * microseconds per stage). */
 
 #define SELECTIVITY_SAMPLES 256
-#define NS_PROBE 15.0     /* one label-set probe */
-#define NS_SET_ADD 12.0   /* one label added to a match set */
-#define NS_LINK 60.0      /* one link list out of cache */
-#define NS_EVAL_DEFAULT 150.0 /* filter evaluation on metadata out of cache */
+/* Costs in ns until the collection has measured its own (EWMAs updated
+ * after each run: ns_per_distance from unfiltered walks, ns_walk_probe
+ * from ACORN walks, ns_scan_candidate from index scans, ns_per_check from
+ * sampling). A check reads the node's label and metadata out of cache,
+ * which dominates: these are memory latencies more than computation. */
+#define NS_PROBE_DEFAULT 80.0  /* a walk's node check by index probe */
+#define NS_SET_ADD 12.0        /* one label added to a match set */
+#define NS_LINK 60.0           /* one link list out of cache */
+#define NS_EVAL_DEFAULT 150.0  /* filter evaluation on metadata out of cache */
+#define NS_SCAN_DEFAULT 250.0  /* an index-scan candidate: filter and vector lookup */
+
+/* Folds a measurement into an average (the first one sets it). */
+static void ewma(double *avg, double x) {
+    if (!(x > 0) || !isfinite(x)) return;
+    *avg = *avg > 0 ? 0.8 * *avg + 0.2 * x : x;
+}
+/* Label sets reused by every search (searches run one at a time on the
+ * main thread): a fresh table per query would pay for fresh pages each
+ * time, which costs more than the work. Tables up to SEARCH_SET_KEEP slots
+ * (1 MB) are kept between queries. */
+#define SEARCH_SET_KEEP (1u << 17)
+static fieldidx_labelset *search_seen_set, *search_match_set;
+
+static fieldidx_labelset *search_set(fieldidx_labelset **s) {
+    if (!*s) *s = fieldidx_labelset_new();
+    return *s;
+}
+
 /* Strategies besides the planner's: an unfiltered walk and EXACT scans. */
 enum { STRAT_HNSW = PLAN_COUNT, STRAT_EXACT };
 
@@ -1440,7 +1466,7 @@ static double estimate_selectivity(collection *coll, const filter_expr *f) {
         hits += (uint32_t)filter_eval(f, ENTITY_OF(hnsw_label_at(coll->hnsw, slot))->meta);
     }
     double ns = (double)(util_monotonic_us() - t0) * 1000.0 / samples;
-    if (samples >= 64) coll->ns_per_check = coll->ns_per_check > 0 ? 0.8 * coll->ns_per_check + 0.2 * ns : ns;
+    if (samples >= 64) ewma(&coll->ns_per_check, ns);
     return ((double)hits + 0.5) / ((double)samples + 1.0);
 }
 
@@ -1507,21 +1533,33 @@ static void plan_search(collection *coll, const search_opts *o, search_plan *p) 
     }
     plan_estimate(coll, o->filter, p);
     double ns_eval = coll->ns_per_check > 0 ? coll->ns_per_check : NS_EVAL_DEFAULT;
+    double ns_probe = coll->ns_walk_probe > 0 ? coll->ns_walk_probe : NS_PROBE_DEFAULT;
+    double ns_scan = coll->ns_scan_candidate > 0 ? coll->ns_scan_candidate : NS_SCAN_DEFAULT;
     double ns_dist = coll->ns_per_distance > 0 ? coll->ns_per_distance : 5.0 + 0.05 * coll->dim;
     planner_input in = {
         .vectors = (double)coll->vectors, .matches = p->est_matches,
         .candidates = p->enum_field ? p->enum_candidates : -1, .k = (double)o->k, .ef = (double)o->ef,
         .m0 = 2.0 * coll->M, .graph_distances = coll->graph_distances_per_ef * (double)o->ef,
-        .ns_distance = ns_dist, .ns_check = ns_eval, .ns_scan_check = ns_eval, .ns_link = NS_LINK,
+        .ns_distance = ns_dist, .ns_check = ns_eval, .ns_scan_check = ns_scan, .ns_link = NS_LINK,
     };
-    if (p->probe_decides || p->use_matchset) {
-        in.ns_check = NS_PROBE;
-        if (p->use_matchset) in.walk_setup = p->enum_candidates * NS_SET_ADD;
+    if (p->probe_decides) {
+        in.ns_check = ns_probe;
     } else if (p->probe_field) {
         double ps = coll->vectors ? p->est_matches / (double)coll->vectors : 1;
-        in.ns_check = NS_PROBE + (ps < 1 ? ps : 1) * ns_eval;
+        in.ns_check = ns_probe + (ps < 1 ? ps : 1) * ns_eval;
     }
     planner_choose(&in, &p->pp);
+    if (p->use_matchset) {
+        /* walks may check nodes against a set of the constraint's labels
+         * built first, or evaluate the filter: whichever plan is cheaper */
+        planner_plan with_set;
+        in.ns_check = ns_probe;
+        in.walk_setup = p->enum_candidates * NS_SET_ADD;
+        planner_choose(&in, &with_set);
+        if (with_set.cost[with_set.strategy] < p->pp.cost[p->pp.strategy]) p->pp = with_set;
+        else p->use_matchset = 0;
+        if (p->pp.strategy == PLAN_INDEX_SCAN || p->pp.strategy == PLAN_FULL_SCAN) p->use_matchset = 0;
+    }
     p->planned = 1;
     if (exact_only) {
         double a = p->pp.cost[PLAN_INDEX_SCAN], b = p->pp.cost[PLAN_FULL_SCAN];
@@ -1591,9 +1629,9 @@ static int index_scan(collection *coll, const float *q, size_t k, search_ctx *sc
     flat_topk t;
     flat_topk_init(&t, k);
     float *qq = index_query(coll, q);
-    index_scan_ctx x = {coll, sctx, p, fieldidx_labelset_new(), &t, qq};
+    index_scan_ctx x = {coll, sctx, p, search_set(&search_seen_set), &t, qq};
     fieldidx_foreach(p->enum_field->idx, p->enum_c, index_scan_visit, &x);
-    fieldidx_labelset_free(x.seen);
+    fieldidx_labelset_clear(x.seen, SEARCH_SET_KEEP);
     zfree(qq);
     return (int)flat_topk_finish(&t, labels, dists);
 }
@@ -1612,7 +1650,11 @@ static bool walk_accept(uint64_t label, void *p) {
     if (s->deadline_us && (++s->calls & 255) == 0 && util_monotonic_us() > s->deadline_us) s->timed_out = 1;
     if (s->timed_out) return false;
     if (s->matchset && !fieldidx_labelset_contains(s->matchset, label)) return false;
-    if (s->probe_field && fieldidx_probe(s->probe_field, s->probe_c, label) == 0) return false;
+    if (s->nprobe >= 0) {
+        int in = 0;
+        for (int i = 0; i < s->nprobe && !in; i++) in = fieldidx_labelset_contains(s->probe_sets[i], label);
+        if (!in) return false;
+    }
     if (dict_size(s->db->expires)) {
         dict_entry *x = dict_find(s->db->expires, ENTITY_OF(label)->key);
         if (x && x->v.s64 <= s->now_ms) return false;
@@ -1639,14 +1681,45 @@ static int graph_walk(collection *coll, const float *q, const search_opts *o, se
                       uint64_t *labels, float *dists, int *cut) {
     hnsw_search_params sp = {.k = o->k, .ef = o->ef, .filter = NULL, .filter_ctx = sctx,
                              .acorn = p->strategy == PLAN_ACORN};
-    if (p->strategy != STRAT_HNSW) sp.filter = walk_accept;
-    else if (sctx->exclude || dict_size(sctx->db->expires)) sp.filter = accept_label_bool;
+    const filter_expr *post = NULL; /* POSTFILTER: evaluated on the fetched results */
+    if (p->strategy == PLAN_ACORN) {
+        sp.filter = walk_accept;
+    } else {
+        if (p->strategy == PLAN_POSTFILTER) {
+            double ef2, s = coll->vectors ? p->est_matches / (double)coll->vectors : 1;
+            sp.k = (size_t)planner_overfetch((double)o->k, (double)o->ef, s, MAX_K, &ef2);
+            sp.ef = ef2 > MAX_EF ? MAX_EF : (size_t)ef2;
+            post = sctx->filter;
+            sctx->filter = NULL; /* the walk checks only LIKE and expiry */
+        }
+        if (sctx->exclude || dict_size(sctx->db->expires)) sp.filter = accept_label_bool;
+    }
     if (o->timeout_ms && coll->ns_per_distance > 0)
         sp.max_distances = (uint64_t)((double)o->timeout_ms * 1e6 / coll->ns_per_distance) + 1;
     hnsw_search_stats st;
     int64_t t0 = util_monotonic_us();
-    int n = hnsw_search_ex(coll->hnsw, coll->scratch, q, &sp, labels, dists, &st);
+    uint64_t *l = labels;
+    float *d = dists;
+    if (post) {
+        l = zmalloc(sizeof(uint64_t) * sp.k);
+        d = zmalloc(sizeof(float) * sp.k);
+    }
+    int n = hnsw_search_ex(coll->hnsw, coll->scratch, q, &sp, l, d, &st);
     int64_t took = util_monotonic_us() - t0;
+    if (post) {
+        /* the first K fetched results that match, in distance order */
+        int kept = 0;
+        for (int i = 0; i < n && (size_t)kept < o->k; i++) {
+            sctx->checks++;
+            if (!filter_eval(post, ENTITY_OF(l[i])->meta)) continue;
+            labels[kept] = l[i];
+            dists[kept++] = d[i];
+        }
+        if (n >= 0) n = kept;
+        sctx->filter = post;
+        zfree(l);
+        zfree(d);
+    }
     p->visited += (long long)st.visited;
     p->distances += (long long)st.distances;
     if (p->strategy == STRAT_HNSW && st.distances > 100) {
@@ -1668,6 +1741,9 @@ static int search_execute(collection *coll, const float *q, const search_opts *o
     int64_t t0 = util_monotonic_us();
     if (p->strategy == PLAN_INDEX_SCAN) {
         n = index_scan(coll, q, o->k, sctx, p, labels, dists);
+        if (p->candidates >= 64 && coll->ns_per_distance > 0)
+            ewma(&coll->ns_scan_candidate, ((double)(util_monotonic_us() - t0) * 1000.0 -
+                                            (double)p->distances * coll->ns_per_distance) / (double)p->candidates);
     } else if (p->strategy == PLAN_FULL_SCAN || p->strategy == STRAT_EXACT) {
         n = exact_scan(coll, q, o->k, sctx, labels, dists);
         p->candidates += coll->vectors;
@@ -1675,13 +1751,13 @@ static int search_execute(collection *coll, const float *q, const search_opts *o
     } else {
         if (p->strategy != STRAT_HNSW) {
             if (p->use_matchset) {
-                sctx->matchset = fieldidx_labelset_new();
+                sctx->matchset = search_set(&search_match_set);
                 fieldidx_foreach(p->enum_field->idx, p->enum_c, matchset_add, sctx->matchset);
                 sctx->probe_decides = 1;
             } else if (p->probe_field) {
-                sctx->probe_field = p->probe_field->idx;
-                sctx->probe_c = p->probe_c;
-                sctx->probe_decides = p->probe_decides;
+                sctx->nprobe = fieldidx_probe_sets(p->probe_field->idx, p->probe_c, sctx->probe_sets, 8);
+                if (sctx->nprobe > 8) sctx->nprobe = -1; /* too many tags: evaluate instead */
+                sctx->probe_decides = sctx->nprobe >= 0 && p->probe_decides;
             }
             int64_t t1 = util_monotonic_us();
             p->us_setup = t1 - t0;
@@ -1689,9 +1765,13 @@ static int search_execute(collection *coll, const float *q, const search_opts *o
         }
         n = graph_walk(coll, q, o, sctx, p, labels, dists, &cut);
         p->checks += sctx->checks;
-        fieldidx_labelset_free(sctx->matchset);
+        if (p->strategy == PLAN_ACORN && (sctx->matchset || sctx->probe_decides) && p->checks >= 256 &&
+            coll->ns_per_distance > 0)
+            ewma(&coll->ns_walk_probe, ((double)(util_monotonic_us() - t0) * 1000.0 -
+                                        (double)p->distances * coll->ns_per_distance) / (double)p->checks);
+        if (sctx->matchset) fieldidx_labelset_clear(sctx->matchset, SEARCH_SET_KEEP);
         sctx->matchset = NULL;
-        sctx->probe_field = NULL;
+        sctx->nprobe = -1;
         sctx->probe_decides = 0;
         if (n >= 0 && o->filter && (size_t)n < o->k && !cut) {
             /* the walk ended short: K matches may still exist */
@@ -1782,7 +1862,7 @@ static void search_generic(client *c, int explain) {
     }
     int i = 2, dim;
     float *q = NULL;
-    search_ctx sctx = {.coll = coll, .db = c->db, .now_ms = server_mstime()};
+    search_ctx sctx = {.coll = coll, .db = c->db, .now_ms = server_mstime(), .nprobe = -1};
     if (arg_is(c, 2, "like")) {
         int wrongtype;
         entity *e = lookup_entity(c, &c->argv[3], 0, &wrongtype);

@@ -22,7 +22,16 @@ For each data set:
     commandstats, reset with CONFIG RESETSTAT before each ef), hnswlib and faiss
     (one query per call, one thread);
   * p50/p99 latency at the smallest ef that reaches recall@10 >= 0.95 (Phenix: one
-    query per round trip, client-measured, plus the server-side mean).
+    query per round trip, client-measured, plus the server-side mean);
+  * filtered search (PH.SEARCH ... FILTER, docs/filters.md): the set is loaded again
+    with metadata {"cls": <class label as a string>, "r": <a permutation of 0..N-1>}
+    into a collection declaring FIELD .cls TAG and FIELD .r NUMERIC; for the class
+    filter (10%: Fashion-MNIST's label; the synthetic set uses i mod 10) and for
+    .r < s*N at s = 0.1%, 1%, 10%, 50%: recall@10 against the exact filtered top 10,
+    queries/s and server us/query, the plans chosen (PH.INFO per-strategy counts),
+    whether every query got min(K, matches) results, next to the unfiltered query on
+    the same collection at the same EF (--filter-ef, default 64). --filtered-only
+    runs just this part; --no-filtered skips it.
 
 Data sets:
   fashion    Fashion-MNIST from Debian's dataset-fashion-mnist (60,000 x 784 train
@@ -211,8 +220,9 @@ def load_fashion(n, nq):
     queries = read_idx_images(test)
     if n:
         base = base[:n]
+    labels = load_fashion_labels(len(base))
     return {"name": "Fashion-MNIST", "metric": "L2", "base": np.ascontiguousarray(base),
-            "queries": np.ascontiguousarray(queries[:nq])}
+            "queries": np.ascontiguousarray(queries[:nq]), "classes": labels}
 
 
 def make_synthetic(n, nq, dim=128, seed=1234):
@@ -229,7 +239,21 @@ def make_synthetic(n, nq, dim=128, seed=1234):
         base[s:e] = centers[lab] + 0.35 * rng.standard_normal((e - s, dim), dtype=np.float32)
     lab = rng.integers(0, nclusters, nq)
     queries = (centers[lab] + 0.35 * rng.standard_normal((nq, dim), dtype=np.float32)).astype(np.float32)
-    return {"name": "synthetic clustered", "metric": "COSINE", "base": base, "queries": queries}
+    return {"name": "synthetic clustered", "metric": "COSINE", "base": base, "queries": queries,
+            "classes": np.arange(n) % 10}
+
+
+def load_fashion_labels(n):
+    path = os.path.join(FASHION_DIR, "train-labels-idx1-ubyte.gz")
+    if not os.path.exists(path):
+        return None
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    magic, count = struct.unpack(">II", data[:8])
+    if magic != 0x00000801:
+        raise ValueError("%s: not an IDX1 ubyte file (magic %#x)" % (path, magic))
+    labels = np.frombuffer(data, dtype=np.uint8, count=count, offset=8)
+    return labels[:n] if n else labels
 
 
 def normalized(x):
@@ -637,6 +661,163 @@ def run_dataset(args, ds, coll):
     return results
 
 
+
+# --------------------------------------------------------------------------- filtered
+
+FILTER_SELECTIVITIES = (0.001, 0.01, 0.1, 0.5)
+
+
+def filtered_truth(ds, mask):
+    """Exact top K of every query among the rows where mask is true (ids of the base)."""
+    base, q = ds["base"], ds["queries"]
+    cosine = ds["metric"] == "COSINE"
+    if cosine:
+        base, q = normalized(base), normalized(q)
+    rows = np.nonzero(mask)[0]
+    sub = np.ascontiguousarray(base[rows])
+    k = min(K, len(rows))
+    out = np.empty((len(q), k), dtype=np.int64)
+    if faiss is not None:
+        index = faiss.IndexFlatIP(sub.shape[1]) if cosine else faiss.IndexFlatL2(sub.shape[1])
+        index.add(sub)
+        for s in range(0, len(q), 100):
+            _, ids = index.search(q[s:s + 100], k)
+            out[s:s + 100] = rows[ids]
+        return out
+    sn = (sub.astype(np.float64) ** 2).sum(1)
+    for s in range(0, len(q), 20):
+        qq = q[s:s + 20]
+        dots = qq @ sub.T
+        d = -dots if cosine else sn[None, :] - 2.0 * dots
+        part = np.argpartition(d, k - 1, axis=1)[:, :k]
+        for i in range(len(qq)):
+            out[s + i] = rows[part[i][np.argsort(d[i, part[i]])]]
+    return out
+
+
+def run_filtered(args, ds, coll):
+    """Filtered search on a collection with FIELD .cls TAG and FIELD .r NUMERIC."""
+    base, queries = ds["base"], ds["queries"]
+    n, dim = base.shape
+    classes = ds.get("classes")
+    if classes is None:
+        classes = np.arange(n) % 10
+    perm = np.random.default_rng(99).permutation(n)
+    ef = args.filter_ef
+    print()
+    print("-" * 100)
+    print("Filtered search on %s: %d x %d, %d queries, k=%d, EF %d; metadata {cls, r}, FIELD .cls TAG, "
+          "FIELD .r NUMERIC" % (ds["name"], n, dim, len(queries), K, ef))
+    print("-" * 100)
+    sys.stdout.flush()
+    ph = Phenix(args.host, args.port, coll, ds)
+    r = ph.r
+    try:
+        r.execute_command("PH.DROP", coll, "DELETEDATA")
+    except redis.ResponseError:
+        pass
+    r.execute_command("PH.CREATE", coll, "PREFIX", ph.prefix, "DIM", dim, "METRIC", ds["metric"],
+                      "INDEX", "HNSW", "M", M, "EF_CONSTRUCTION", EF_CONSTRUCTION,
+                      "FIELD", ".cls", "TAG", "FIELD", ".r", "NUMERIC")
+    p = Progress("Phenix load with metadata", n)
+    t0 = time.perf_counter()
+    for s in range(0, n, BATCH):
+        e = min(n, s + BATCH)
+        pipe = r.pipeline(transaction=False)
+        for i in range(s, e):
+            pipe.execute_command("PH.SET", "%s%d" % (ph.prefix, i), "VECTOR", base[i].tobytes(), "META",
+                                 '{"cls":"%d","r":%d}' % (int(classes[i]), int(perm[i])))
+        for x in pipe.execute(raise_on_error=False):
+            if isinstance(x, Exception):
+                raise RuntimeError("PH.SET failed: %s" % x)
+        p.update(e)
+    p.done()
+    print("loaded in %.1f s" % (time.perf_counter() - t0))
+
+    filters = [("unfiltered", None, None)]
+    cls0 = int(np.bincount(classes.astype(np.int64)).argmax())
+    filters.append(('.cls == "%d"' % cls0, classes == cls0, "TAG"))
+    for sel in FILTER_SELECTIVITIES:
+        lim = max(1, int(round(sel * n)))
+        filters.append((".r < %d" % lim, perm < lim, "NUMERIC"))
+    blobs = [q.tobytes() for q in queries]
+
+    def counts():
+        info = ph.ph_info()
+        return {k: int(info.get(k, 0)) for k in ("filtered_index_scan", "filtered_full_scan", "filtered_acorn",
+                                                  "filtered_postfilter", "filtered_fallback")}
+
+    rows = []
+    unfiltered_qps = unfiltered_us = None
+    all_ok = True
+    for label, mask, kind in filters:
+        matches = n if mask is None else int(mask.sum())
+        truth = ground_truth(ds)[0] if mask is None else filtered_truth(ds, mask)
+        best = None
+        for _ in range(args.repeats):
+            before = counts()
+            r.execute_command("CONFIG", "RESETSTAT")
+            found, short = [], 0
+            t0 = time.perf_counter()
+            for s in range(0, len(blobs), BATCH):
+                pipe = r.pipeline(transaction=False)
+                for b in blobs[s:s + BATCH]:
+                    args_ = ["PH.SEARCH", coll, "VECTOR", b, "K", K, "EF", ef]
+                    if mask is not None:
+                        args_ += ["FILTER", label]
+                    pipe.execute_command(*args_)
+                for keys in pipe.execute():
+                    ids = ph._ids(keys)
+                    if len(ids) < min(K, matches):
+                        short += 1
+                    found.append(ids)
+            el = time.perf_counter() - t0
+            usec, _ = ph._server_usec_per_call()
+            after = counts()
+            run = {"qps": len(blobs) / el, "usec": usec, "short": short,
+                   "recall": recall_filtered(found, truth),
+                   "plans": {k.replace("filtered_", ""): after[k] - before[k] for k in after
+                             if after[k] - before[k] > 0}}
+            if best is None or run["usec"] < best["usec"]:
+                best = run
+        if mask is None:
+            unfiltered_qps, unfiltered_us = best["qps"], best["usec"]
+            plans = "hnsw"
+        else:
+            plans = ", ".join("%s %d" % (k, v) for k, v in sorted(best["plans"].items())) or "-"
+        all_ok = all_ok and best["short"] == 0
+        rows.append([label, kind or "-", "%.2f%%" % (100.0 * matches / n), str(matches), plans,
+                     "%.4f" % best["recall"], fmt(best["qps"]), fmt(best["usec"], "%.1f"),
+                     ratio(best["qps"], unfiltered_qps) if mask is not None else "1.00x",
+                     str(best["short"])])
+        sys.stderr.write("  %-14s recall %.4f  %.0f q/s  server %.1f us/q  %s\n"
+                         % (label, best["recall"], best["qps"], best["usec"], plans))
+        sys.stderr.flush()
+    print_table("Filtered search, k=%d, EF %d, %d queries, best of %d runs (q/s end to end from one "
+                "pipelined client; srv us/q from INFO commandstats; plans: PH.INFO strategy counts "
+                "during the best run; short: queries with fewer than min(K, matches) results)"
+                % (K, ef, len(queries), args.repeats),
+                ["filter", "field", "selectivity", "matches", "plans", "recall@10", "q/s", "srv us/q",
+                 "q/s vs unfiltered", "short"], rows)
+    print()
+    print("Goals (issue 5): recall@10 >= 0.95 at every selectivity; filtered q/s >= 0.5x unfiltered; "
+          "K results when K match (short = 0): %s" % ("met" if all_ok and all(
+              float(rw[5]) >= 0.95 and rw[8] != "-" and float(rw[8].rstrip("x")) >= 0.5 for rw in rows[1:])
+              else "see the table"))
+    sys.stdout.flush()
+    ph.drop()
+
+
+def recall_filtered(found, truth):
+    """Mean over queries of |found[:K] & truth| / |truth| (truth may hold fewer than K ids)."""
+    hits = total = 0
+    for f, t in zip(found, truth):
+        ts = set(int(x) for x in t)
+        hits += len(ts.intersection(f[:K]))
+        total += len(ts)
+    return hits / total if total else 1.0
+
+
 # --------------------------------------------------------------------------- main
 
 def main():
@@ -652,6 +833,9 @@ def main():
     ap.add_argument("--queries", type=int, default=None, help="queries (default 1000; --quick 200)")
     ap.add_argument("--ef", default="10,20,40,80,160,320")
     ap.add_argument("--target-recall", type=float, default=0.95)
+    ap.add_argument("--filter-ef", type=int, default=64, help="EF of the filtered-search section")
+    ap.add_argument("--filtered-only", action="store_true", help="run only the filtered-search section")
+    ap.add_argument("--no-filtered", action="store_true", help="skip the filtered-search section")
     ap.add_argument("--repeats", type=int, default=None,
                     help="runs of each search measurement, best kept (default 3; --quick 1)")
     args = ap.parse_args()
@@ -700,10 +884,16 @@ def main():
                 print("Fashion-MNIST: %s not found (Debian package dataset-fashion-mnist %s); skipped"
                       % (FASHION_DIR, NOT_INSTALLED))
                 continue
-            run_dataset(args, ds, "benchfm")
+            if not args.filtered_only:
+                run_dataset(args, ds, "benchfm")
+            if not args.no_filtered:
+                run_filtered(args, ds, "benchfmf")
         elif name == "synthetic":
             ds = make_synthetic(n_syn, nq)
-            run_dataset(args, ds, "benchsyn")
+            if not args.filtered_only:
+                run_dataset(args, ds, "benchsyn")
+            if not args.no_filtered:
+                run_filtered(args, ds, "benchsynf")
         else:
             print("unknown data set %r (fashion, synthetic)" % name, file=sys.stderr)
             return 2

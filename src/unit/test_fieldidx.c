@@ -41,6 +41,14 @@ TEST(labelset_model) {
     for (int l = 0; l < U; l++) fieldidx_labelset_remove(s, (uint64_t)l);
     EXPECT(fieldidx_labelset_size(s) == 0);
     EXPECT(zmalloc_used_memory() == base);
+    /* clear keeps a small table (zeroed) and frees a big one */
+    for (int l = 0; l < 100; l++) fieldidx_labelset_add(s, (uint64_t)l);
+    size_t mem = fieldidx_labelset_memory(s);
+    fieldidx_labelset_clear(s, 1024);
+    EXPECT(fieldidx_labelset_size(s) == 0 && fieldidx_labelset_memory(s) == mem);
+    EXPECT(!fieldidx_labelset_contains(s, 5) && fieldidx_labelset_add(s, 5) == 1);
+    fieldidx_labelset_clear(s, 8);
+    EXPECT(fieldidx_labelset_size(s) == 0 && zmalloc_used_memory() == base);
     fieldidx_labelset_free(s);
 }
 
@@ -242,6 +250,15 @@ TEST(fields_documents_and_constraints) {
     EXPECT(probe_of(color, ".a.color == \"blue\"", 1) == 0);
     EXPECT(probe_of(color, ".a.color in [\"nope\", 5]", 3) == 1);
     EXPECT(probe_of(price, ".price == 10", 1) == -1);
+    {
+        filter_expr *e;
+        const filter_constraint *k = one(".a.color in [\"blue\", \"nope\", 5]", &e);
+        const fieldidx_labelset *sets[4];
+        EXPECT(k && fieldidx_probe_sets(color, k, sets, 4) == 2);
+        EXPECT(fieldidx_labelset_contains(sets[0], 2) && fieldidx_labelset_contains(sets[1], 3));
+        EXPECT(fieldidx_probe_sets(price, k, sets, 4) == -1);
+        filter_free(e);
+    }
     /* without plain strings, `in` on the tag field is answerable */
     fieldidx_remove_doc(color, 1, d[0]);
     EXPECT(count_of(color, "\"red\" in .a.color") == 1);

@@ -32,23 +32,55 @@ TEST(selective_filters_scan_the_index) {
     EXPECT(choose(typical(0.01, 1)) == PLAN_INDEX_SCAN);
 }
 
-TEST(broad_filters_walk_the_graph) {
-    /* filter checks by index probes (~10 ns) */
-    planner_input a = typical(0.1, 1), b = typical(0.5, 1), c = typical(1.0, 0);
-    a.ns_check = b.ns_check = c.ns_check = 10;
-    a.ns_scan_check = b.ns_scan_check = c.ns_scan_check = 10;
-    EXPECT(choose(a) == PLAN_ACORN);
-    EXPECT(choose(b) != PLAN_INDEX_SCAN && choose(b) != PLAN_FULL_SCAN);
-    EXPECT(choose(c) != PLAN_INDEX_SCAN && choose(c) != PLAN_FULL_SCAN);
+TEST(broad_filters_post_filter) {
+    /* at 50% and 100% an unfiltered walk over-fetching a few results and
+     * evaluating the filter on them is the cheapest */
+    EXPECT(choose(typical(0.5, 1)) == PLAN_POSTFILTER);
+    EXPECT(choose(typical(1.0, 0)) == PLAN_POSTFILTER);
+    EXPECT(choose(typical(0.1, 1)) == PLAN_POSTFILTER);
 }
 
-TEST(broad_filters_with_costly_checks) {
-    /* with 100 ns checks the 10% index scan (10,000 candidates) is cheaper
-     * than a walk that checks several nodes per distance; at 50% a walk wins */
-    EXPECT(choose(typical(0.1, 1)) == PLAN_INDEX_SCAN);
-    planner_strategy s50 = choose(typical(0.5, 1)), s100 = choose(typical(1.0, 0));
-    EXPECT(s50 == PLAN_ACORN || s50 == PLAN_POSTFILTER);
-    EXPECT(s100 == PLAN_ACORN || s100 == PLAN_POSTFILTER);
+TEST(middle_selectivity_with_costly_distances_walks_acorn) {
+    /* high dimension (300 ns distances), index probes (20 ns): at 10% the
+     * ACORN walk computes few distances, post-filtering 2.5x a walk's, the
+     * index scan 10,000 of them */
+    planner_input in = typical(0.1, 1);
+    in.ns_distance = 300;
+    in.ns_check = 20;
+    in.ns_scan_check = 250;
+    planner_plan p;
+    planner_choose(&in, &p);
+    EXPECT(p.strategy == PLAN_ACORN);
+    EXPECT(p.cost[PLAN_ACORN] < p.cost[PLAN_POSTFILTER] && p.cost[PLAN_POSTFILTER] < p.cost[PLAN_INDEX_SCAN]);
+    /* the same at 1%: ~1,000 candidates, the index scan wins */
+    in.matches = in.candidates = 1000;
+    EXPECT(choose(in) == PLAN_INDEX_SCAN);
+}
+
+TEST(strategies_move_with_selectivity) {
+    /* from scans to walks as the filter broadens, never back */
+    double sels[] = {0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 0.5, 1.0};
+    int walked = 0;
+    for (size_t i = 0; i < sizeof(sels) / sizeof(sels[0]); i++) {
+        planner_input in = typical(sels[i], 1);
+        in.ns_distance = 300;
+        in.ns_check = 20;
+        in.ns_scan_check = 250;
+        planner_strategy st = choose(in);
+        int walk = st == PLAN_ACORN || st == PLAN_POSTFILTER;
+        EXPECT(!walked || walk);
+        walked |= walk;
+    }
+    EXPECT(walked);
+}
+
+TEST(overfetch) {
+    double ef;
+    EXPECT(planner_overfetch(10, 64, 0.5, 10000, &ef) == 40 && ef == 64);
+    EXPECT(planner_overfetch(10, 64, 0.1, 10000, &ef) == 160 && ef == 160);
+    EXPECT(planner_overfetch(10, 64, 1e-6, 10000, &ef) == 10000 && ef == 10000);
+    EXPECT(planner_overfetch(10, 64, 0, 500, &ef) == 500);
+    EXPECT(planner_overfetch(10, 64, 1.0, 10000, &ef) == 25 && ef == 64);
 }
 
 TEST(no_index_means_full_scan_or_walk) {
@@ -70,22 +102,28 @@ TEST(too_few_matches_for_a_walk) {
     EXPECT(p.strategy == PLAN_FULL_SCAN);
 }
 
-TEST(small_collections_are_scanned) {
+TEST(small_collections_walks_are_bounded) {
+    /* 300 vectors: no walk is estimated above one distance per vector */
     planner_input in = typical(0.5, 0);
     in.vectors = 300;
     in.matches = 150;
-    in.graph_distances = 0; /* unknown: the formula */
-    EXPECT(choose(in) == PLAN_FULL_SCAN);
+    in.graph_distances = 0; /* unknown: the formula (64 * 10 > 300) */
+    planner_plan p;
+    planner_choose(&in, &p);
+    EXPECT(p.cost[PLAN_POSTFILTER] <= 300 * in.ns_distance + 40 * in.ns_scan_check);
+    EXPECT(p.cost[PLAN_FULL_SCAN] == 300 * in.ns_scan_check + 150 * in.ns_distance);
 }
 
 TEST(walk_setup_counts) {
-    /* building a match set for a walk costs: a big enough setup makes the
-     * index scan win where the walk won */
+    /* building a match set for an ACORN walk costs: a big enough setup
+     * makes another strategy win where ACORN won */
     planner_input in = typical(0.1, 1);
-    in.ns_check = in.ns_scan_check = 10;
+    in.ns_distance = 300;
+    in.ns_check = 20;
+    in.ns_scan_check = 250;
     EXPECT(choose(in) == PLAN_ACORN);
-    in.walk_setup = 1e7;
-    EXPECT(choose(in) == PLAN_INDEX_SCAN);
+    in.walk_setup = 1e8;
+    EXPECT(choose(in) != PLAN_ACORN);
 }
 
 TEST(degenerate_inputs) {
@@ -102,11 +140,13 @@ TEST(degenerate_inputs) {
 
 int main(void) {
     RUN(selective_filters_scan_the_index);
-    RUN(broad_filters_walk_the_graph);
-    RUN(broad_filters_with_costly_checks);
+    RUN(broad_filters_post_filter);
+    RUN(middle_selectivity_with_costly_distances_walks_acorn);
+    RUN(strategies_move_with_selectivity);
+    RUN(overfetch);
     RUN(no_index_means_full_scan_or_walk);
     RUN(too_few_matches_for_a_walk);
-    RUN(small_collections_are_scanned);
+    RUN(small_collections_walks_are_bounded);
     RUN(walk_setup_counts);
     RUN(degenerate_inputs);
     return TEST_REPORT();
