@@ -16,7 +16,11 @@
  *  - e->meta is NULL for the empty object {} (saves an empty hash table
  *    per entity that has no metadata);
  *  - e->key equals the keyspace name of the entity (kept on RENAME), so a
- *    search can name its results.
+ *    search can name its results;
+ *  - every FIELD index of a collection holds exactly the values of its
+ *    attached entities' metadata at the field's path, except that a field
+ *    whose background build is running may still miss entities it has not
+ *    reached (see "field indexes" below; the planner ignores it meanwhile).
  * The keyspace calls back through entity_type_ops.free (DEL, overwrite,
  * expiry, FLUSH), and through the entity_* hooks for RENAME, COPY and
  * FLUSH, so no path leaves an index pointing at a missing entity. A
@@ -29,9 +33,14 @@
  * Complexity: PH.SET is an HNSW insert (O(log N) expected), PH.SEARCH an
  * HNSW search (about O(ef log N)) or an O(N dim) scan with EXACT/FLAT.
  *
+ * FILTER: a cost-based planner (planner.c; the section "the filtered-search
+ * planner" below) runs a filtered search as an index scan, a full scan, an
+ * ACORN walk (hnsw.c) or an over-fetching post-filter walk, with an exact
+ * fallback when a walk ends short; PH.EXPLAIN shows the plan.
+ *
  * TIMEOUT: HNSW searches get a budget of distance computations derived from
  * the measured cost of one distance in this collection (an average kept
- * per collection); FLAT/EXACT scans check the clock as they go.
+ * per collection); scans and filtered walks check the clock as they go.
  *
  * JSON comes from Debian's libjansson (parsed trees with hashed objects and
  * 64-bit integers; deps/README.md says why); its allocations go through
@@ -1749,7 +1758,7 @@ static int search_execute(collection *coll, const float *q, const search_opts *o
         p->candidates += coll->vectors;
         p->distances += sctx->accepted;
     } else {
-        if (p->strategy != STRAT_HNSW) {
+        if (p->strategy == PLAN_ACORN) {
             if (p->use_matchset) {
                 sctx->matchset = search_set(&search_match_set);
                 fieldidx_foreach(p->enum_field->idx, p->enum_c, matchset_add, sctx->matchset);
