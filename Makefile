@@ -29,7 +29,7 @@ else
 endif
 CFLAGS  += $(STD_FLAGS) $(WARN_FLAGS) $(OPT_FLAGS) $(MALLOC_DEFS) -MMD -MP
 LDFLAGS += $(OPT_FLAGS) -pthread -rdynamic
-LIBS    := -luring -lxxhash -ljansson -llua5.1 -lcrypto $(MALLOC_LIBS) -lm -ldl
+LIBS    := -luring -lxxhash -ljansson -llua5.1 -llua5.1-cjson -llua5.1-bitop -lcrypto $(MALLOC_LIBS) -lm -ldl
 
 # Pure modules: no server header, linked into unit tests and the fuzzer.
 PURE_SRCS := zmalloc.c util.c buf.c dict.c resp.c vec_dist.c hnsw.c flat.c intset.c plist.c skiplist.c filter.c fieldidx.c planner.c graph.c walrec.c
@@ -105,6 +105,10 @@ clean:
 # Vector search benchmark (utils/bench-vector.sh; BENCH_N=1000000 for the 1M x 128 set).
 bench-vector: all
 	@bash utils/bench-vector.sh
+
+# Durability benchmark (utils/bench_persist.py): durable writes and restart times next to redis-server.
+bench-persist: all
+	@bash utils/bench-persist.sh
 
 # Graph benchmark (utils/bench-graph.sh): the Debian dependency graph against networkx.
 bench-graph: all

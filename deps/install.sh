@@ -15,6 +15,7 @@ set -euo pipefail
 PACKAGES=(
     build-essential gcc make pkg-config
     liburing-dev libjemalloc-dev libssl-dev libxxhash-dev libjansson-dev liblua5.1-0-dev
+    lua-cjson-dev lua-bitop-dev
     tcl redis-server redis-tools libhiredis-dev python3 python3-redis
     clang libclang-rt-14-dev
     nodejs npm

@@ -11,6 +11,7 @@
  * both.
  *
  * Sandbox. Only the base, table, string and math libraries are opened,
+ * with cjson and bit (Debian's lua-cjson and lua-bitop, as Redis has them),
  * and from the base library dofile, loadfile, print, getfenv, setfenv and
  * newproxy are removed; loadstring refuses precompiled chunks (bytecode
  * can break the VM); debug keeps only traceback; there is no os, io,
@@ -63,6 +64,8 @@
 #include <lua5.1/lauxlib.h>
 #include <lua5.1/lua.h>
 #include <lua5.1/lualib.h>
+#include <lua5.1/lua-bitop.h>
+#include <lua5.1/lua-cjson.h>
 #include <openssl/evp.h>
 #include <unistd.h>
 
@@ -672,6 +675,11 @@ static lua_State *create_state(void) {
     open_lib(l, LUA_STRLIBNAME, luaopen_string);
     open_lib(l, LUA_MATHLIBNAME, luaopen_math);
     open_lib(l, LUA_DBLIBNAME, luaopen_debug);
+    /* Redis's extra libraries that Debian packages for Lua 5.1 */
+    lua_pushcfunction(l, luaopen_cjson);
+    lua_call(l, 0, 1);
+    lua_setglobal(l, "cjson");
+    open_lib(l, "bit", luaopen_bit);
     static const char *removed[] = {"dofile", "loadfile", "load", "print", "getfenv", "setfenv", "newproxy", NULL};
     for (int i = 0; removed[i]; i++) {
         lua_pushnil(l);
@@ -691,7 +699,7 @@ static lua_State *create_state(void) {
     lua_pop(l, 1);
     build_redis_table(l);
     lua_setglobal(l, "redis");
-    static const char *libs[] = {"string", "table", "math", "debug", "redis", "coroutine", NULL};
+    static const char *libs[] = {"string", "table", "math", "debug", "redis", "coroutine", "cjson", "bit", NULL};
     for (int i = 0; libs[i]; i++) protect_global_table(l, libs[i]);
     /* the globals: a strict read-only proxy; _G names the proxy */
     lua_pushvalue(l, LUA_GLOBALSINDEX);

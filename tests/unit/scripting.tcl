@@ -158,7 +158,14 @@ start_server {tags {scripting}} {
     } {5-x a,b 2 2 7 abab 2}
 
     tags {phenix-only} {
-        test "debug keeps only traceback; precompiled chunks are refused" {
+        test "cjson and bit are available and read-only" {
+        set out [list [r eval {return cjson.encode({1, 2, {a = 3}})} 0] [r eval {return cjson.decode('[1,2,"x"]')} 0]]
+        lappend out [r eval {return {bit.band(7, 3), bit.bor(1, 4), bit.tohex(255)}} 0]
+        catch {r eval {cjson.encode = nil} 0} e
+        lappend out [string match "*Attempt to modify a readonly table*" $e]
+    } {{[1,2,{"a":3}]} {1 2 x} {3 5 000000ff} 1}
+
+    test "debug keeps only traceback; precompiled chunks are refused" {
             set out [list [r eval {return {type(debug.traceback), type(debug.getinfo), type(debug.getregistry)}} 0]]
             lappend out [r eval {local f, e = loadstring(string.dump(function() return 1 end)); return {type(f), e}} 0]
             set out
