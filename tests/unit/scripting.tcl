@@ -283,6 +283,17 @@ start_server {tags {scripting}} {
         set res
     } {}
 
+    test "A script's push serves a client blocked on the key" {
+        r del wl
+        set rd [redis_deferring_client]
+        $rd blpop wl 5
+        wait_for {[info_field [r info clients] blocked_clients] == 1}
+        set v [r eval {return redis.call('lpush', KEYS[1], 'x')} 1 wl]
+        set got [$rd read]
+        $rd close
+        list $v $got
+    } {1 {wl x}}
+
     test "EVAL inside MULTI runs at EXEC" {
         set c [redis_client]
         set out [list [$c multi] [$c eval {return redis.call('incr', 'mx')} 0] [$c exec]]
