@@ -84,7 +84,6 @@ int64_t script_load_start_ms;
 
 /* The running script, valid while server.in_script. */
 static struct {
-    client *caller;
     const script_run_spec *spec;
     int64_t start_ms;
     int wrote;        /* ran a write command: SCRIPT KILL refused */
@@ -910,7 +909,6 @@ void script_run(client *c, int nargs, const script_run_spec *spec) {
     lua_pushcfunction(L, error_handler);
     lua_insert(L, base + 1);
     memset(&run, 0, sizeof(run));
-    run.caller = c;
     run.spec = spec;
     run.start_ms = util_mstime();
     run.resp = 2;
