@@ -283,6 +283,7 @@ start_server {tags {entity phenix-only filter persistence}} {
         r save
         set dir [srv dir]
         start_server [list tags {entity} args [list --dir $dir]] {
+            wait_for {![catch {r ph.list}]} 20000
             wait_for {[dict get [field_info p .c] state] eq "ready" && [dict get [field_info p .n] state] eq "ready"}
             set res [list [dict get [field_info p .n] entries] [dict get [field_info p .c] entries] \
                  [r ph.search p VALUES 2 0 0 K 2 FILTER {.c == "c1" and .n > 100}] \
