@@ -119,8 +119,8 @@ start_server {tags {functions}} {
         r config set busy-reply-threshold 100
         set rd [redis_deferring_client]
         $rd fcall_ro spin 0
-        after 300
         set c [redis_client]
+        wait_for {[catch {$c ping} busy] && [string match BUSY* $busy]} 10000
         catch {$c ping} e1
         set st [$c function stats]
         catch {$c script kill} e2

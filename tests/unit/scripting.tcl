@@ -320,8 +320,8 @@ start_server {tags {scripting}} {
         r config set busy-reply-threshold 100
         set rd [redis_deferring_client]
         $rd eval {local i = 0 while true do i = i + 1 end} 0
-        after 300
         set c [redis_client]
+        wait_for {[catch {$c ping} busy] && [string match BUSY* $busy]} 10000
         catch {$c ping} e1
         catch {$c get x} e2
         set k [$c script kill]
@@ -337,8 +337,8 @@ start_server {tags {scripting}} {
         r config set lua-time-limit 100
         set rd [redis_deferring_client]
         $rd eval {while true do pcall(function() local i = 0 while true do i = i + 1 end end) end} 0
-        after 300
         set c [redis_client]
+        wait_for {[catch {$c ping} busy] && [string match BUSY* $busy]} 10000
         set k [$c script kill]
         catch {$rd read} e
         $c close
@@ -347,18 +347,19 @@ start_server {tags {scripting}} {
         list $k [string match "*killed by user*" $e]
     } {OK 1}
 
-    test "A script that runs under the threshold is atomic: others wait for it" {
+    test "A script that runs under the threshold is atomic: nobody sees its middle" {
+        r del atom1 atom2
         set rd [redis_deferring_client]
-        $rd eval {local t = redis.call('time') local s = t[1] * 1000 + t[2] / 1000
-                  redis.call('set', 'atomic', 'script')
+        $rd eval {redis.call('set', 'atom1', 'a')
                   local i = 0 while i < 3000000 do i = i + 1 end
+                  redis.call('set', 'atom2', 'b')
                   return 1} 0
-        after 20
-        set v [r get atomic]
+        set seen {}
+        wait_for {[llength [set seen [r mget atom1 atom2]]] == 2 && [lindex $seen 0] ne ""}
         $rd read
         $rd close
-        set v
-    } {script}
+        set seen
+    } {a b}
 
     test "busy-reply-threshold and lua-time-limit are one setting" {
         r config set lua-time-limit 1234
@@ -373,8 +374,8 @@ start_server {tags {scripting}} {
         r config set busy-reply-threshold 100
         set rd [redis_deferring_client]
         $rd eval {redis.call('set', 'w', 1) while true do end} 0
-        after 300
         set c [redis_client]
+        wait_for {[catch {$c ping} busy] && [string match BUSY* $busy]} 10000
         catch {$c script kill} e
         catch {$c shutdown nosave}
         set status [wait_for_server_exit 5000]
