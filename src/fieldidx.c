@@ -100,7 +100,9 @@ int fieldidx_labelset_add(fieldidx_labelset *s, uint64_t label) {
 void fieldidx_labelset_clear(fieldidx_labelset *s, size_t keep_cap) {
     s->has_zero = 0;
     if (s->cap > keep_cap) {
-        set_rehash(s, 0);
+        zfree(s->slots);
+        s->slots = NULL;
+        s->cap = 0;
     } else if (s->used) {
         memset(s->slots, 0, sizeof(uint64_t) * s->cap);
     }
