@@ -11,7 +11,10 @@
  * Classes (the directive's letters): g generic (del, expire, rename...),
  * $ strings, l lists, s sets, h hashes, z sorted sets, x expired (when a
  * key is expired, lazily or by the active cycle), e evicted, t streams,
- * m key misses, d module events, n new keys; A is g$lshzxetd. Without K
+ * m key misses, d module events, n new keys; A is g$lshzxetd, as in Redis
+ * (so that Redis configurations read back the same). Phenix adds p for
+ * entities (ph.set, ph.patch), given explicitly: A does not include it,
+ * nor does it include n or m. Without K
  * or E nothing is published, whatever the classes (as in Redis). Phenix
  * publishes no t, e, m or d events: it has no streams, no eviction
  * policy other than noeviction, and no modules; the letters are accepted
@@ -34,7 +37,8 @@ static const struct {
 } letters[] = {
     {'g', NOTIFY_GENERIC}, {'$', NOTIFY_STRING}, {'l', NOTIFY_LIST}, {'s', NOTIFY_SET},
     {'h', NOTIFY_HASH},    {'z', NOTIFY_ZSET},   {'x', NOTIFY_EXPIRED}, {'e', NOTIFY_EVICTED},
-    {'t', NOTIFY_STREAM},  {'d', NOTIFY_MODULE}, {'n', NOTIFY_NEW},     {'K', NOTIFY_KEYSPACE},
+    {'t', NOTIFY_STREAM},  {'d', NOTIFY_MODULE}, {'p', NOTIFY_ENTITY},  {'n', NOTIFY_NEW},
+    {'K', NOTIFY_KEYSPACE},
     {'E', NOTIFY_KEYEVENT}, {'m', NOTIFY_KEY_MISS},
 };
 #define NOTIFY_ALL                                                                                          \

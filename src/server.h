@@ -785,6 +785,7 @@ void pubsubCommand(client *c);
 #define NOTIFY_KEY_MISS (1 << 11) /* m */
 #define NOTIFY_MODULE (1 << 12)  /* d */
 #define NOTIFY_NEW (1 << 13)     /* n */
+#define NOTIFY_ENTITY (1 << 14)  /* p: Phenix entities (ph.set, ph.patch) */
 extern int notify_flags; /* notify-keyspace-events, parsed */
 /* Publishes event about key of database dbid to __keyspace@<db>__:<key>
  * and __keyevent@<db>__:<event> when notify-keyspace-events enables type.

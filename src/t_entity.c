@@ -1041,6 +1041,7 @@ void phSetCommand(client *c) {
         }
     }
     server_incr_dirty(1);
+    notify_keyspace_event(NOTIFY_ENTITY, "ph.set", c->argv[1].ptr, c->argv[1].len, c->db->id);
     add_reply_long(c, created);
 done:
     zfree(vec);
@@ -1164,6 +1165,7 @@ void phPatchCommand(client *c) {
     e->meta_bytes = (uint32_t)json_text_len(e->meta);
     if (e->coll) e->coll->metadata_bytes += e->meta_bytes;
     server_incr_dirty(1);
+    notify_keyspace_event(NOTIFY_ENTITY, "ph.patch", c->argv[1].ptr, c->argv[1].len, c->db->id);
     add_reply_ok(c);
 }
 

@@ -203,6 +203,25 @@ start_server {tags {keyspace-events}} {
         set out
     } {new:a new:l}
 
+    tags {phenix-only} {
+        test "Entity events (class p, not part of A): ph.set and ph.patch" {
+            r flushall
+            r config set notify-keyspace-events EA
+            set rd [kse_listener]
+            r ph.create ev
+            r ph.set ev:e1 META {{"a":1}}
+            r config set notify-keyspace-events EAp
+            set conf [lindex [r config get notify-keyspace-events] 1]
+            r ph.set ev:e1 META {{"a":2}}
+            r ph.patch ev:e1 {{"b":3}}
+            r del ev:e1
+            set out [kse_events [kse_collect $rd]]
+            $rd close
+            r config set notify-keyspace-events EA
+            list $conf $out
+        } {ApE {ph.set:ev:e1 ph.patch:ev:e1 del:ev:e1}}
+    }
+
     test "Writes made by scripts notify too" {
         r flushall
         set rd [kse_listener]
