@@ -432,6 +432,12 @@ static void command_getkeys(client *c) {
         add_reply_error(c, "Invalid number of arguments specified for command");
         return;
     }
+    int sfirst, scount;
+    if (script_command_keys(cmd, argv, argc, &sfirst, &scount)) { /* EVAL/FCALL: numkeys keys */
+        add_reply_array_len(c, scount);
+        for (int i = sfirst; i < sfirst + scount; i++) add_reply_bulk(c, argv[i].ptr, argv[i].len);
+        return;
+    }
     if (cmd->first_key == 0) {
         add_reply_error(c, "The command has no key arguments");
         return;

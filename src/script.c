@@ -1056,6 +1056,18 @@ void evalRoCommand(client *c) { eval_generic(c, 0, 1); }
 void evalShaCommand(client *c) { eval_generic(c, 1, 0); }
 void evalShaRoCommand(client *c) { eval_generic(c, 1, 1); }
 
+int script_command_keys(const command *cmd, const resp_arg *argv, int argc, int *first, int *count) {
+    command_proc *p = cmd->proc;
+    if (p != evalCommand && p != evalRoCommand && p != evalShaCommand && p != evalShaRoCommand &&
+        p != fcallCommand && p != fcallRoCommand)
+        return 0;
+    long long n;
+    *first = 3;
+    *count = 0;
+    if (argc >= 3 && util_str2ll(argv[2].ptr, argv[2].len, &n) && n >= 0 && n <= argc - 3) *count = (int)n;
+    return 1;
+}
+
 /* ---------------- SCRIPT ---------------- */
 
 static void script_flush(void) {

@@ -819,6 +819,10 @@ void functionCommand(client *c);
  * for snapshots and log rewrites, which must keep the libraries. */
 ds function_dump_payload(void);
 int function_restore_payload(const char *p, size_t len, ds *err);
+/* The keys of an EVAL / EVALSHA / FCALL command (and their _RO forms):
+ * returns 1 with argv[*first .. *first + *count) the keys (count 0 when
+ * numkeys is invalid), or 0 when cmd is not one of them. */
+int script_command_keys(const struct command *cmd, const resp_arg *argv, int argc, int *first, int *count);
 /* INFO memory's scripting fields (used_memory_lua, number_of_cached_scripts...). */
 ds script_info_memory(ds s);
 /* end of scripting */

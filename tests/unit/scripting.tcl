@@ -31,6 +31,11 @@ start_server {tags {scripting}} {
         r eval {return {KEYS[1], KEYS[2], ARGV[1], ARGV[2], #KEYS, #ARGV}} 2 k1 k2 a1 a2
     } {k1 k2 a1 a2 2 2}
 
+    test "COMMAND GETKEYS knows the keys of EVAL, EVALSHA and FCALL" {
+        list [r command getkeys eval {return 1} 2 k1 k2 a1] [r command getkeys eval {return 1} 0 a1] \
+            [r command getkeys evalsha_ro abc 1 k] [r command getkeys fcall f 1 k a] [r command getkeys eval x 5 k]
+    } {{k1 k2} {} k k {}}
+
     test "numkeys errors" {
         set out {}
         catch {r eval {return 1} -1} e; lappend out $e
