@@ -1046,6 +1046,14 @@ static void eval_generic(client *c, int by_sha, int readonly) {
         lua_pop(L, 1);
         return;
     }
+    /* a script with a shebang declares whether it writes: as in Redis 7 it is
+     * refused at once above maxmemory unless no-writes or allow-oom */
+    if (ds_len(body) >= 2 && body[0] == '#' && body[1] == '!' && !spec.readonly && !spec.allow_oom &&
+        server.maxmemory && (long long)zmalloc_used_memory() > server.maxmemory) {
+        add_reply_error(c, "-OOM command not allowed when used memory > 'maxmemory'.");
+        lua_pop(L, 1);
+        return;
+    }
     set_global_array("KEYS", c->argv + 3, (int)numkeys);
     set_global_array("ARGV", c->argv + 3 + numkeys, c->argc - 3 - (int)numkeys);
     script_run(c, 0, &spec);

@@ -312,9 +312,11 @@ start_server {tags {scripting}} {
         catch {r eval {return redis.call('set', 'oomkey', 'v')} 0} e
         set out [list [regsub { script: .*} $e {}] [r eval {return redis.call('get', 'before')} 0]]
         lappend out [r eval {return redis.call('del', 'before')} 0]
+        catch {r eval "#!lua\nreturn 1" 0} e
+        lappend out $e [r eval "#!lua flags=no-writes\nreturn 2" 0] [r eval "#!lua flags=allow-oom\nreturn 3" 0]
         r config set maxmemory 0
         set out
-    } {{OOM command not allowed when used memory > 'maxmemory'.} v 1}
+    } {{OOM command not allowed when used memory > 'maxmemory'.} v 1 {OOM command not allowed when used memory > 'maxmemory'.} 2 3}
 
     test "SCRIPT KILL with no script running" {
         catch {r script kill} e
