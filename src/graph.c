@@ -33,11 +33,13 @@
  * (node, hops) states), so nodes carry no per-traversal fields and any
  * number of walks may exist at once on an unchanging store.
  *
- * Algorithms: breadth-first search; bidirectional BFS (expand the smaller
- * frontier one whole level at a time, keep the best meeting of that level);
- * Dijkstra's algorithm with a binary heap and lazy deletion; for a hop
- * bound, Dijkstra over the product graph (node, hops <= k), which is exact
- * where a plain Dijkstra with a hop cut-off is not.
+ * Algorithms: breadth-first search; bidirectional BFS (expand the frontier
+ * level with fewer edges to scan, stop at the first meeting, which is a
+ * shortest path: see bidi_level);
+ * Dijkstra's algorithm with a binary heap and lazy deletion, from both ends
+ * at once (stopping when the two heads add up to the best meeting); for a
+ * hop bound, one-sided Dijkstra over the product graph (node, hops <= k),
+ * which is exact where a plain Dijkstra with a hop cut-off is not.
  *
  * Naming: graph_* public; node_*, idx_*, type_*, vmap_*, heap_* file-local. */
 #include "graph.h"
@@ -551,14 +553,29 @@ static void vmap_put(vmap *m, const graph_node *n, uint32_t tag, int64_t val) {
 
 #define REJECTED (-1) /* vmap value of a node node_ok refused */
 
-static int edge_follows(const graph_walk_opts *o, const graph_edge *e) {
-    if (o->ntypes) {
-        size_t t = 0;
-        while (t < o->ntypes && o->types[t] != e->type) t++;
-        if (t == o->ntypes) return 0;
-    }
-    return !o->edge_ok || o->edge_ok(o->priv, e);
+static inline int type_listed(const graph_walk_opts *o, uint32_t type) {
+    if (!o->ntypes) return 1;
+    size_t t = 0;
+    while (t < o->ntypes && o->types[t] != type) t++;
+    return t < o->ntypes;
 }
+
+static int edge_follows(const graph_walk_opts *o, const graph_edge *e) {
+    return type_listed(o, e->type) && (!o->edge_ok || o->edge_ok(o->priv, e));
+}
+
+/* The peer of n's k-th edge in direction d, and the edge's type; reads
+ * only n's own arrays (no mirror), for walks that need no weight. */
+static inline graph_node *adj_peer(const graph_node *n, graph_dir d, size_t k, uint32_t *type) {
+    if ((d & GRAPH_OUT) && k < n->nout) {
+        *type = n->out[k].type;
+        return n->out[k].peer;
+    }
+    if (d & GRAPH_OUT) k -= n->nout;
+    *type = n->in[k].type;
+    return n->in[k].peer;
+}
+
 
 /* Peer of n along e (e is one of n's edges). */
 static inline graph_node *edge_peer(const graph_node *n, const graph_edge *e) { return e->from == n ? e->to : e->from; }
@@ -624,16 +641,24 @@ static int walk_discover(graph_walk *w) {
         const graph_visit *u = &w->v[w->expanding];
         size_t deg = u->depth < w->o.max_depth ? graph_degree(u->node, w->o.dir) : 0;
         while (w->edge_i < deg) {
-            graph_edge e;
-            graph_edge_at(u->node, w->o.dir, w->edge_i++, &e);
-            if (!edge_follows(&w->o, &e)) continue;
-            graph_node *p = edge_peer(u->node, &e);
+            size_t k = w->edge_i++;
+            graph_node *p;
+            if (w->o.edge_ok) {
+                graph_edge e;
+                graph_edge_at(u->node, w->o.dir, k, &e);
+                if (!edge_follows(&w->o, &e)) continue;
+                p = edge_peer(u->node, &e);
+            } else {
+                uint32_t type;
+                p = adj_peer(u->node, w->o.dir, k, &type);
+                if (!type_listed(&w->o, type)) continue;
+            }
             if (vmap_get(&w->seen, p, 0) != VMAP_ABSENT) continue;
             if (w->o.node_ok && !w->o.node_ok(w->o.priv, p)) {
                 vmap_put(&w->seen, p, 0, REJECTED);
                 continue;
             }
-            graph_visit v = {.node = p, .depth = u->depth + 1, .parent = (int64_t)w->expanding, .seed = u->seed, .via = e};
+            graph_visit v = {.node = p, .parent = (int64_t)w->expanding, .depth = u->depth + 1, .seed = u->seed, .k = (uint32_t)k};
             return walk_append(w, &v);
         }
         w->expanding++;
@@ -650,6 +675,10 @@ const graph_visit *graph_walk_next(graph_walk *w) {
 
 const graph_visit *graph_walk_visit(const graph_walk *w, int64_t i) { return &w->v[i]; }
 
+void graph_walk_via(const graph_walk *w, const graph_visit *v, graph_edge *e) {
+    graph_edge_at(w->v[v->parent].node, w->o.dir, v->k, e);
+}
+
 int graph_walk_truncated(const graph_walk *w) { return w->truncated; }
 
 /* ---------------- paths ---------------- */
@@ -661,15 +690,28 @@ void graph_path_free(graph_path *p) {
     p->edges = NULL;
 }
 
-/* One side of a search: visits with parents, and the map node -> visit. */
+/* A node reached by a path search: its parent visit (-1 for the start)
+ * and the index k of the edge that reached it among the parent's edges in
+ * the side's direction (the edge itself is looked up again only for the
+ * path found: 24 bytes per visit instead of a whole graph_edge). */
+typedef struct svisit {
+    graph_node *node;
+    int64_t parent;
+    uint32_t depth;
+    uint32_t k;
+} svisit;
+
+/* One side of a search: its direction, visits, and the map node -> visit. */
 typedef struct side {
-    graph_visit *v;
+    graph_dir dir;
+    svisit *v;
     size_t n, cap;
     vmap seen;
 } side;
 
-static void side_init(side *s) {
+static void side_init(side *s, graph_dir dir) {
     memset(s, 0, sizeof(*s));
+    s->dir = dir;
     vmap_init(&s->seen);
 }
 
@@ -678,15 +720,21 @@ static void side_free(side *s) {
     zfree(s->v);
 }
 
-static size_t side_append(side *s, const graph_visit *v, uint32_t tag) {
+static size_t side_append(side *s, graph_node *node, int64_t parent, uint32_t depth, uint32_t k, uint32_t tag) {
     if (s->n == s->cap) {
         s->cap = s->cap ? s->cap * 2 : 16;
-        s->v = zrealloc(s->v, sizeof(graph_visit) * s->cap);
+        s->v = zrealloc(s->v, sizeof(svisit) * s->cap);
     }
-    s->v[s->n] = *v;
-    vmap_put(&s->seen, v->node, tag, (int64_t)s->n);
+    s->v[s->n] = (svisit){.node = node, .parent = parent, .depth = depth, .k = k};
+    vmap_put(&s->seen, node, tag, (int64_t)s->n);
     return s->n++;
 }
+
+/* The edge that reached visit i of s. */
+static void side_via(const side *s, int64_t i, graph_edge *e) {
+    graph_edge_at(s->v[s->v[i].parent].node, s->dir, s->v[i].k, e);
+}
+
 
 static graph_dir dir_reverse(graph_dir d) { return d == GRAPH_OUT ? GRAPH_IN : d == GRAPH_IN ? GRAPH_OUT : GRAPH_BOTH; }
 
@@ -706,81 +754,92 @@ static void path_build(graph_path *p, const side *f, int64_t fi, const side *b, 
     for (int64_t i = fi;; i = f->v[i].parent) {
         p->nodes[k] = f->v[i].node;
         if (f->v[i].parent < 0) break;
-        p->edges[k - 1] = f->v[i].via;
+        side_via(f, i, &p->edges[k - 1]);
         k--;
     }
     k = hf;
     if (b) {
         for (int64_t i = bi; b->v[i].parent >= 0; i = b->v[i].parent) {
-            p->edges[k] = b->v[i].via;
+            side_via(b, i, &p->edges[k]);
             p->nodes[++k] = b->v[b->v[i].parent].node;
         }
     }
     for (size_t h = 0; h < p->hops; h++) p->cost += p->edges[h].weight;
 }
 
-/* Expands one whole level [lo, hi) of side s in direction d; records the
- * best meeting with side t into best_len, bs and bt (indexes in s and t).
- * Returns 0, or -1 when the cap stopped it. */
+/* Expands the level [lo, hi) of side s in direction d until a node seen by
+ * side t is reached: then *bs / *bt get the meeting's indexes in s and t and
+ * it returns 1. The first meeting is a shortest path: every node of t at a
+ * depth below t's frontier was expanded, so a meeting through one of them
+ * would have been seen when its neighbour on s's side was added. Returns 0
+ * when the level ends without meeting, -1 when the cap stopped it. */
 static int bidi_level(const graph_walk_opts *o, side *s, graph_dir d, size_t lo, size_t hi, const side *t,
-                      size_t total_other, size_t *best_len, int64_t *bs, int64_t *bt) {
+                      int64_t *bs, int64_t *bt) {
     for (size_t i = lo; i < hi; i++) {
         graph_node *u = s->v[i].node;
         size_t deg = graph_degree(u, d);
         for (size_t k = 0; k < deg; k++) {
-            graph_edge e;
-            graph_edge_at(u, d, k, &e);
-            if (!edge_follows(o, &e)) continue;
-            graph_node *p = edge_peer(u, &e);
+            graph_node *p;
+            if (o->edge_ok) {
+                graph_edge e;
+                graph_edge_at(u, d, k, &e);
+                if (!edge_follows(o, &e)) continue;
+                p = edge_peer(u, &e);
+            } else {
+                uint32_t type;
+                p = adj_peer(u, d, k, &type);
+                if (!type_listed(o, type)) continue;
+            }
             if (vmap_get(&s->seen, p, 0) != VMAP_ABSENT) continue;
             if (o->node_ok && !o->node_ok(o->priv, p)) {
                 vmap_put(&s->seen, p, 0, REJECTED);
                 continue;
             }
-            if (o->max_nodes && s->n + total_other >= o->max_nodes) return -1;
-            graph_visit v = {.node = p, .depth = s->v[i].depth + 1, .parent = (int64_t)i, .via = e};
-            size_t at = side_append(s, &v, 0);
+            if (o->max_nodes && s->n + t->n >= o->max_nodes) return -1;
+            size_t at = side_append(s, p, (int64_t)i, s->v[i].depth + 1, (uint32_t)k, 0);
             int64_t other = vmap_get(&t->seen, p, 0);
             if (other >= 0) {
-                size_t len = (size_t)v.depth + t->v[other].depth;
-                if (len < *best_len) {
-                    *best_len = len;
-                    *bs = (int64_t)at;
-                    *bt = other;
-                }
+                *bs = (int64_t)at;
+                *bt = other;
+                return 1;
             }
         }
     }
     return 0;
 }
 
+/* Edges a level would scan: the cost of expanding it. */
+static size_t level_cost(const side *s, graph_dir d, size_t lo, size_t hi) {
+    size_t c = 0;
+    for (size_t i = lo; i < hi; i++) c += graph_degree(s->v[i].node, d);
+    return c;
+}
+
 static int path_bfs(graph_node *src, graph_node *dst, const graph_walk_opts *o, graph_path *p) {
+    graph_dir back = dir_reverse(o->dir);
     side f, b;
-    side_init(&f);
-    side_init(&b);
-    graph_visit v0 = {.node = src, .parent = -1};
-    side_append(&f, &v0, 0);
-    v0.node = dst;
-    side_append(&b, &v0, 0);
+    side_init(&f, o->dir);
+    side_init(&b, back);
+    side_append(&f, src, -1, 0, 0, 0);
+    side_append(&b, dst, -1, 0, 0, 0);
     size_t flo = 0, fhi = 1, blo = 0, bhi = 1; /* current frontiers */
     uint32_t fdepth = 0, bdepth = 0;
-    size_t best = SIZE_MAX;
     int64_t bf = -1, bb = -1;
-    graph_dir back = dir_reverse(o->dir);
     while (flo < fhi && blo < bhi && (!o->max_depth || fdepth + bdepth < o->max_depth)) {
         int rc;
-        if (fhi - flo <= bhi - blo) {
-            rc = bidi_level(o, &f, o->dir, flo, fhi, &b, b.n, &best, &bf, &bb);
+        /* expand the side whose level has fewer edges to scan (hubs are costly) */
+        if (level_cost(&f, o->dir, flo, fhi) <= level_cost(&b, back, blo, bhi)) {
+            rc = bidi_level(o, &f, o->dir, flo, fhi, &b, &bf, &bb);
             flo = fhi;
             fhi = f.n;
             fdepth++;
         } else {
-            rc = bidi_level(o, &b, back, blo, bhi, &f, f.n, &best, &bb, &bf);
+            rc = bidi_level(o, &b, back, blo, bhi, &f, &bb, &bf);
             blo = bhi;
             bhi = b.n;
             bdepth++;
         }
-        if (best != SIZE_MAX && (!o->max_depth || best <= o->max_depth)) {
+        if (rc > 0) {
             path_build(p, &f, bf, &b, bb);
             break;
         }
@@ -833,81 +892,172 @@ static heap_item heap_pop(heap *h) {
     return top;
 }
 
-static int path_dijkstra(graph_node *src, graph_node *dst, const graph_walk_opts *o, double max_cost, graph_path *p) {
+/* One side of a Dijkstra search: visits, tentative distances, settled
+ * flags and the heap. */
+typedef struct dside {
     side s;
-    side_init(&s);
-    double *dist = NULL;
-    uint8_t *settled = NULL;
-    size_t dcap = 0;
-    heap h = {0};
+    double *dist;
+    uint8_t *settled;
+    size_t dcap;
+    heap h;
+} dside;
+
+static void dside_init(dside *x, graph_node *start, graph_dir dir) {
+    side_init(&x->s, dir);
+    x->dcap = 64;
+    x->dist = zmalloc(sizeof(double) * x->dcap);
+    x->settled = zcalloc(x->dcap);
+    memset(&x->h, 0, sizeof(x->h));
+    side_append(&x->s, start, -1, 0, 0, 0);
+    x->dist[0] = 0;
+    heap_push(&x->h, 0, 0);
+}
+
+static void dside_free(dside *x) {
+    side_free(&x->s);
+    zfree(x->dist);
+    zfree(x->settled);
+    zfree(x->h.a);
+}
+
+/* Pops the closest unsettled visit of x and settles it; -1 when none. */
+static int64_t dside_settle(dside *x) {
+    while (x->h.n) {
+        heap_item it = heap_pop(&x->h);
+        if (x->settled[it.i] || it.d > x->dist[it.i]) continue;
+        x->settled[it.i] = 1;
+        return (int64_t)it.i;
+    }
+    return -1;
+}
+
+/* The smallest tentative distance in x's heap (stale entries included,
+ * which only makes it a lower bound), or INFINITY. */
+static double dside_top(const dside *x) { return x->h.n ? x->h.a[0].d : INFINITY; }
+
+/* Relaxes the edges of visit i of x in x's direction (tag: the hop count of
+ * the (node, hops) states when bounded, else 0). Calls back meet(priv, at)
+ * for every visit whose distance improved. Returns GRAPH_OK,
+ * GRAPH_ERR_NEGATIVE, or 1 when the cap stopped it. */
+static int dside_relax(dside *x, size_t i, const graph_walk_opts *o, int bounded, graph_node *exempt,
+                       void (*meet)(void *, size_t), void *priv) {
+    graph_dir d = x->s.dir;
+    graph_node *u = x->s.v[i].node;
+    uint32_t hops = x->s.v[i].depth;
+    double du = x->dist[i];
+    size_t deg = graph_degree(u, d);
+    for (size_t k = 0; k < deg; k++) {
+        graph_edge e;
+        graph_edge_at(u, d, k, &e);
+        if (!edge_follows(o, &e)) continue;
+        if (e.weight < 0) return GRAPH_ERR_NEGATIVE;
+        graph_node *q = edge_peer(u, &e);
+        uint32_t tag = bounded ? hops + 1 : 0;
+        double nd = du + e.weight;
+        int64_t at = vmap_get(&x->s.seen, q, tag);
+        if (at == REJECTED || (at >= 0 && (x->settled[at] || nd >= x->dist[at]))) continue;
+        if (at == VMAP_ABSENT) {
+            if (o->node_ok && q != exempt && !o->node_ok(o->priv, q)) {
+                vmap_put(&x->s.seen, q, tag, REJECTED);
+                continue;
+            }
+            if (o->max_nodes && x->s.n >= o->max_nodes) return 1;
+            at = (int64_t)side_append(&x->s, q, (int64_t)i, hops + 1, (uint32_t)k, tag);
+            if (x->s.n > x->dcap) {
+                x->dist = zrealloc(x->dist, sizeof(double) * x->dcap * 2);
+                x->settled = zrealloc(x->settled, x->dcap * 2);
+                memset(x->settled + x->dcap, 0, x->dcap);
+                x->dcap *= 2;
+            }
+        } else {
+            x->s.v[at].parent = (int64_t)i;
+            x->s.v[at].k = (uint32_t)k;
+        }
+        x->dist[at] = nd;
+        heap_push(&x->h, nd, (size_t)at);
+        if (meet) meet(priv, (size_t)at);
+    }
+    return GRAPH_OK;
+}
+
+/* Dijkstra from src, one side; with o->max_depth over (node, hops) states.
+ * Stops when dst is settled (optimal) or max_cost is passed. */
+static int path_dijkstra(graph_node *src, graph_node *dst, const graph_walk_opts *o, double max_cost, graph_path *p) {
+    dside x;
+    dside_init(&x, src, o->dir);
     int rc = GRAPH_OK, bounded = o->max_depth > 0;
-    graph_visit v0 = {.node = src, .parent = -1};
-    side_append(&s, &v0, 0);
-    dcap = 64;
-    dist = zmalloc(sizeof(double) * dcap);
-    settled = zcalloc(dcap);
-    dist[0] = 0;
-    heap_push(&h, 0, 0);
-    while (h.n) {
-        heap_item it = heap_pop(&h);
-        if (settled[it.i] || it.d > dist[it.i]) continue;
-        if (max_cost >= 0 && it.d > max_cost) break;
-        settled[it.i] = 1;
-        graph_node *u = s.v[it.i].node;
-        uint32_t hops = s.v[it.i].depth;
-        if (u == dst) {
-            path_build(p, &s, (int64_t)it.i, NULL, 0);
+    for (int64_t i; (i = dside_settle(&x)) >= 0;) {
+        if (max_cost >= 0 && x.dist[i] > max_cost) break;
+        if (x.s.v[i].node == dst) {
+            path_build(p, &x.s, i, NULL, 0);
             break;
         }
-        if (bounded && hops >= o->max_depth) continue;
-        size_t deg = graph_degree(u, o->dir);
-        for (size_t k = 0; k < deg; k++) {
-            graph_edge e;
-            graph_edge_at(u, o->dir, k, &e);
-            if (!edge_follows(o, &e)) continue;
-            if (e.weight < 0) {
-                rc = GRAPH_ERR_NEGATIVE;
-                goto out;
-            }
-            graph_node *q = edge_peer(u, &e);
-            uint32_t tag = bounded ? hops + 1 : 0;
-            double nd = it.d + e.weight;
-            int64_t at = vmap_get(&s.seen, q, tag);
-            if (at == REJECTED || (at >= 0 && (settled[at] || nd >= dist[at]))) continue;
-            if (at == VMAP_ABSENT) {
-                if (o->node_ok && q != dst && !o->node_ok(o->priv, q)) {
-                    vmap_put(&s.seen, q, tag, REJECTED);
-                    continue;
-                }
-                if (o->max_nodes && s.n >= o->max_nodes) {
-                    p->truncated = 1;
-                    goto out;
-                }
-                graph_visit v = {.node = q, .depth = hops + 1, .parent = (int64_t)it.i, .via = e};
-                at = (int64_t)side_append(&s, &v, tag);
-                if (s.n > dcap) {
-                    dist = zrealloc(dist, sizeof(double) * dcap * 2);
-                    settled = zrealloc(settled, dcap * 2);
-                    memset(settled + dcap, 0, dcap);
-                    dcap *= 2;
-                }
-            } else {
-                s.v[at].parent = (int64_t)it.i;
-                s.v[at].via = e;
-            }
-            dist[at] = nd;
-            heap_push(&h, nd, (size_t)at);
-        }
+        if (bounded && x.s.v[i].depth >= o->max_depth) continue;
+        rc = dside_relax(&x, (size_t)i, o, bounded, dst, NULL, NULL);
+        if (rc != GRAPH_OK) break;
     }
-out:
-    if (rc != GRAPH_OK) {
-        graph_path_free(p);
-        p->found = 0;
+    if (rc == 1) {
+        p->truncated = 1;
+        rc = GRAPH_OK;
     }
-    zfree(h.a);
-    zfree(dist);
-    zfree(settled);
-    side_free(&s);
+    dside_free(&x);
+    return rc;
+}
+
+/* Bidirectional Dijkstra: the best meeting seen so far (mu, through the
+ * visits mf of the forward side and mb of the backward side). */
+typedef struct bidij {
+    dside f, b;
+    dside *self, *other; /* the side relaxing now, and the other */
+    double mu;
+    int64_t mf, mb;
+} bidij;
+
+static void bidij_meet(void *priv, size_t at) {
+    bidij *z = priv;
+    int64_t o = vmap_get(&z->other->s.seen, z->self->s.v[at].node, 0);
+    if (o < 0) return;
+    double c = z->self->dist[at] + z->other->dist[o];
+    if (c >= z->mu) return;
+    z->mu = c;
+    z->mf = z->self == &z->f ? (int64_t)at : o;
+    z->mb = z->self == &z->f ? o : (int64_t)at;
+}
+
+/* Least-cost path without a hop bound: Dijkstra from both ends at once,
+ * settling on the side whose next distance is smaller, and stopping when
+ * the two smallest tentative distances add up to at least the best
+ * meeting mu (the classic criterion: no path left can be cheaper). */
+static int path_dijkstra_bidi(graph_node *src, graph_node *dst, const graph_walk_opts *o, double max_cost,
+                              graph_path *p) {
+    bidij z = {.mu = INFINITY, .mf = -1, .mb = -1};
+    graph_dir back = dir_reverse(o->dir);
+    dside_init(&z.f, src, o->dir);
+    dside_init(&z.b, dst, back);
+    graph_walk_opts oo = *o;
+    int rc = GRAPH_OK;
+    for (;;) {
+        double tf = dside_top(&z.f), tb = dside_top(&z.b);
+        if (isinf(tf) || isinf(tb) || tf + tb >= z.mu) break;
+        if (max_cost >= 0 && tf + tb > max_cost) break;
+        int fwd = tf <= tb;
+        z.self = fwd ? &z.f : &z.b;
+        z.other = fwd ? &z.b : &z.f;
+        int64_t i = dside_settle(z.self);
+        if (i < 0) continue;
+        /* the cap counts both sides */
+        oo.max_nodes = o->max_nodes ? (z.other->s.n < o->max_nodes ? o->max_nodes - z.other->s.n : 1) : 0;
+        rc = dside_relax(z.self, (size_t)i, &oo, 0, fwd ? dst : src, bidij_meet, &z);
+        if (rc != GRAPH_OK) break;
+    }
+    if (rc == 1) {
+        p->truncated = 1;
+        rc = GRAPH_OK;
+    } else if (rc == GRAPH_OK && z.mf >= 0 && (max_cost < 0 || z.mu <= max_cost)) {
+        path_build(p, &z.f.s, z.mf, &z.b.s, z.mb);
+    }
+    dside_free(&z.f);
+    dside_free(&z.b);
     return rc;
 }
 
@@ -923,5 +1073,6 @@ int graph_path_find(graph_store *g, graph_node *src, graph_node *dst, const grap
         p->edges = zmalloc(sizeof(graph_edge));
         return GRAPH_OK;
     }
-    return weighted ? path_dijkstra(src, dst, o, max_cost, p) : path_bfs(src, dst, o, p);
+    if (!weighted) return path_bfs(src, dst, o, p);
+    return o->max_depth ? path_dijkstra(src, dst, o, max_cost, p) : path_dijkstra_bidi(src, dst, o, max_cost, p);
 }

@@ -127,14 +127,14 @@ typedef struct graph_walk_opts {
 
 /* One node reached by a walk. parent is the index (in visiting order) of
  * the node it was reached from, -1 for a source; seed the index of the
- * source it descends from; via the edge that reached it (as stored: its
- * from may be the node itself when walking IN). */
+ * source it descends from; k the index of the edge that reached it among
+ * the parent's edges in the walk's direction (graph_walk_via gives it). */
 typedef struct graph_visit {
     graph_node *node;
-    uint32_t depth;
     int64_t parent;
+    uint32_t depth;
     uint32_t seed;
-    graph_edge via;
+    uint32_t k;
 } graph_visit;
 
 typedef struct graph_walk graph_walk;
@@ -155,6 +155,9 @@ int graph_walk_add_source(graph_walk *w, graph_node *n);
 const graph_visit *graph_walk_next(graph_walk *w);
 /* The i-th node visited so far (for following parents). */
 const graph_visit *graph_walk_visit(const graph_walk *w, int64_t i);
+/* The edge that reached v (not a source), as stored: its from may be v's
+ * node when walking IN. */
+void graph_walk_via(const graph_walk *w, const graph_visit *v, graph_edge *e);
 /* 1 when max_nodes stopped the walk with nodes left undiscovered. */
 int graph_walk_truncated(const graph_walk *w);
 void graph_walk_free(graph_walk *w);
@@ -173,8 +176,9 @@ typedef struct graph_path {
 /* Shortest path from src to dst under o (o->max_depth bounds the hops; 0
  * means no bound here, unlike walks). weighted 0: fewest hops, by
  * bidirectional BFS (ties: deterministic, the first meeting found);
- * weighted 1: least total weight by Dijkstra with a binary heap, over
- * (node, hops) states when max_depth is set so that the bound is exact;
+ * weighted 1: least total weight by Dijkstra with binary heaps, from both
+ * ends at once, or from src over (node, hops) states when max_depth is set
+ * so that the bound is exact;
  * max_cost (< 0: none) bounds the cost. src == dst gives a path of 0 hops;
  * a NULL src or dst (an owner without edges) gives no path.
  * Returns GRAPH_OK (found or not: see *p) or GRAPH_ERR_NEGATIVE when a

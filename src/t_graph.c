@@ -288,10 +288,10 @@ static void walk_opts_init(graph_walk_opts *wo, trav_ctx *t, graph_dir dir, cons
 /* The hops from the walk's source to visit v, as an array of edge maps. */
 static void reply_walk_path(client *c, graph_store *g, graph_walk *w, const graph_visit *v) {
     add_reply_array_len(c, v->depth);
-    const graph_edge **hops = zmalloc(sizeof(graph_edge *) * (v->depth ? v->depth : 1));
+    graph_edge *hops = zmalloc(sizeof(graph_edge) * (v->depth ? v->depth : 1));
     uint32_t k = v->depth;
-    for (const graph_visit *x = v; x->parent >= 0; x = graph_walk_visit(w, x->parent)) hops[--k] = &x->via;
-    for (uint32_t h = 0; h < v->depth; h++) reply_edge(c, g, hops[h], 0);
+    for (const graph_visit *x = v; x->parent >= 0; x = graph_walk_visit(w, x->parent)) graph_walk_via(w, x, &hops[--k]);
+    for (uint32_t h = 0; h < v->depth; h++) reply_edge(c, g, &hops[h], 0);
     zfree(hops);
 }
 

@@ -112,6 +112,26 @@ def pairs_of(reply):
     return dict(zip(reply[::2], reply[1::2]))
 
 
+class ServerTimes:
+    """Server-side execution times of the commands between start() and
+    stop(), from SLOWLOG (every command logged while measuring)."""
+
+    def __init__(self, r, n):
+        self.r, self.n = r, n
+
+    def start(self):
+        self.r.config_set("slowlog-max-len", 4 * self.n + 100)
+        self.r.config_set("slowlog-log-slower-than", 0)
+        self.r.slowlog_reset()
+
+    def stop(self, name):
+        entries = self.r.slowlog_get(4 * self.n + 100)
+        self.r.config_set("slowlog-log-slower-than", 10000)
+        us = [e["duration"] for e in entries
+              if e["command"].split(b" ")[0].upper() == name.encode() and b"EXACT" not in e["command"]]
+        return [u / 1e6 for u in us] or [0.0]
+
+
 def timed(fn, *a):
     t = time.perf_counter()
     r = fn(*a)
@@ -169,6 +189,7 @@ def main():
     t_edge = time.perf_counter() - t
     info = r.info("graph")
     mem_edges = info.get("graph_memory", 0)
+    n_edges = info.get("graph_edges", 0)
 
     t = time.perf_counter()
     G = nx.DiGraph()
@@ -184,21 +205,26 @@ def main():
 
     rows = []
     out = print
-    out(f"graph: {len(names)} packages, {len(edges)} edges (depends + recommends), dim {args.dim}")
-    out(f"load: entities {len(names) / t_ent:,.0f}/s ({t_ent:.2f}s), edges {len(edges) / t_edge:,.0f}/s ({t_edge:.2f}s); "
-        f"graph memory {mem_edges / max(1, len(edges)):.1f} B/edge; networkx build {t_nx:.2f}s")
+    out(f"graph: {len(names)} packages, {n_edges} edges (depends + recommends; {len(edges)} PH.EDGE ADD, "
+        f"repeated items update), networkx: {G.number_of_edges()} directed / {U.number_of_edges()} undirected pairs; dim {args.dim}")
+    out(f"load: entities {len(names) / t_ent:,.0f}/s ({t_ent:.2f}s), PH.EDGE ADD {len(edges) / t_edge:,.0f}/s ({t_edge:.2f}s); "
+        f"graph memory {mem_edges / max(1, n_edges):.1f} B/edge; networkx build {t_nx:.2f}s")
 
     with_out = [n for n in names if G.out_degree(n) > 0]
     sources = [rnd.choice(with_out) for _ in range(args.queries)]
 
-    def row(name, ph, ref, bad, n):
+    st = ServerTimes(r, args.queries)
+
+    def row(name, ph, ref, bad, n, server):
         pm, p50, p99 = stats_us(ph)
         rm, r50, r99 = stats_us(ref)
-        rows.append((name, pm, p50, p99, rm, r50, r99, rm / pm if pm else 0, bad, n))
+        _, s50, s99 = stats_us(server)
+        rows.append((name, pm, p50, p99, s50, s99, rm, r50, r99, rm / pm if pm else 0, bad, n))
 
     # --- k-hop ---
     for d in (1, 2, 3):
         ph, ref, bad, sizes = [], [], 0, []
+        st.start()
         for s in sources:
             rep, dt = timed(r.execute_command, "PH.NEIGHBORS", "deb:" + s, "DEPTH", d)
             ph.append(dt)
@@ -211,7 +237,7 @@ def main():
             sizes.append(len(got))
             if got != want:
                 bad += 1
-        row(f"k-hop depth {d} (avg {statistics.mean(sizes):.0f} entities)", ph, ref, bad, len(sources))
+        row(f"k-hop depth {d} (avg {statistics.mean(sizes):.0f} entities)", ph, ref, bad, len(sources), st.stop("PH.NEIGHBORS"))
         pipe = r.pipeline(transaction=False)
         t = time.perf_counter()
         for s in sources:
@@ -224,6 +250,7 @@ def main():
     comp_list = sorted(comp)
     pairs = [(rnd.choice(comp_list), rnd.choice(comp_list)) for _ in range(args.queries)]
     ph, ref, bad = [], [], 0
+    st.start()
     for a, b in pairs:
         rep, dt = timed(r.execute_command, "PH.PATH", "deb:" + a, "deb:" + b, "BOTH")
         ph.append(dt)
@@ -231,7 +258,7 @@ def main():
         ref.append(dt)
         if int(pairs_of(rep)[b"hops"]) != want:
             bad += 1
-    row("path BOTH, unweighted", ph, ref, bad, len(pairs))
+    row("path BOTH, unweighted", ph, ref, bad, len(pairs), st.stop("PH.PATH"))
 
     out_pairs = []
     for s in sources:
@@ -239,6 +266,7 @@ def main():
         if reach:
             out_pairs.append((s, rnd.choice(reach)))
     ph, ref, bad = [], [], 0
+    st.start()
     for a, b in out_pairs:
         rep, dt = timed(r.execute_command, "PH.PATH", "deb:" + a, "deb:" + b)
         ph.append(dt)
@@ -247,9 +275,10 @@ def main():
         if int(pairs_of(rep)[b"hops"]) != want:
             bad += 1
     if out_pairs:
-        row("path OUT, unweighted", ph, ref, bad, len(out_pairs))
+        row("path OUT, unweighted", ph, ref, bad, len(out_pairs), st.stop("PH.PATH"))
 
     ph, ref, bad = [], [], 0
+    st.start()
     for a, b in pairs:
         rep, dt = timed(r.execute_command, "PH.PATH", "deb:" + a, "deb:" + b, "BOTH", "WEIGHTED")
         ph.append(dt)
@@ -257,7 +286,7 @@ def main():
         ref.append(dt)
         if abs(float(pairs_of(rep)[b"cost"]) - want) > 1e-9:
             bad += 1
-    row("path BOTH, WEIGHTED", ph, ref, bad, len(pairs))
+    row("path BOTH, WEIGHTED", ph, ref, bad, len(pairs), st.stop("PH.PATH"))
 
     # --- PH.SEARCH + EXPAND ---
     X = np.stack([vecs[n] for n in names])
@@ -293,6 +322,7 @@ def main():
 
     for d in (1, 2):
         ph, ref, bad = [], [], 0
+        st.start()
         for q in queries:
             blob = q.tobytes()
             rep, dt = timed(r.execute_command, "PH.SEARCH", "deb", "VECTOR", blob, "K", 10, "EXPAND", d)
@@ -307,16 +337,18 @@ def main():
             whits, wexp, _ = ref_expand(q, d, 10**9)
             if got_hits != set(whits) or got_exp != wexp:
                 bad += 1
-        row(f"PH.SEARCH K 10 + EXPAND {d} (LIMIT 100)", ph, ref, bad, len(queries))
+        row(f"PH.SEARCH K 10 + EXPAND {d} (LIMIT 100)", ph, ref, bad, len(queries), st.stop("PH.SEARCH"))
 
     out("")
-    out(f"{'query':44} {'phenix mean/p50/p99 us':>26} {'networkx mean/p50/p99 us':>28} {'speedup':>8} {'wrong':>6}")
+    out("times in microseconds; phenix: end to end from this client (mean p50 p99), then the server's own")
+    out("execution time from SLOWLOG (p50 p99); networkx: the library call (mean p50 p99); speedup: mean / mean")
+    out(f"{'query':42} {'phenix mean  p50   p99':>24} {'server p50 p99':>15} {'networkx mean  p50   p99':>26} {'speedup':>8} {'wrong':>7}")
     for rw in rows:
         if rw[1] is None:
             out(rw[0])
             continue
-        name, pm, p50, p99, rm, r50, r99, sp, bad, n = rw
-        out(f"{name:44} {pm:8.0f} {p50:8.0f} {p99:8.0f} {rm:9.0f} {r50:9.0f} {r99:9.0f} {sp:7.1f}x {bad:3d}/{n}")
+        name, pm, p50, p99, s50, s99, rm, r50, r99, sp, bad, n = rw
+        out(f"{name:42} {pm:8.0f} {p50:6.0f} {p99:7.0f} {s50:7.0f} {s99:7.0f} {rm:10.0f} {r50:7.0f} {r99:8.0f} {sp:7.1f}x {bad:3d}/{n}")
     return 0
 
 

@@ -443,7 +443,10 @@ TEST(test_walk_filters_caps_and_order) {
     graph_walk_add_source(w, o[9].node);
     const graph_visit *v = graph_walk_next(w);
     v = graph_walk_next(w);
-    EXPECT(v && owner_id(v->node) == 2 && v->depth == 1 && v->via.from == o[2].node);
+    graph_edge via;
+    ASSERT(v);
+    graph_walk_via(w, v, &via);
+    EXPECT(owner_id(v->node) == 2 && v->depth == 1 && via.from == o[2].node && via.to == o[9].node);
     v = graph_walk_next(w);
     EXPECT(v && owner_id(v->node) == 0 && v->depth == 2 && owner_id(graph_walk_visit(w, v->parent)->node) == 2);
     EXPECT(!graph_walk_next(w) && !graph_walk_truncated(w));
