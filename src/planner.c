@@ -62,12 +62,14 @@ void planner_choose(const planner_input *in, planner_plan *out) {
     out->cost[PLAN_FULL_SCAN] = n * in->ns_scan_check + m * in->ns_distance;
     /* a walk needs at least K matches to be worth starting, and ef's worth
      * of matches to find a good K (else it ends short and falls back) */
-    int walk = n > 0 && m >= ef;
+    int walk = n > 0 && (in->matches_low >= 0 ? in->matches_low : m) >= ef;
     double sw = s > 1e-9 ? s : 1e-9;
     out->cost[PLAN_ACORN] = walk ? in->walk_setup + acorn_cost(in, g, sw) : -1;
     double ef2, k2 = planner_overfetch(in->k, ef, sw, n, &ef2);
     double g2 = g * (ef2 / ef) < n ? g * (ef2 / ef) : n;
     out->cost[PLAN_POSTFILTER] = walk ? g2 * in->ns_distance + k2 * in->ns_scan_check : -1;
+    for (int i = 0; i < PLAN_COUNT; i++)
+        if (out->cost[i] > 0 && in->factor[i] > 0) out->cost[i] *= in->factor[i];
     planner_strategy best = PLAN_FULL_SCAN;
     for (int i = 0; i < PLAN_COUNT; i++)
         if (out->cost[i] >= 0 && out->cost[i] < out->cost[best]) best = (planner_strategy)i;

@@ -41,6 +41,8 @@ typedef enum planner_strategy {
 typedef struct planner_input {
     double vectors;     /* N, vectors in the collection */
     double matches;     /* estimated matching vectors (clamped to [0, N]) */
+    double matches_low; /* a lower bound of the matches (a sample's error):
+                           walks need EF of them; < 0: use matches */
     double candidates;  /* labels an index constraint enumerates; < 0: no index */
     double k, ef;       /* the query's K and EF (EF >= K) */
     double m0;          /* links per node on HNSW layer 0 (2M) */
@@ -50,6 +52,8 @@ typedef struct planner_input {
     double ns_scan_check; /* one candidate of a scan: entity, filter, vector lookup */
     double ns_link;     /* reading one node's link list out of cache */
     double walk_setup;  /* ns spent before a walk (building a match set) */
+    double factor[PLAN_COUNT]; /* per strategy: measured / predicted time of
+                                  past runs, scaling its cost (0: 1) */
 } planner_input;
 
 typedef struct planner_plan {

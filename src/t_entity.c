@@ -86,8 +86,7 @@ typedef struct collection {
     long long filtered_index_scan, filtered_full_scan, filtered_acorn, filtered_postfilter;
     double ns_per_distance; /* measured average, for TIMEOUT budgets */
     double ns_per_check;    /* measured filter evaluation, for the planner */
-    double ns_walk_probe;   /* measured node check of an ACORN walk by index probe */
-    double ns_scan_candidate; /* measured index-scan candidate (lookups, filter) */
+    double plan_factor[PLAN_COUNT]; /* measured / predicted time per strategy */
     double graph_distances_per_ef; /* distances of unfiltered walks / EF */
     coll_field *fields;     /* FIELD indexes */
     int nfields;
@@ -1409,11 +1408,14 @@ static void reply_results(client *c, collection *coll, search_opts *o, uint64_t 
  * microseconds per stage). */
 
 #define SELECTIVITY_SAMPLES 256
-/* Costs in ns until the collection has measured its own (EWMAs updated
- * after each run: ns_per_distance from unfiltered walks, ns_walk_probe
- * from ACORN walks, ns_scan_candidate from index scans, ns_per_check from
- * sampling). A check reads the node's label and metadata out of cache,
- * which dominates: these are memory latencies more than computation. */
+/* Unit costs in ns of the planner's model: ns_per_distance is measured
+ * from unfiltered walks (all of a walk's work per distance), ns_per_check
+ * from sampling; the others are constants. A check reads the node's label
+ * and metadata out of cache, which dominates: memory latencies more than
+ * computation. What the model misses (cache behaviour, filters correlated
+ * with the vectors, walks that fall back) is learned per collection and
+ * strategy: the ratio of measured to predicted time (plan_factor) scales
+ * the strategy's next predictions. */
 #define NS_PROBE_DEFAULT 80.0  /* a walk's node check by index probe */
 #define NS_SET_ADD 12.0        /* one label added to a match set */
 #define NS_LINK 60.0           /* one link list out of cache */
@@ -1448,7 +1450,7 @@ typedef struct search_plan {
     int strategy;
     int planned; /* pp holds the planner's costs */
     planner_plan pp;
-    double est_matches;
+    double est_matches, est_low; /* est_low: a lower bound (sampling error) */
     const char *est_source;
     const coll_field *enum_field; /* the most selective indexed constraint */
     const filter_constraint *enum_c;
@@ -1465,10 +1467,12 @@ typedef struct search_plan {
 
 /* Fraction of the collection's vectors whose metadata matches f, estimated
  * from up to SELECTIVITY_SAMPLES entities spread evenly over the index's
- * dense slots (a systematic sample), with add-half smoothing. Also updates
- * the collection's measured cost of one filter evaluation. */
-static double estimate_selectivity(collection *coll, const filter_expr *f) {
+ * dense slots (a systematic sample), with add-half smoothing; *low gets a
+ * lower bound (hits minus two standard deviations). Also updates the
+ * collection's measured cost of one filter evaluation. */
+static double estimate_selectivity(collection *coll, const filter_expr *f, double *low) {
     uint32_t cnt = coll->hnsw ? hnsw_count(coll->hnsw) : 0;
+    *low = 0;
     if (!cnt) return coll->vectors ? 0.5 : 0;
     uint32_t samples = cnt < SELECTIVITY_SAMPLES ? cnt : SELECTIVITY_SAMPLES, hits = 0;
     int64_t t0 = util_monotonic_us();
@@ -1478,6 +1482,9 @@ static double estimate_selectivity(collection *coll, const filter_expr *f) {
     }
     double ns = (double)(util_monotonic_us() - t0) * 1000.0 / samples;
     if (samples >= 64) ewma(&coll->ns_per_check, ns);
+    double lo = (double)hits - 2.0 * sqrt((double)hits);
+    *low = lo > 0 ? lo / (double)samples : 0;
+    if (samples == cnt) *low = (double)hits / (double)samples; /* the whole collection: exact */
     return ((double)hits + 0.5) / ((double)samples + 1.0);
 }
 
@@ -1517,16 +1524,18 @@ static void plan_estimate(collection *coll, const filter_expr *f, search_plan *p
             probe_count = cnt;
         }
     }
-    double n = (double)coll->vectors;
+    double n = (double)coll->vectors, low;
     if (answered && all) {
-        p->est_matches = sel * n;
+        p->est_matches = p->est_low = sel * n;
         p->est_source = "index";
     } else if (answered) {
-        double s2 = estimate_selectivity(coll, f);
+        double s2 = estimate_selectivity(coll, f, &low);
         p->est_matches = (s2 < sel ? s2 : sel) * n;
+        p->est_low = (low < sel ? low : sel) * n;
         p->est_source = "index+sample";
     } else {
-        p->est_matches = estimate_selectivity(coll, f) * n;
+        p->est_matches = estimate_selectivity(coll, f, &low) * n;
+        p->est_low = low * n;
         p->est_source = "sample";
     }
     if (all && nc == 1 && p->probe_field) p->probe_decides = 1;
@@ -1544,15 +1553,15 @@ static void plan_search(collection *coll, const search_opts *o, search_plan *p) 
     }
     plan_estimate(coll, o->filter, p);
     double ns_eval = coll->ns_per_check > 0 ? coll->ns_per_check : NS_EVAL_DEFAULT;
-    double ns_probe = coll->ns_walk_probe > 0 ? coll->ns_walk_probe : NS_PROBE_DEFAULT;
-    double ns_scan = coll->ns_scan_candidate > 0 ? coll->ns_scan_candidate : NS_SCAN_DEFAULT;
+    double ns_probe = NS_PROBE_DEFAULT, ns_scan = NS_SCAN_DEFAULT;
     double ns_dist = coll->ns_per_distance > 0 ? coll->ns_per_distance : 5.0 + 0.05 * coll->dim;
     planner_input in = {
-        .vectors = (double)coll->vectors, .matches = p->est_matches,
+        .vectors = (double)coll->vectors, .matches = p->est_matches, .matches_low = p->est_low,
         .candidates = p->enum_field ? p->enum_candidates : -1, .k = (double)o->k, .ef = (double)o->ef,
         .m0 = 2.0 * coll->M, .graph_distances = coll->graph_distances_per_ef * (double)o->ef,
         .ns_distance = ns_dist, .ns_check = ns_eval, .ns_scan_check = ns_scan, .ns_link = NS_LINK,
     };
+    memcpy(in.factor, coll->plan_factor, sizeof(in.factor));
     if (p->probe_decides) {
         in.ns_check = ns_probe;
     } else if (p->probe_field) {
@@ -1689,14 +1698,14 @@ static int verify_results(const filter_expr *f, uint64_t *labels, float *dists, 
 /* Runs an HNSW walk (unfiltered, ACORN or post-filter). Returns the results
  * or a negative hnsw error; *cut is set when TIMEOUT stopped it. */
 static int graph_walk(collection *coll, const float *q, const search_opts *o, search_ctx *sctx, search_plan *p,
-                      uint64_t *labels, float *dists, int *cut) {
+                      int strategy, uint64_t *labels, float *dists, int *cut) {
     hnsw_search_params sp = {.k = o->k, .ef = o->ef, .filter = NULL, .filter_ctx = sctx,
-                             .acorn = p->strategy == PLAN_ACORN};
+                             .acorn = strategy == PLAN_ACORN};
     const filter_expr *post = NULL; /* POSTFILTER: evaluated on the fetched results */
-    if (p->strategy == PLAN_ACORN) {
+    if (strategy == PLAN_ACORN) {
         sp.filter = walk_accept;
     } else {
-        if (p->strategy == PLAN_POSTFILTER) {
+        if (strategy == PLAN_POSTFILTER) {
             double ef2, s = coll->vectors ? p->est_matches / (double)coll->vectors : 1;
             sp.k = (size_t)planner_overfetch((double)o->k, (double)o->ef, s, MAX_K, &ef2);
             sp.ef = ef2 > MAX_EF ? MAX_EF : (size_t)ef2;
@@ -1733,7 +1742,7 @@ static int graph_walk(collection *coll, const float *q, const search_opts *o, se
     }
     p->visited += (long long)st.visited;
     p->distances += (long long)st.distances;
-    if (p->strategy == STRAT_HNSW && st.distances > 100) {
+    if (strategy == STRAT_HNSW && st.distances > 100) {
         double ns = (double)took * 1000.0 / (double)st.distances;
         coll->ns_per_distance = coll->ns_per_distance > 0 ? 0.9 * coll->ns_per_distance + 0.1 * ns : ns;
         double per_ef = (double)st.distances / (double)o->ef;
@@ -1745,65 +1754,83 @@ static int graph_walk(collection *coll, const float *q, const search_opts *o, se
     return n;
 }
 
-/* Runs the plan; returns the number of results or a negative hnsw error. */
+/* Prepares the node checks of an ACORN walk: a set of the index
+ * constraint's labels, or the label sets of a TAG constraint. */
+static void acorn_setup(search_ctx *sctx, const search_plan *p) {
+    if (p->use_matchset) {
+        sctx->matchset = search_set(&search_match_set);
+        fieldidx_foreach(p->enum_field->idx, p->enum_c, matchset_add, sctx->matchset);
+        sctx->probe_decides = 1;
+    } else if (p->probe_field) {
+        sctx->nprobe = fieldidx_probe_sets(p->probe_field->idx, p->probe_c, sctx->probe_sets, 8);
+        if (sctx->nprobe > 8) sctx->nprobe = -1; /* too many tags: evaluate instead */
+        sctx->probe_decides = sctx->nprobe >= 0 && p->probe_decides;
+    }
+}
+
+static void acorn_teardown(search_ctx *sctx) {
+    if (sctx->matchset) fieldidx_labelset_clear(sctx->matchset, SEARCH_SET_KEEP);
+    sctx->matchset = NULL;
+    sctx->nprobe = -1;
+    sctx->probe_decides = 0;
+}
+
+/* The exact scan that finishes a walk that ended short. */
+static int exact_fallback(collection *coll, const float *q, const search_opts *o, search_ctx *sctx, search_plan *p,
+                          uint64_t *labels, float *dists) {
+    if (p->enum_field) return index_scan(coll, q, o->k, sctx, p, labels, dists);
+    sctx->accepted = 0;
+    int n = exact_scan(coll, q, o->k, sctx, labels, dists);
+    p->candidates += coll->vectors;
+    p->distances += sctx->accepted;
+    return n;
+}
+
+/* Runs the plan; returns the number of results or a negative hnsw error.
+ * A walk that ends with fewer than K results (and was not cut short by
+ * TIMEOUT) is finished another way: a POSTFILTER walk by an ACORN walk
+ * (its shortfall usually means the filter is correlated with the vectors,
+ * which ACORN handles), an ACORN walk by an exact scan. Each strategy's
+ * measured time over its predicted cost feeds the planner (plan_factor). */
 static int search_execute(collection *coll, const float *q, const search_opts *o, search_ctx *sctx, search_plan *p,
                           uint64_t *labels, float *dists) {
-    int n, cut = 0;
-    int64_t t0 = util_monotonic_us();
-    if (p->strategy == PLAN_INDEX_SCAN) {
+    int n, cut = 0, strategy = p->strategy;
+    int64_t start = util_monotonic_us(), t0 = start;
+    if (strategy == PLAN_INDEX_SCAN) {
         n = index_scan(coll, q, o->k, sctx, p, labels, dists);
-        if (p->candidates >= 64 && coll->ns_per_distance > 0)
-            ewma(&coll->ns_scan_candidate, ((double)(util_monotonic_us() - t0) * 1000.0 -
-                                            (double)p->distances * coll->ns_per_distance) / (double)p->candidates);
-    } else if (p->strategy == PLAN_FULL_SCAN || p->strategy == STRAT_EXACT) {
+    } else if (strategy == PLAN_FULL_SCAN || strategy == STRAT_EXACT) {
         n = exact_scan(coll, q, o->k, sctx, labels, dists);
         p->candidates += coll->vectors;
         p->distances += sctx->accepted;
     } else {
-        if (p->strategy == PLAN_ACORN) {
-            if (p->use_matchset) {
-                sctx->matchset = search_set(&search_match_set);
-                fieldidx_foreach(p->enum_field->idx, p->enum_c, matchset_add, sctx->matchset);
-                sctx->probe_decides = 1;
-            } else if (p->probe_field) {
-                sctx->nprobe = fieldidx_probe_sets(p->probe_field->idx, p->probe_c, sctx->probe_sets, 8);
-                if (sctx->nprobe > 8) sctx->nprobe = -1; /* too many tags: evaluate instead */
-                sctx->probe_decides = sctx->nprobe >= 0 && p->probe_decides;
-            }
-            int64_t t1 = util_monotonic_us();
-            p->us_setup = t1 - t0;
-            t0 = t1;
+        if (strategy == PLAN_ACORN) {
+            acorn_setup(sctx, p);
+            p->us_setup = util_monotonic_us() - t0;
+            t0 += p->us_setup;
         }
-        n = graph_walk(coll, q, o, sctx, p, labels, dists, &cut);
-        p->checks += sctx->checks;
-        if (p->strategy == PLAN_ACORN && (sctx->matchset || sctx->probe_decides) && p->checks >= 256 &&
-            coll->ns_per_distance > 0)
-            ewma(&coll->ns_walk_probe, ((double)(util_monotonic_us() - t0) * 1000.0 -
-                                        (double)p->distances * coll->ns_per_distance) / (double)p->checks);
-        if (sctx->matchset) fieldidx_labelset_clear(sctx->matchset, SEARCH_SET_KEEP);
-        sctx->matchset = NULL;
-        sctx->nprobe = -1;
-        sctx->probe_decides = 0;
-        if (n >= 0 && o->filter && (size_t)n < o->k && !cut) {
-            /* the walk ended short: K matches may still exist */
-            p->us_search = util_monotonic_us() - t0;
-            t0 = util_monotonic_us();
+        n = graph_walk(coll, q, o, sctx, p, strategy, labels, dists, &cut);
+        acorn_teardown(sctx);
+        p->us_search = util_monotonic_us() - t0;
+        t0 += p->us_search;
+        if (n >= 0 && o->filter && (size_t)n < o->k && !cut && strategy == PLAN_POSTFILTER && coll->hnsw) {
             p->fallback = 1;
-            if (p->enum_field) {
-                n = index_scan(coll, q, o->k, sctx, p, labels, dists);
-            } else {
-                sctx->accepted = 0;
-                n = exact_scan(coll, q, o->k, sctx, labels, dists);
-                p->candidates += coll->vectors;
-                p->distances += sctx->accepted;
-            }
-            p->us_fallback = util_monotonic_us() - t0;
-            p->timed_out = sctx->timed_out;
-            return n;
+            acorn_setup(sctx, p);
+            n = graph_walk(coll, q, o, sctx, p, PLAN_ACORN, labels, dists, &cut);
+            acorn_teardown(sctx);
         }
+        if (n >= 0 && o->filter && (size_t)n < o->k && !cut) {
+            p->fallback = 1;
+            n = exact_fallback(coll, q, o, sctx, p, labels, dists);
+        }
+        p->us_fallback = util_monotonic_us() - t0;
+        p->checks = sctx->checks;
     }
-    p->us_search = util_monotonic_us() - t0;
+    if (!p->fallback) p->us_search = util_monotonic_us() - start - p->us_setup;
     p->timed_out = sctx->timed_out || cut;
+    if (p->planned && strategy < PLAN_COUNT && !p->timed_out && p->pp.cost[strategy] > 0) {
+        double f = (double)(util_monotonic_us() - start) * 1000.0 / p->pp.cost[strategy];
+        ewma(&coll->plan_factor[strategy], f < 0.05 ? 0.05 : f > 20 ? 20 : f);
+    }
     return n;
 }
 

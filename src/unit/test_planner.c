@@ -16,6 +16,7 @@ static planner_input typical(double selectivity, int indexed) {
         .ns_distance = 20, .ns_check = 100, .ns_scan_check = 100, .ns_link = 60,
     };
     in.matches = in.vectors * selectivity;
+    in.matches_low = -1;
     in.candidates = indexed ? in.matches : -1;
     return in;
 }
@@ -126,6 +127,28 @@ TEST(walk_setup_counts) {
     EXPECT(choose(in) != PLAN_ACORN);
 }
 
+TEST(measured_factors_scale_costs) {
+    /* a strategy that ran 10x slower than predicted loses to the next one */
+    planner_input in = typical(0.5, 1);
+    planner_plan p;
+    planner_choose(&in, &p);
+    EXPECT(p.strategy == PLAN_POSTFILTER);
+    double post = p.cost[PLAN_POSTFILTER];
+    in.factor[PLAN_POSTFILTER] = 10;
+    planner_choose(&in, &p);
+    EXPECT(p.cost[PLAN_POSTFILTER] == post * 10);
+    EXPECT(p.strategy != PLAN_POSTFILTER);
+}
+
+TEST(uncertain_estimates_do_not_walk) {
+    /* a sample that saw 1 match in 256 may mean 0.05% or 2%: no walk */
+    planner_input in = typical(0.004, 0);
+    in.matches_low = 0;
+    planner_plan p;
+    planner_choose(&in, &p);
+    EXPECT(p.cost[PLAN_ACORN] < 0 && p.cost[PLAN_POSTFILTER] < 0 && p.strategy == PLAN_FULL_SCAN);
+}
+
 TEST(degenerate_inputs) {
     planner_input in = {0};
     planner_plan p;
@@ -148,6 +171,8 @@ int main(void) {
     RUN(too_few_matches_for_a_walk);
     RUN(small_collections_walks_are_bounded);
     RUN(walk_setup_counts);
+    RUN(measured_factors_scale_costs);
+    RUN(uncertain_estimates_do_not_walk);
     RUN(degenerate_inputs);
     return TEST_REPORT();
 }
