@@ -221,6 +221,8 @@ struct coll_field {
     int building;
     uint64_t cursor;          /* dict_scan cursor over the db's keys */
     long long scanned, total; /* keys visited / keys when the build started */
+    double plan_factor[PLAN_COUNT]; /* the planner's corrections for filters
+                                       whose index constraint is on this field */
 };
 
 #define MAX_FIELDS 64
@@ -1414,8 +1416,12 @@ static void reply_results(client *c, collection *coll, search_opts *o, uint64_t 
  * and metadata out of cache, which dominates: memory latencies more than
  * computation. What the model misses (cache behaviour, filters correlated
  * with the vectors, walks that fall back) is learned per collection and
- * strategy: the ratio of measured to predicted time (plan_factor) scales
- * the strategy's next predictions. */
+ * strategy, and per field for filters whose best index constraint is on a
+ * declared field (a filter correlated with the vectors, such as a class
+ * label, behaves unlike a random one): the ratio of measured to predicted
+ * time (plan_factor) scales the strategy's next predictions. A factor
+ * drifts back toward 1 while its strategy is not chosen, so a strategy
+ * that was slow once is tried again later. */
 #define NS_PROBE_DEFAULT 80.0  /* a walk's node check by index probe */
 #define NS_SET_ADD 12.0        /* one label added to a match set */
 #define NS_LINK 60.0           /* one link list out of cache */
@@ -1542,6 +1548,12 @@ static void plan_estimate(collection *coll, const filter_expr *f, search_plan *p
     else if (all && nc == 1 && p->enum_field) p->use_matchset = 1;
 }
 
+/* The planner's corrections that apply to plan p: its index field's, else
+ * the collection's. */
+static double *plan_factors(collection *coll, const search_plan *p) {
+    return p->enum_field ? ((coll_field *)p->enum_field)->plan_factor : coll->plan_factor;
+}
+
 /* Step 2: the strategy. */
 static void plan_search(collection *coll, const search_opts *o, search_plan *p) {
     int exact_only = coll->flat || o->exact;
@@ -1561,7 +1573,8 @@ static void plan_search(collection *coll, const search_opts *o, search_plan *p) 
         .m0 = 2.0 * coll->M, .graph_distances = coll->graph_distances_per_ef * (double)o->ef,
         .ns_distance = ns_dist, .ns_check = ns_eval, .ns_scan_check = ns_scan, .ns_link = NS_LINK,
     };
-    memcpy(in.factor, coll->plan_factor, sizeof(in.factor));
+    double *factors = plan_factors(coll, p);
+    memcpy(in.factor, factors, sizeof(in.factor));
     if (p->probe_decides) {
         in.ns_check = ns_probe;
     } else if (p->probe_field) {
@@ -1581,6 +1594,8 @@ static void plan_search(collection *coll, const search_opts *o, search_plan *p) 
         if (p->pp.strategy == PLAN_INDEX_SCAN || p->pp.strategy == PLAN_FULL_SCAN) p->use_matchset = 0;
     }
     p->planned = 1;
+    for (int i = 0; i < PLAN_COUNT; i++) /* unchosen strategies drift back toward 1 */
+        if (i != (int)p->pp.strategy && factors[i] > 0) factors[i] = 1 + (factors[i] - 1) * 0.98;
     if (exact_only) {
         double a = p->pp.cost[PLAN_INDEX_SCAN], b = p->pp.cost[PLAN_FULL_SCAN];
         p->strategy = a >= 0 && a <= b ? PLAN_INDEX_SCAN : PLAN_FULL_SCAN;
@@ -1829,7 +1844,7 @@ static int search_execute(collection *coll, const float *q, const search_opts *o
     p->timed_out = sctx->timed_out || cut;
     if (p->planned && strategy < PLAN_COUNT && !p->timed_out && p->pp.cost[strategy] > 0) {
         double f = (double)(util_monotonic_us() - start) * 1000.0 / p->pp.cost[strategy];
-        ewma(&coll->plan_factor[strategy], f < 0.05 ? 0.05 : f > 20 ? 20 : f);
+        ewma(&plan_factors(coll, p)[strategy], f < 0.05 ? 0.05 : f > 20 ? 20 : f);
     }
     return n;
 }
