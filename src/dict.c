@@ -181,6 +181,11 @@ static void maybe_expand(dict *d) {
         start_resize(d, used + 1);
 }
 
+void dict_expand(dict *d, size_t n) {
+    if (dict_is_rehashing(d) || n <= d->size[0]) return;
+    start_resize(d, n);
+}
+
 void dict_maybe_shrink(dict *d) {
     if (dict_is_rehashing(d) || d->iterators || d->size[0] <= 4) return;
     if (d->used[0] * 8 < d->size[0]) start_resize(d, d->used[0] ? d->used[0] : 4);

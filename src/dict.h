@@ -88,6 +88,10 @@ dict_entry *dict_iter_next(dict_iter *it);
 void dict_iter_release(dict_iter *it);
 /* Bytes used by the tables and entries (not keys/values). */
 size_t dict_mem_usage(const dict *d);
+/* Grows the table for n entries at once (an empty dict gets it at once,
+ * a filled one rehashes incrementally), so that loading n keys does not
+ * rehash log(n) times. No-op while rehashing or when already that big. */
+void dict_expand(dict *d, size_t n);
 /* Shrinks the table when it is mostly empty (call from cron). */
 void dict_maybe_shrink(dict *d);
 

@@ -149,6 +149,8 @@ static void write_db(snap_writer *w, db *d) {
     int ncolls = entity_collection_count(d);
     if (dict_size(d->keys) == 0 && ncolls == 0) return;
     ser_put_varint(&w->block, (uint64_t)d->id);
+    ser_put_varint(&w->block, dict_size(d->keys));
+    ser_put_varint(&w->block, dict_size(d->expires));
     w_block(w, BLK_DB);
     for (int i = 0; i < ncolls; i++) {
         entity_collection_args(d, i, &w->block);
@@ -369,12 +371,21 @@ static int load_keys(snap_reader *r, ser_reader *pr) {
         const char *err;
         ser_get_bytes(pr, &k, &kl);
         if (!ser_get_varint(pr, &exp)) return load_fail(r, "a key record is truncated");
-        if (ds_dict_find(r->d->keys, k, kl)) return load_fail(r, "a key appears twice");
         pobj *o = serial_decode_value(pr, r->d, k, kl, SER_MODE_SNAPSHOT, &err);
         if (!o) return load_fail(r, err);
-        ds key = db_add(r->d, k, kl, o);
+        ds key = ds_new(k, kl);
+        dict_entry *de = dict_add_raw(r->d->keys, key, NULL);
+        if (!de) {
+            ds_free(key);
+            obj_free(o);
+            return load_fail(r, "a key appears twice");
+        }
+        de->v.val = o;
         if (o->type == OBJ_ENTITY) entity_set_key(o, key);
-        if (exp) db_set_expire(r->d, k, kl, (int64_t)(exp - 1));
+        if (exp) {
+            dict_entry *ee = dict_add_raw(r->d->expires, key, NULL);
+            if (ee) ee->v.s64 = (int64_t)(exp - 1);
+        }
         r->keys++;
         if (server.key_load_delay) usleep((useconds_t)server.key_load_delay);
         if ((r->keys & 127) == 0) persist_loading_progress(r->off + 13 + (long long)(pr->p - (const unsigned char *)r->buf));
@@ -406,11 +417,19 @@ static int load_block(snap_reader *r, uint8_t kind, const char *p, size_t len, i
     uint64_t v, n;
     switch (kind) {
     case BLK_AUX: return 0;
-    case BLK_DB:
-        if (!ser_get_varint(&pr, &v) || v >= (uint64_t)server.dbnum)
+    case BLK_DB: {
+        uint64_t nkeys, nexp;
+        ser_get_varint(&pr, &v);
+        ser_get_varint(&pr, &nkeys);
+        if (!ser_get_varint(&pr, &nexp)) return load_fail(r, "bad database block");
+        if (v >= (uint64_t)server.dbnum)
             return load_fail(r, "the snapshot names a database this server does not have (see `databases`)");
         r->d = &server.dbs[v];
+        /* size the tables once (bounded: the counts are not trusted) */
+        dict_expand(r->d->keys, nkeys < (1ULL << 32) ? (size_t)nkeys : 0);
+        dict_expand(r->d->expires, nexp < (1ULL << 32) ? (size_t)nexp : 0);
         return 0;
+    }
     case BLK_COLL:
         if (!r->d || run_create(r->d, &pr) != 0) return load_fail(r, "a collection could not be created");
         return 0;
