@@ -23,6 +23,7 @@
  *               stored as a graph, so loading never rebuilds an index
  *   EDGES       edge records: bytes from, bytes to, bytes type, f64
  *               weight, bytes meta ("" none)
+ *   FUNCTIONS   the function libraries (a FUNCTION DUMP payload, function.c)
  *   END         u64 number of blocks before it, u64 number of keys
  *
  * A file without its END block is truncated and refused. Writing goes to
@@ -57,7 +58,7 @@
 #define BLOCK_MAX (1u << 30)
 
 enum { BLK_AUX = 1, BLK_DB = 2, BLK_COLL = 3, BLK_KEYS = 4, BLK_GRAPH = 5, BLK_GRAPH_NODES = 6, BLK_GRAPH_END = 7,
-       BLK_EDGES = 8, BLK_END = 255 };
+       BLK_EDGES = 8, BLK_FUNCTIONS = 9, BLK_END = 255 };
 
 /* t_entity.c */
 int entity_collection_count(db *d);
@@ -237,6 +238,12 @@ int snapshot_write(const char *path) {
     ser_put_bytes(&w.block, "used-mem", 8);
     ser_put_bytes(&w.block, num, strlen(num));
     w_block(&w, BLK_AUX);
+    ds fn = function_dump_payload();
+    if (ds_len(fn) > 5) { /* more than the header: there are libraries */
+        w.block = ds_cat(w.block, fn, ds_len(fn));
+        w_block(&w, BLK_FUNCTIONS);
+    }
+    ds_free(fn);
     for (int i = 0; i < server.dbnum; i++) write_db(&w, &server.dbs[i]);
     ser_put_u64(&w.block, w.index);
     ser_put_u64(&w.block, w.keys);
@@ -448,6 +455,16 @@ static int load_block(snap_reader *r, uint8_t kind, const char *p, size_t len, i
     case BLK_EDGES:
         if (!r->d) return load_fail(r, "edges before any database");
         return load_edges(r, &pr);
+    case BLK_FUNCTIONS: {
+        ds ferr = NULL;
+        if (function_restore_payload(p, len, &ferr) != 0) {
+            server_log(LL_WARNING, "Snapshot %s: the function libraries could not be loaded: %s", r->path,
+                       ferr ? ferr : "?");
+            ds_free(ferr);
+            return load_fail(r, "bad function libraries");
+        }
+        return 0;
+    }
     case BLK_END:
         ser_get_u64(&pr, &v);
         if (!ser_get_u64(&pr, &n) || v != r->index || n != r->keys)

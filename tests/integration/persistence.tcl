@@ -490,3 +490,24 @@ start_server {} {
 }
 
 }
+
+tags {phenix-only persistence} {
+start_server {overrides {appendonly yes}} {
+    test "Function libraries survive snapshots, rewrites and log replay" {
+        r function load {#!lua name=mylib
+redis.register_function('myfn', function(keys, args) return redis.call('incr', keys[1]) end)}
+        assert_equal 1 [r fcall myfn 1 fk]
+        restart_server kill
+        wait_done_loading
+        assert_equal 2 [r fcall myfn 1 fk]
+        r bgrewriteaof
+        wait_for {[s aof_rewrite_in_progress] == 0} 20000
+        restart_server kill
+        wait_done_loading
+        assert_equal 3 [r fcall myfn 1 fk]
+        r debug reload
+        assert_equal 4 [r fcall myfn 1 fk]
+        assert_equal mylib [dict get [lindex [r function list] 0] library_name]
+    }
+}
+}
