@@ -331,15 +331,18 @@ static void edge_add(client *c) {
     int created = 0, created2 = 0;
     json_t *meta2 = undirected && a != b && meta ? json_deep_copy(meta) : NULL;
     int rc = graph_edge_set(g, slot_of(a), a->v.p, slot_of(b), b->v.p, tp, tl, weight, meta, &created);
-    if (rc == GRAPH_OK && undirected && a != b)
-        rc = graph_edge_set(g, slot_of(b), b->v.p, slot_of(a), a->v.p, tp, tl, weight, meta2, &created2);
-    else if (meta2)
-        json_decref(meta2);
+    if (rc == GRAPH_OK) {
+        server_incr_dirty(1); /* even if the reverse edge fails below: this one is written */
+        if (undirected && a != b) {
+            rc = graph_edge_set(g, slot_of(b), b->v.p, slot_of(a), a->v.p, tp, tl, weight, meta2, &created2);
+            meta2 = NULL; /* taken over */
+        }
+    }
+    if (meta2) json_decref(meta2);
     if (rc != GRAPH_OK) {
         add_reply_error(c, "an entity has too many edges");
         return;
     }
-    server_incr_dirty(1);
     add_reply_long(c, created + created2);
     return;
 err:
