@@ -263,6 +263,23 @@ start_server {} {
     } {OK g:1>g:h:back:1 {g:4>g:h:back:1 g:3>g:h:back:1 g:1>g:h:back:1}}
 }
 
+# --- durability: snapshots and the write-ahead log -----------------------------------
+
+start_server {overrides {appendonly yes appendfsync always}} {
+    test "Edges survive a restart through the write-ahead log (PH.EDGE replayed) and a snapshot" {
+        r ph.create g
+        mkents g:a g:b g:c
+        r ph.edge add g:a g:b TYPE t WEIGHT 2 META {{"x":1}}
+        r ph.edge add g:b g:c UNDIRECTED
+        r ph.edge del g:c g:b
+        r rename g:c g:c2
+        restart_server term
+        set a [list [edges g:b BOTH] [r ph.edge get g:a g:b TYPE t]]
+        r debug reload
+        list {*}$a [edges g:b BOTH] [s graph_edges]
+    } {{g:b>g:c2::1 g:a>g:b:t:2} {from g:a to g:b type t weight 2 meta {{"x":1}}} {g:b>g:c2::1 g:a>g:b:t:2} 2}
+}
+
 # --- PH.NEIGHBORS ------------------------------------------------------------------
 
 start_server {} {
