@@ -31,7 +31,15 @@
  * Traversals keep their visited sets in a private open-addressing map keyed
  * by node pointer (and a small tag: the hop count of Dijkstra over
  * (node, hops) states), so nodes carry no per-traversal fields and any
- * number of walks may exist at once on an unchanging store.
+ * number of walks may exist at once on an unchanging store. A visit records
+ * the index of the edge that reached it among its parent's edges, not the
+ * edge (looked up again only for the paths replied), and walks that need
+ * no weight or metadata (no edge_ok) read only the node's own arrays, so a
+ * hub's incoming edges cost no mirror indirection.
+ *
+ * Complexity: add, delete and lookup of an edge O(1) average (O(8) scans
+ * below the index threshold); removing a node O(its degree); a walk
+ * O(V + E) of what it visits; Dijkstra O((V + E) log V).
  *
  * Algorithms: breadth-first search; bidirectional BFS (expand the frontier
  * level with fewer edges to scan, stop at the first meeting, which is a
@@ -41,7 +49,8 @@
  * hop bound, one-sided Dijkstra over the product graph (node, hops <= k),
  * which is exact where a plain Dijkstra with a hop cut-off is not.
  *
- * Naming: graph_* public; node_*, idx_*, type_*, vmap_*, heap_* file-local. */
+ * Naming: graph_* public; node_*, idx_*, type_*, vmap_*, heap_*, walk_*,
+ * side_* (a path search's side), dside_* (a Dijkstra side), bidi* file-local. */
 #include "graph.h"
 
 #include <assert.h>
