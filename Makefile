@@ -51,8 +51,9 @@ all: src/phenix-server
 src/phenix-server: $(SERVER_BIN)
 	@if [ "$(VARIANT)" = release ]; then cp $(SERVER_BIN) src/phenix-server.tmp && mv -f src/phenix-server.tmp src/phenix-server; fi
 
+# Linked to a temporary name and renamed, so a running test never starts a half-written binary.
 $(SERVER_BIN): $(PURE_OBJS) $(SERVER_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) -o $@.tmp $^ $(LIBS) && mv -f $@.tmp $@
 
 $(BUILD)/%.o: src/%.c | $(BUILD)/unit
 	$(CC) $(CFLAGS) -c -o $@ $<

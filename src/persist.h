@@ -26,6 +26,9 @@ void snapshot_cron(void);
 /* Saving on shutdown when save points exist; 0 or -1. */
 int snapshot_shutdown_save(int force_save);
 int snapshot_child_running(void);
+/* First thing in a forked child (BGSAVE, rewrite): closes the listening
+ * sockets, restores default signal handling. */
+void persist_child_init(void);
 /* INFO persistence fields of snapshots. */
 ds snapshot_info(ds s);
 /* Waits for and reaps a running child (shutdown). */

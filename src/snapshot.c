@@ -587,6 +587,13 @@ static void save_done(int ok, long long dirty_at_start) {
 
 int snapshot_child_running(void) { return snap.child > 0; }
 
+void persist_child_init(void) {
+    /* a child that outlives a killed parent must not keep its port busy */
+    for (int i = 0; i < server.nlisten; i++) close(server.listen_fds[i]);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+}
+
 static int do_save(void) {
     long long dirty = server.dirty;
     int64_t start = util_mstime();
@@ -607,7 +614,7 @@ int snapshot_bgsave(void) {
         return -1;
     }
     if (pid == 0) {
-        server_log(LL_NOTICE, "Background saving started by pid %d", (int)getpid());
+        persist_child_init();
         _exit(snapshot_write(server.dbfilename) == 0 ? 0 : 1);
     }
     snap.child = pid;

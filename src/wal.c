@@ -665,6 +665,30 @@ static int create_fresh_set(int n) {
     return 0;
 }
 
+/* Removes files of the log set that the manifest does not name: a base
+ * or incr file left by a rewrite that a crash interrupted, temporary
+ * files. They are never needed: the manifest names a complete set. */
+static void remove_unreferenced(void) {
+    DIR *dir = opendir(server.aof_dirname);
+    if (!dir) return;
+    size_t pl = strlen(server.aof_filename);
+    struct dirent *de;
+    while ((de = readdir(dir))) {
+        const char *n = de->d_name;
+        if (strncmp(n, server.aof_filename, pl) != 0 || n[pl] != '.') continue;
+        if (!strstr(n, ".phx") && !strstr(n, ".manifest.tmp")) continue;
+        int used = wal.base && !strcmp(n, wal.base);
+        for (int i = 0; i < wal.nincrs && !used; i++) used = !strcmp(n, wal.incrs[i]);
+        if (used) continue;
+        server_log(LL_NOTICE, "Removing %s/%s: not part of the log set (left by an interrupted rewrite)",
+                   server.aof_dirname, n);
+        ds p = path_in_dir(n);
+        unlink(p);
+        ds_free(p);
+    }
+    closedir(dir);
+}
+
 static int start_logging(void) {
     if (!wal.buf) wal.buf = ds_empty(64 * 1024);
     return fsync_thread_start();
@@ -716,6 +740,7 @@ int wal_startup_load(void) {
     for (int i = 0; i < wal.nincrs; i++) wal.incr_size += file_size(wal.incrs[i]);
     wal.fd = open_incr(wal.incrs[wal.nincrs - 1], 0);
     if (wal.fd < 0) return -1;
+    remove_unreferenced();
     return start_logging();
 }
 
@@ -763,6 +788,7 @@ int wal_rewrite_start(void) {
         return -1;
     }
     if (pid == 0) {
+        persist_child_init();
         char *base = file_name(n, "base");
         ds bp = path_in_dir(base);
         _exit(snapshot_write(bp) == 0 ? 0 : 1);

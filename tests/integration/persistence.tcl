@@ -511,3 +511,19 @@ redis.register_function('myfn', function(keys, args) return redis.call('incr', k
     }
 }
 }
+
+tags {phenix-only persistence} {
+start_server {overrides {appendonly yes}} {
+    test "Files the manifest does not name (an interrupted rewrite) are removed at start-up" {
+        r set k v
+        set stale [file join [aof_dir] appendonly.aof.9.base.phx]
+        write_file_text $stale "left over"
+        write_file_text [file join [aof_dir] appendonly.aof.9.base.phx.tmp-123] "left over"
+        restart_server kill
+        wait_done_loading
+        assert_equal v [r get k]
+        assert_equal 0 [file exists $stale]
+        assert_equal 3 [llength [glob -directory [aof_dir] *]]
+    }
+}
+}
