@@ -404,10 +404,13 @@ static void edge_get(client *c) {
 }
 
 /* Replies the edges of n in direction d whose type is one of ids (nids 0:
- * any; none: no edge matches), at most limit (0: all). */
+ * any; none: no edge matches), at most limit (0: all). Edges to a peer that
+ * has expired but was not deleted yet are left out, as traversals leave
+ * the peer out. */
 static void reply_edge_list(client *c, graph_store *g, struct graph_node *n, graph_dir d, const uint32_t *ids,
                             size_t nids, int none, long long limit, int withmeta) {
     size_t deg = none ? 0 : graph_degree(n, d);
+    trav_ctx t = {.db = c->db, .now_ms = server_mstime()};
     void *h = add_reply_deferred_len(c);
     long long out = 0;
     for (size_t i = 0; i < deg && (!limit || out < limit); i++) {
@@ -418,6 +421,7 @@ static void reply_edge_list(client *c, graph_store *g, struct graph_node *n, gra
             while (k < nids && ids[k] != e.type) k++;
             if (k == nids) continue;
         }
+        if (!node_alive(&t, e.from == n ? e.to : e.from)) continue;
         reply_edge(c, g, &e, withmeta);
         out++;
     }

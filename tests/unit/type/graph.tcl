@@ -183,17 +183,18 @@ start_server {} {
         list [edges g:2 IN] [edges g:1 BOTH] [s graph_edges]
     } {g:h>g:2:out:1 g:1>g:h:back:1 7}
 
-    test "A lazily expired entity is not traversed, then its edges go when it is deleted" {
+    test "A lazily expired entity is not traversed nor listed, then its edges go when it is deleted" {
         build
         r debug set-active-expire 0
         r pexpire g:1 1
         after 5
         set a [nbrs g:h DEPTH 2 TYPE out]
-        set out [list $a [string match "ERR from entity*" [err_of {r ph.path g:1 g:h}]]]
+        set listed [edges g:2 IN]
+        set out [list $a $listed [string match "ERR from entity*" [err_of {r ph.path g:1 g:h}]]]
         r exists g:1
         r debug set-active-expire 1
         lappend out [s graph_edges] [edges g:2 IN]
-    } {{g:2/1 g:3/1 g:4/1 truncated=0} 1 6 g:h>g:2:out:1}
+    } {{g:2/1 g:3/1 g:4/1 truncated=0} g:h>g:2:out:1 1 6 g:h>g:2:out:1}
 
     test "Active expiry cascades" {
         build
@@ -261,6 +262,69 @@ start_server {} {
         r del g:2
         list [r restore g:1 0 $payload] [edges g:1] [edges g:h IN]
     } {OK g:1>g:h:back:1 {g:4>g:h:back:1 g:3>g:h:back:1 g:1>g:h:back:1}}
+}
+
+# --- random churn: every key command mixed with edge commands -------------------------
+
+# Every outgoing edge of every entity is an incoming edge of its peer, and the
+# other way round; returns the problems found.
+proc check_mirrors {n} {
+    # the churn's expiries (at most 4 ms away) all pass first: no entity may
+    # expire between the two ends' listings
+    after 6
+    for {set i 0} {$i < $n} {incr i} { r exists c:$i }
+    set bad {}
+    for {set i 0} {$i < $n} {incr i} {
+        if {[r type c:$i] ne "entity"} continue
+        foreach e [r ph.edge list c:$i OUT] {
+            set want [list [dict get $e from] [dict get $e type]]
+            set ok 0
+            foreach x [r ph.edge list [dict get $e to] IN] {
+                if {[list [dict get $x from] [dict get $x type]] eq $want} { set ok 1 }
+            }
+            if {!$ok} { lappend bad "out edge [ed $e] missing at its head" }
+        }
+        foreach e [r ph.edge list c:$i IN] {
+            if {[r ph.edge get [dict get $e from] [dict get $e to] TYPE [dict get $e type]] eq {}} {
+                lappend bad "in edge [ed $e] missing at its tail"
+            }
+        }
+    }
+    return $bad
+}
+
+start_server {} {
+    test "Random churn of entities, edges and key commands keeps both ends of every edge consistent" {
+        r ph.create c
+        expr {srand(11)}
+        set n 20
+        set bad {}
+        for {set step 0} {$step < 3000} {incr step} {
+            set a c:[expr {int(rand() * $n)}]
+            set b c:[expr {int(rand() * $n)}]
+            set t [lindex {{} x y} [expr {int(rand() * 3)}]]
+            set op [expr {int(rand() * 100)}]
+            catch {
+                if {$op < 25} { r ph.set $a META "{\"i\":$step}"
+                } elseif {$op < 55} { r ph.edge add $a $b TYPE $t WEIGHT [expr {int(rand() * 5)}] {*}[expr {rand() < 0.2 ? "UNDIRECTED" : ""}]
+                } elseif {$op < 63} { r ph.edge del $a $b TYPE $t
+                } elseif {$op < 67} { r del $a
+                } elseif {$op < 70} { r rename $a $b
+                } elseif {$op < 72} { r copy $a $b REPLACE
+                } elseif {$op < 74} { r pexpire $a [expr {1 + int(rand() * 4)}]
+                } elseif {$op < 76} { r set $a str
+                } elseif {$op < 79} { set d [r dump $a]; if {$d ne {}} { r restore $b 0 $d REPLACE }
+                } elseif {$op < 85} { r ph.neighbors $a DEPTH 3 [lindex {OUT IN BOTH} [expr {$step % 3}]] WITHPATHS
+                } elseif {$op < 92} { r ph.path $a $b [lindex {OUT IN BOTH} [expr {$step % 3}]] {*}[expr {$step % 2 ? "WEIGHTED" : ""}]
+                } elseif {$op < 93} { r flushdb
+                } else { r ph.edge list $a BOTH WITHMETA }
+            }
+            if {$step % 500 == 499} { lappend bad {*}[check_mirrors $n] }
+        }
+        lappend bad {*}[check_mirrors $n]
+        r flushdb
+        list $bad [s graph_edges] [s graph_nodes]
+    } {{} 0 0}
 }
 
 # --- durability: snapshots and the write-ahead log -----------------------------------
