@@ -102,6 +102,7 @@ struct graph_store {
     uint32_t nfree;
     dict *by_name; /* gtype* -> id (v.s64) */
     uint64_t edges, nodes, live_types, memory;
+    graph_out_hook *out_hook; /* or NULL */
 };
 
 /* ---------------- types ---------------- */
@@ -185,6 +186,8 @@ graph_store *graph_store_new(void) {
     g->by_name = dict_create(&type_dict_type);
     return g;
 }
+
+void graph_store_set_out_hook(graph_store *g, graph_out_hook *fn) { g->out_hook = fn; }
 
 void graph_store_free(graph_store *g) {
     if (!g) return;
@@ -388,6 +391,7 @@ static void edge_remove_at(graph_store *g, graph_node *a, uint32_t i) {
     if (r.meta) json_decref(r.meta);
     type_unref(g, r.type);
     g->edges--;
+    if (g->out_hook) g->out_hook(a->owner, -1);
     in_shrink(g, b);
     out_shrink(g, a);
 }
@@ -437,6 +441,7 @@ int graph_edge_set(graph_store *g, graph_node **from_slot, void *from_owner, gra
     else if (a->idx) idx_put(a, i);
     else if (a->nout > GRAPH_HASH_MIN) idx_rebuild(g, a, 32);
     g->edges++;
+    if (g->out_hook) g->out_hook(a->owner, 1);
     if (created) *created = 1;
     return GRAPH_OK;
 }

@@ -61,6 +61,12 @@ typedef struct graph_stats {
 /* A new empty store; free it with graph_store_free() once it has no edges
  * (graph_store_free asserts it). */
 graph_store *graph_store_new(void);
+/* Optional: fn(owner, +1 or -1) is called every time an edge leaving
+ * owner's node is added or removed, cascades of graph_node_remove
+ * included (for per-owner-group edge counts). fn must not call back into
+ * the store. */
+typedef void graph_out_hook(void *owner, int delta);
+void graph_store_set_out_hook(graph_store *g, graph_out_hook *fn);
 void graph_store_free(graph_store *g);
 void graph_store_get_stats(const graph_store *g, graph_stats *st);
 

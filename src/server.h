@@ -702,6 +702,11 @@ extern long long graph_max_traversal;
 struct graph_node **entity_graph_slot(void *e);
 ds entity_graph_key(const void *e);
 const struct json_t *entity_graph_meta(const void *e);
+/* Also in t_entity.c: the graph calls it when an edge leaving entity e is
+ * added (+1) or removed (-1), so collections count their edges. */
+void entity_graph_out_changed(void *e, int delta);
+/* The number of edges leaving an entity's node (NULL: 0). */
+size_t graph_entity_out_degree(const struct graph_node *n);
 /* Removes every edge of an entity being freed, at both ends (n: the
  * entity's node, NULL when it has none). Called from entity_type_ops.free. */
 void graph_entity_free(struct graph_node *n);

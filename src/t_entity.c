@@ -79,6 +79,7 @@ typedef struct collection {
     hnsw_scratch *scratch;
     uint32_t epoch;     /* bumped by FLUSH: entities of older epochs are not indexed */
     long long entities; /* entities attached in the current epoch */
+    long long edges;    /* edges leaving them (kept by t_graph.c's hook) */
     long long vectors;
     long long metadata_bytes;
     long long searches, exact_searches;
@@ -413,6 +414,7 @@ static void coll_remove(entity *e) {
             c->vectors--;
         }
         c->entities--;
+        c->edges -= (long long)graph_entity_out_degree(e->edges);
         c->metadata_bytes -= e->meta_bytes;
         fields_remove_entity(c, e);
     }
@@ -433,6 +435,7 @@ static int coll_attach(collection *c, entity *e) {
     e->coll = c;
     e->epoch = c->epoch;
     c->entities++;
+    c->edges += (long long)graph_entity_out_degree(e->edges);
     c->metadata_bytes += e->meta_bytes;
     fields_add_entity(c, e);
     return 0;
@@ -503,6 +506,10 @@ const obj_type_ops entity_type_ops = {"entity", entity_free_value, entity_dup_va
 struct graph_node **entity_graph_slot(void *e) { return &((entity *)e)->edges; }
 ds entity_graph_key(const void *e) { return ((const entity *)e)->key; }
 const struct json_t *entity_graph_meta(const void *e) { return ((const entity *)e)->meta; }
+void entity_graph_out_changed(void *e, int delta) {
+    entity *x = e;
+    if (attached(x)) x->coll->edges += delta;
+}
 
 /* ---------------- keyspace hooks ---------------- */
 
@@ -514,6 +521,7 @@ void entity_flush_db(db *d) {
         coll_free_index(c);
         coll_make_index(c);
         c->entities = 0;
+        c->edges = 0;
         c->vectors = 0;
         c->metadata_bytes = 0;
         for (int j = 0; j < c->nfields; j++) {
@@ -904,7 +912,7 @@ void phInfoCommand(client *c) {
     mother += sizeof(*coll) + (size_t)coll->entities * sizeof(entity);
     long long gedges, gmem;
     graph_db_stats(c->db, &gedges, &gmem); /* edges may cross collections: the database's */
-    add_reply_map_len(c, 28);
+    add_reply_map_len(c, 29);
     reply_kv_str(c, "name", coll->name);
     reply_kv_str(c, "prefix", coll->prefix);
     reply_kv_long(c, "dim", coll->dim);
@@ -932,6 +940,7 @@ void phInfoCommand(client *c) {
     reply_kv_long(c, "filtered_postfilter", coll->filtered_postfilter);
     add_reply_bulk_cstr(c, "fields");
     reply_fields(c, coll);
+    reply_kv_long(c, "edges", coll->edges);
     reply_kv_long(c, "db_graph_edges", gedges);
     reply_kv_long(c, "db_graph_memory", gmem);
 }

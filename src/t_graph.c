@@ -51,7 +51,10 @@ static graph_store **stores; /* per database, created on the first edge */
 
 static graph_store *store_of(db *d) {
     if (!stores) stores = zcalloc(sizeof(graph_store *) * (size_t)server.dbnum);
-    if (!stores[d->id]) stores[d->id] = graph_store_new();
+    if (!stores[d->id]) {
+        stores[d->id] = graph_store_new();
+        graph_store_set_out_hook(stores[d->id], entity_graph_out_changed);
+    }
     return stores[d->id];
 }
 
@@ -60,6 +63,8 @@ static graph_store *store_of(db *d) {
 void graph_entity_free(struct graph_node *n) { graph_node_remove(n); }
 
 size_t graph_entity_memory(const struct graph_node *n) { return graph_node_memory(n); }
+
+size_t graph_entity_out_degree(const struct graph_node *n) { return graph_degree(n, GRAPH_OUT); }
 
 void graph_free_db(db *d) {
     if (!stores) return;

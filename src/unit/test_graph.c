@@ -77,6 +77,26 @@ TEST(test_basic_edges) {
     graph_store_free(g);
 }
 
+static long long hook_count[3];
+static void count_out(void *who, int delta) { hook_count[((owner *)who)->id] += delta; }
+
+TEST(test_out_hook_follows_cascades) {
+    graph_store *g = graph_store_new();
+    graph_store_set_out_hook(g, count_out);
+    owner o[3] = {{NULL, 0}, {NULL, 1}, {NULL, 2}};
+    add(g, o, 0, 1, 0, 1);
+    add(g, o, 0, 2, 0, 1);
+    add(g, o, 0, 2, 0, 5); /* an update: no change */
+    add(g, o, 1, 0, 1, 1);
+    add(g, o, 2, 2, 1, 1);
+    EXPECT(hook_count[0] == 2 && hook_count[1] == 1 && hook_count[2] == 1);
+    graph_node_remove(o[0].node); /* its own out edges and the peers' edges into it */
+    EXPECT(hook_count[0] == 0 && hook_count[1] == 0 && hook_count[2] == 1);
+    del(g, o, 2, 2, 1);
+    EXPECT(hook_count[2] == 0);
+    graph_store_free(g);
+}
+
 TEST(test_metadata_and_types) {
     graph_store *g = graph_store_new();
     owner o[2] = {{NULL, 0}, {NULL, 1}};
@@ -485,6 +505,7 @@ TEST(test_walk_filters_caps_and_order) {
 int main(void) {
     json_set_alloc_funcs(jz_malloc, jz_free);
     RUN(test_basic_edges);
+    RUN(test_out_hook_follows_cascades);
     RUN(test_metadata_and_types);
     RUN(test_churn_against_model);
     RUN(test_hub);

@@ -136,9 +136,10 @@ start_server {} {
         r ph.edge add g:a o:1 TYPE x
         set i [r ph.info g]
         list [edges o:1 IN] [s graph_edges] [s graph_nodes] [expr {[s graph_memory] > 0}]\
+             [dict get $i edges] [dict get [r ph.info other] edges]\
              [dict get $i db_graph_edges] [expr {[dict get $i db_graph_memory] > 0}]\
              [string match "*db9:*" [r info graph]] [string match "*db0:edges=5,*" [r info graph]]
-    } {g:a>o:1:x:1 5 4 1 5 1 0 1}
+    } {g:a>o:1:x:1 5 4 1 5 0 5 1 0 1}
 }
 
 # --- the cascade and the keyspace commands ------------------------------------------
@@ -248,6 +249,23 @@ start_server {} {
         list [r ph.edge add g:3 g:4 TYPE late] [edges g:3 TYPE late]
     } {1 g:3>g:4:late:1}
 
+    test "PH.INFO edges (edges leaving the collection's entities) follows cascades, PH.DROP, adoption and FLUSHDB" {
+        build
+        set out [list [dict get [r ph.info g] edges]]
+        r del g:h
+        lappend out [dict get [r ph.info g] edges]
+        r ph.drop g
+        r ph.create g
+        lappend out [dict get [r ph.info g] edges]
+        r ph.edge add g:2 g:3
+        lappend out [dict get [r ph.info g] edges]
+        r flushdb
+        lappend out [dict get [r ph.info g] edges]
+        mkents g:x g:y
+        r ph.edge add g:x g:y
+        lappend out [dict get [r ph.info g] edges]
+    } {9 1 1 2 0 1}
+
     test "MEMORY USAGE of an entity grows with its edges" {
         build
         set hub [r memory usage g:h]
@@ -337,11 +355,17 @@ start_server {overrides {appendonly yes appendfsync always}} {
         r ph.edge add g:b g:c UNDIRECTED
         r ph.edge del g:c g:b
         r rename g:c g:c2
+        r ph.create vv DIM 2
+        r ph.set vv:1 VALUES 2 1 0
+        r ph.set vv:2 VALUES 2 0 1
+        r ph.edge add vv:1 vv:2
+        r ph.edge add vv:2 g:a
         restart_server term
-        set a [list [edges g:b BOTH] [r ph.edge get g:a g:b TYPE t]]
+        set a [list [edges g:b BOTH] [r ph.edge get g:a g:b TYPE t] [dict get [r ph.info g] edges]]
         r debug reload
-        list {*}$a [edges g:b BOTH] [s graph_edges]
-    } {{g:b>g:c2::1 g:a>g:b:t:2} {from g:a to g:b type t weight 2 meta {{"x":1}}} {g:b>g:c2::1 g:a>g:b:t:2} 2}
+        list {*}$a [edges g:b BOTH] [s graph_edges] [dict get [r ph.info g] edges] [dict get [r ph.info vv] edges]\
+             [edges vv:2 BOTH]
+    } {{g:b>g:c2::1 g:a>g:b:t:2} {from g:a to g:b type t weight 2 meta {{"x":1}}} 2 {g:b>g:c2::1 g:a>g:b:t:2} 4 2 2 {vv:2>g:a::1 vv:1>vv:2::1}}
 }
 
 # --- PH.NEIGHBORS ------------------------------------------------------------------
