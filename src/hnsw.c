@@ -816,13 +816,14 @@ static void search_layer(const hnsw_index *h, hnsw_scratch *s, const float *q, c
  * second hop), so the walk stays inside the matching subgraph yet gets
  * across gaps of non-matching nodes. The filter runs once per node:
  * refusals are remembered in s->rejected (epoch-tagged like s->visited).
- * Until M matches are found, refused direct neighbours also join the
+ * Until M matches are found (besides the caller's seeds), refused direct
+ * neighbours also join the
  * candidates as transit nodes (at most *transit of them), so a walk that
  * enters the layer among non-matching nodes -- a filter correlated with
  * the vectors, far from the query -- can still move toward the query and
  * reach the matching region from more than one side. */
 static void expand_acorn(const hnsw_index *h, hnsw_scratch *s, const float *q, uint32_t c, size_t ef,
-                         const layer_filter *f, uint32_t epoch, size_t *transit) {
+                         const layer_filter *f, uint32_t epoch, size_t *transit, size_t transit_until) {
     const uint32_t *rec = links_at(h, c, 0);
     uint32_t m = 0, want = h->m0, nrej = 0;
     /* the filter reads each node's label: fetch them together, so the
@@ -876,7 +877,7 @@ static void expand_acorn(const hnsw_index *h, hnsw_scratch *s, const float *q, u
             offer_result(s, ef, (cand){d, id});
         }
     }
-    if (s->nres >= h->p.M) return;
+    if (s->nres >= transit_until) return;
     for (uint32_t i = 1; i <= rec[0] && *transit; i++) {
         uint32_t id = rec[i];
         if (s->rejected[id] != epoch || s->visited[id] == epoch) continue;
@@ -891,7 +892,7 @@ static void expand_acorn(const hnsw_index *h, hnsw_scratch *s, const float *q, u
  * matching nodes get distances and enter the candidates (besides the entry
  * and the transit nodes of expand_acorn); results are left in s->res. */
 static void search_layer_acorn(const hnsw_index *h, hnsw_scratch *s, const float *q, cand ep, size_t ef,
-                               const layer_filter *f) {
+                               const layer_filter *f, const hnsw_search_params *sp) {
     uint32_t epoch = next_epoch(s);
     size_t transit = ef;
     s->nres = s->ncands = 0;
@@ -899,10 +900,27 @@ static void search_layer_acorn(const hnsw_index *h, hnsw_scratch *s, const float
     queue_candidate(s, ep);
     if (accepts(h, s, f, ep.id)) offer_result(s, ef, ep);
     else s->rejected[ep.id] = epoch;
+    /* the caller's seeds: more entry points, for filters whose matches lie
+     * away from the query (the walk then reaches them from both sides) */
+    size_t transit_until = h->p.M; /* matches found near the query, seeds apart */
+    for (size_t i = 0; i < sp->nseeds; i++) {
+        uint32_t id = label_find(h, sp->seeds[i]);
+        if (id == HNSW_NONE || s->visited[id] == epoch) continue;
+        s->visited[id] = epoch;
+        cand c = {dist_q(h, q, vec_at(h, id)), id};
+        s->stats.distances++;
+        queue_candidate(s, c);
+        if (accepts(h, s, f, id)) {
+            offer_result(s, ef, c);
+            transit_until++;
+        } else {
+            s->rejected[id] = epoch;
+        }
+    }
     while (s->ncands) {
         cand c = heap_pop(s->cands, &s->ncands, 0);
         if (s->nres >= ef && c.d > s->res[0].d) break;
-        expand_acorn(h, s, q, c.id, ef, f, epoch, &transit);
+        expand_acorn(h, s, q, c.id, ef, f, epoch, &transit, transit_until);
         if (f->budget && s->stats.distances >= f->budget) {
             s->stats.budget_exhausted = 1;
             break;
@@ -947,7 +965,7 @@ int hnsw_search_ex(const hnsw_index *h, hnsw_scratch *s, const float *query, con
         if (sp->acorn && sp->filter) {
             if (scratch_grow(&s->mem, (void **)&s->rejected, &s->rejected_cap, h->count, sizeof(uint32_t), 1))
                 return HNSW_ERR_NOMEM;
-            search_layer_acorn(h, s, q, start, ef, &f);
+            search_layer_acorn(h, s, q, start, ef, &f, sp);
         } else {
             search_layer(h, s, q, &start, 1, ef, 0, &f);
         }
@@ -965,7 +983,7 @@ int hnsw_search_ex(const hnsw_index *h, hnsw_scratch *s, const float *query, con
 
 int hnsw_search(hnsw_index *h, const float *query, size_t k, size_t ef, hnsw_filter_fn filter,
                 void *filter_ctx, uint64_t *labels, float *dists) {
-    hnsw_search_params sp = {k, ef, filter, filter_ctx, 0, 0};
+    hnsw_search_params sp = {k, ef, filter, filter_ctx, 0, 0, NULL, 0};
     return hnsw_search_ex(h, &h->scratch, query, &sp, labels, dists, NULL);
 }
 

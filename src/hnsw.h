@@ -77,6 +77,9 @@ typedef struct hnsw_search_params {
     int acorn; /* with a filter: walk only matching nodes on layer 0,
                   reaching them through non-matching ones (ACORN-1, see
                   hnsw.c); 0: traverse every node, keep matching results */
+    const uint64_t *seeds; /* ACORN: labels to start from besides the entry
+                              point (absent labels are skipped), or NULL */
+    size_t nseeds;
 } hnsw_search_params;
 
 typedef struct hnsw_search_stats {

@@ -59,7 +59,7 @@ void planner_choose(const planner_input *in, planner_plan *out) {
     double g = in->graph_distances > 0 ? in->graph_distances : ef * (2 + log2(n > 2 ? n : 2));
     if (g > n) g = n; /* a walk computes at most one distance per vector */
     out->cost[PLAN_INDEX_SCAN] = in->candidates >= 0 ? in->candidates * in->ns_scan_check + m * in->ns_distance : -1;
-    out->cost[PLAN_FULL_SCAN] = n * in->ns_scan_check + m * in->ns_distance;
+    out->cost[PLAN_FULL_SCAN] = n * (in->ns_full_check > 0 ? in->ns_full_check : in->ns_scan_check) + m * in->ns_distance;
     /* a walk needs at least K matches to be worth starting, and ef's worth
      * of matches to find a good K (else it ends short and falls back) */
     int walk = n > 0 && (in->matches_low >= 0 ? in->matches_low : m) >= ef;

@@ -49,7 +49,8 @@ typedef struct planner_input {
     double graph_distances; /* distances of an unfiltered walk at this EF; 0: unknown */
     double ns_distance; /* one distance computation */
     double ns_check;    /* one filter check during a walk */
-    double ns_scan_check; /* one candidate of a scan: entity, filter, vector lookup */
+    double ns_scan_check; /* one candidate of an index scan: entity, filter, vector lookup */
+    double ns_full_check; /* one vector of a full scan (0: ns_scan_check) */
     double ns_link;     /* reading one node's link list out of cache */
     double walk_setup;  /* ns spent before a walk (building a match set) */
     double factor[PLAN_COUNT]; /* per strategy: measured / predicted time of

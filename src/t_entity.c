@@ -1181,6 +1181,10 @@ void phPatchCommand(client *c) {
 
 /* ---------------- PH.SEARCH ---------------- */
 
+#define ACORN_SEEDS 16 /* entry points an ACORN walk takes from an index */
+#define ACORN_SEED_SAMPLE 64 /* matches the seeds are chosen from */
+#define ACORN_SEED_SAMPLE_FAR 256 /* the same after a short post-filter walk */
+
 typedef struct search_ctx {
     collection *coll;
     const filter_expr *filter; /* FILTER, or NULL */
@@ -1196,6 +1200,8 @@ typedef struct search_ctx {
     const fieldidx_labelset *probe_sets[8]; /* walks: a TAG constraint's sets */
     int nprobe;                    /* -1: no probe; else a label must be in one */
     int probe_decides;             /* a probe (or matchset) decides; results verified */
+    uint64_t seeds[ACORN_SEEDS];   /* ACORN: matching entities to start from */
+    size_t nseeds;
 } search_ctx;
 
 /* Accepts a label unless it is the LIKE entity, or an entity that has
@@ -1435,7 +1441,8 @@ static void reply_results(client *c, collection *coll, search_opts *o, uint64_t 
 #define NS_SET_ADD 12.0        /* one label added to a match set */
 #define NS_LINK 60.0           /* one link list out of cache */
 #define NS_EVAL_DEFAULT 150.0  /* filter evaluation on metadata out of cache */
-#define NS_SCAN_DEFAULT 250.0  /* an index-scan candidate: filter and vector lookup */
+#define NS_SCAN_DEFAULT 100.0  /* an index-scan candidate: entity and vector lookups */
+#define NS_FULL_SLOT 10.0      /* a full-scan slot: its label, in slot order */
 
 /* Folds a measurement into an average (the first one sets it). */
 static void ewma(double *avg, double x) {
@@ -1580,7 +1587,8 @@ static void plan_search(collection *coll, const search_opts *o, search_plan *p) 
         .vectors = (double)coll->vectors, .matches = p->est_matches, .matches_low = p->est_low,
         .candidates = p->enum_field ? p->enum_candidates : -1, .k = (double)o->k, .ef = (double)o->ef,
         .m0 = 2.0 * coll->M, .graph_distances = coll->graph_distances_per_ef * (double)o->ef,
-        .ns_distance = ns_dist, .ns_check = ns_eval, .ns_scan_check = ns_scan, .ns_link = NS_LINK,
+        .ns_distance = ns_dist, .ns_check = ns_eval, .ns_scan_check = ns_scan + ns_eval,
+        .ns_full_check = NS_FULL_SLOT + ns_eval, .ns_link = NS_LINK,
     };
     double *factors = plan_factors(coll, p);
     memcpy(in.factor, factors, sizeof(in.factor));
@@ -1728,6 +1736,8 @@ static int graph_walk(collection *coll, const float *q, const search_opts *o, se
     const filter_expr *post = NULL; /* POSTFILTER: evaluated on the fetched results */
     if (strategy == PLAN_ACORN) {
         sp.filter = walk_accept;
+        sp.seeds = sctx->seeds;
+        sp.nseeds = sctx->nseeds;
     } else {
         if (strategy == PLAN_POSTFILTER) {
             double ef2, s = coll->vectors ? p->est_matches / (double)coll->vectors : 1;
@@ -1778,9 +1788,47 @@ static int graph_walk(collection *coll, const float *q, const search_opts *o, se
     return n;
 }
 
-/* Prepares the node checks of an ACORN walk: a set of the index
- * constraint's labels, or the label sets of a TAG constraint. */
-static void acorn_setup(search_ctx *sctx, const search_plan *p) {
+typedef struct seed_ctx {
+    collection *coll;
+    search_ctx *sctx;
+    uint64_t *labels;
+    size_t n, max, seen, stride;
+} seed_ctx;
+
+/* Collects every stride-th candidate of the index constraint, up to max. */
+static int seed_visit(uint64_t label, void *p) {
+    seed_ctx *x = p;
+    entity *e = ENTITY_OF(label);
+    if (x->seen++ % x->stride || e->coll != x->coll || !attached(e) || !e->has_vec || label == x->sctx->exclude)
+        return 0;
+    x->labels[x->n++] = label;
+    return x->n == x->max;
+}
+
+/* Prepares the node checks of an ACORN walk (a set of the index
+ * constraint's labels, or the label sets of a TAG constraint) and its
+ * seeds: the ACORN_SEEDS entities closest to the query among `sample`
+ * matches spread over the index constraint's candidates, so that a walk
+ * whose query lies away from the matches (a filter correlated with the
+ * vectors) also starts among the nearest of them. */
+static void acorn_setup(collection *coll, search_ctx *sctx, const search_plan *p, const float *q, size_t sample) {
+    sctx->nseeds = 0;
+    if (p->enum_field && sample) {
+        seed_ctx x = {coll, sctx, zmalloc(sizeof(uint64_t) * sample), 0, sample, 0, 1};
+        if (p->enum_candidates > (double)sample) x.stride = (size_t)(p->enum_candidates / (double)sample);
+        fieldidx_foreach(p->enum_field->idx, p->enum_c, seed_visit, &x);
+        float *qq = index_query(coll, q);
+        flat_topk t;
+        flat_topk_init(&t, ACORN_SEEDS);
+        for (size_t i = 0; i < x.n; i++) {
+            const float *v = coll_get_vector(coll, x.labels[i]);
+            if (v) flat_topk_push(&t, x.labels[i], query_distance(coll, qq, v));
+        }
+        float d[ACORN_SEEDS];
+        sctx->nseeds = flat_topk_finish(&t, sctx->seeds, d);
+        zfree(qq);
+        zfree(x.labels);
+    }
     if (p->use_matchset) {
         sctx->matchset = search_set(&search_match_set);
         fieldidx_foreach(p->enum_field->idx, p->enum_c, matchset_add, sctx->matchset);
@@ -1828,7 +1876,7 @@ static int search_execute(collection *coll, const float *q, const search_opts *o
         p->distances += sctx->accepted;
     } else {
         if (strategy == PLAN_ACORN) {
-            acorn_setup(sctx, p);
+            acorn_setup(coll, sctx, p, q, ACORN_SEED_SAMPLE);
             p->us_setup = util_monotonic_us() - t0;
             t0 += p->us_setup;
         }
@@ -1838,12 +1886,12 @@ static int search_execute(collection *coll, const float *q, const search_opts *o
         t0 += p->us_search;
         if (n >= 0 && o->filter && (size_t)n < o->k && !cut && strategy == PLAN_POSTFILTER && coll->hnsw) {
             p->fallback = 1;
-            acorn_setup(sctx, p);
+            acorn_setup(coll, sctx, p, q, ACORN_SEED_SAMPLE_FAR);
             n = graph_walk(coll, q, o, sctx, p, PLAN_ACORN, labels, dists, &cut);
             acorn_teardown(sctx);
         }
         if (n >= 0 && o->filter && (size_t)n < o->k && !cut) {
-            p->fallback = 1;
+            p->fallback = 2;
             n = exact_fallback(coll, q, o, sctx, p, labels, dists);
         }
         p->us_fallback = util_monotonic_us() - t0;

@@ -466,7 +466,7 @@ TEST(test_filter_acorn) {
             uint64_t got[K], want[K];
             float d[K];
             call_count cc = {calloc(n, 1), 0, 0, filters[fi]};
-            hnsw_search_params sp = {K, 100, counting_filter, &cc, 0, 1};
+            hnsw_search_params sp = {K, 100, counting_filter, &cc, 0, 1, NULL, 0};
             hnsw_search_stats st;
             int r = hnsw_search_ex(h, s, qs + i * dim, &sp, got, d, &st);
             EXPECT(r == K);
@@ -477,7 +477,7 @@ TEST(test_filter_acorn) {
             total += nw;
             repeats += cc.repeats;
             distances += st.distances;
-            hnsw_search_params plain = {K, 100, NULL, NULL, 0, 0};
+            hnsw_search_params plain = {K, 100, NULL, NULL, 0, 0, NULL, 0};
             hnsw_search_ex(h, s, qs + i * dim, &plain, got, d, &st);
             plain_distances += st.distances;
             free(cc.seen);
@@ -491,10 +491,21 @@ TEST(test_filter_acorn) {
         EXPECT(distances < plain_distances * 2);
     }
     uint64_t got[K];
-    hnsw_search_params none = {K, 50, accept_none, NULL, 0, 1};
+    hnsw_search_params none = {K, 50, accept_none, NULL, 0, 1, NULL, 0};
     EXPECT(hnsw_search_ex(h, s, qs, &none, got, NULL, NULL) == 0);
+    /* seeds: extra entry points; absent labels are skipped; the results
+     * are the same good ones */
+    {
+        uint64_t seeds[3] = {label_of(7), 999999999ULL, label_of(49)};
+        uint64_t a[K], b[K];
+        hnsw_search_params plain = {K, 100, accept_mod7, NULL, 0, 1, NULL, 0};
+        hnsw_search_params seeded = {K, 100, accept_mod7, NULL, 0, 1, seeds, 3};
+        int ra = hnsw_search_ex(h, s, qs, &plain, a, NULL, NULL);
+        int rb = hnsw_search_ex(h, s, qs, &seeded, b, NULL, NULL);
+        EXPECT(ra == K && rb == K && overlap(a, K, b, K) >= K - 1);
+    }
     /* a budget stops an ACORN walk too */
-    hnsw_search_params budget = {K, 100, accept_mod7, NULL, 30, 1};
+    hnsw_search_params budget = {K, 100, accept_mod7, NULL, 30, 1, NULL, 0};
     hnsw_search_stats st;
     EXPECT(hnsw_search_ex(h, s, qs, &budget, got, NULL, &st) >= 0 && st.budget_exhausted);
     hnsw_scratch_free(s);
@@ -513,7 +524,7 @@ TEST(test_search_ex_and_budget) {
     uint64_t a[K], b[K];
     float da[K], db[K];
     hnsw_search_stats st;
-    hnsw_search_params sp = {K, 64, NULL, NULL, 0, 0};
+    hnsw_search_params sp = {K, 64, NULL, NULL, 0, 0, NULL, 0};
     int ra = hnsw_search_ex(h, s, x, &sp, a, da, &st);
     int rb = hnsw_search(h, x, K, 64, NULL, NULL, b, db);
     EXPECT(ra == K && rb == K && memcmp(a, b, sizeof(a)) == 0 && memcmp(da, db, sizeof(da)) == 0);
