@@ -1693,6 +1693,14 @@ static int matchset_add(uint64_t label, void *p) {
     return 0;
 }
 
+/* 0 when the TAG probe of sctx (if any) rules label out. */
+static inline int probe_passes(const search_ctx *s, uint64_t label) {
+    if (s->nprobe < 0) return 1;
+    for (int i = 0; i < s->nprobe; i++)
+        if (fieldidx_labelset_contains(s->probe_sets[i], label)) return 1;
+    return 0;
+}
+
 /* The node check of a filtered walk: index probes first, then (unless a
  * probe decides) the filter on the metadata. */
 static bool walk_accept(uint64_t label, void *p) {
@@ -1702,11 +1710,7 @@ static bool walk_accept(uint64_t label, void *p) {
     if (s->deadline_us && (++s->calls & 255) == 0 && util_monotonic_us() > s->deadline_us) s->timed_out = 1;
     if (s->timed_out) return false;
     if (s->matchset && !fieldidx_labelset_contains(s->matchset, label)) return false;
-    if (s->nprobe >= 0) {
-        int in = 0;
-        for (int i = 0; i < s->nprobe && !in; i++) in = fieldidx_labelset_contains(s->probe_sets[i], label);
-        if (!in) return false;
-    }
+    if (!probe_passes(s, label)) return false;
     if (dict_size(s->db->expires)) {
         dict_entry *x = dict_find(s->db->expires, ENTITY_OF(label)->key);
         if (x && x->v.s64 <= s->now_ms) return false;
@@ -1761,11 +1765,17 @@ static int graph_walk(collection *coll, const float *q, const search_opts *o, se
     int n = hnsw_search_ex(coll->hnsw, coll->scratch, q, &sp, l, d, &st);
     int64_t took = util_monotonic_us() - t0;
     if (post) {
-        /* the first K fetched results that match, in distance order */
+        /* the first K fetched results that match, in distance order; a TAG
+         * probe rules most out without touching the entity, and the
+         * entities are fetched ahead (each evaluation is a chain of cache
+         * misses: entity, object, hash table, value) */
         int kept = 0;
+        for (int i = 0; i < n && i < 16; i++) __builtin_prefetch(ENTITY_OF(l[i]));
         for (int i = 0; i < n && (size_t)kept < o->k; i++) {
+            if (i + 16 < n) __builtin_prefetch(ENTITY_OF(l[i + 16]));
+            if (i + 8 < n) __builtin_prefetch(ENTITY_OF(l[i + 8])->meta);
             sctx->checks++;
-            if (!filter_eval(post, ENTITY_OF(l[i])->meta)) continue;
+            if (!probe_passes(sctx, l[i]) || !filter_eval(post, ENTITY_OF(l[i])->meta)) continue;
             labels[kept] = l[i];
             dists[kept++] = d[i];
         }
@@ -1879,6 +1889,9 @@ static int search_execute(collection *coll, const float *q, const search_opts *o
             acorn_setup(coll, sctx, p, q, ACORN_SEED_SAMPLE);
             p->us_setup = util_monotonic_us() - t0;
             t0 += p->us_setup;
+        } else if (strategy == PLAN_POSTFILTER && p->probe_field) {
+            sctx->nprobe = fieldidx_probe_sets(p->probe_field->idx, p->probe_c, sctx->probe_sets, 8);
+            if (sctx->nprobe > 8) sctx->nprobe = -1;
         }
         n = graph_walk(coll, q, o, sctx, p, strategy, labels, dists, &cut);
         acorn_teardown(sctx);
