@@ -302,6 +302,13 @@ static void reply_walk_path(client *c, graph_store *g, graph_walk *w, const grap
 
 /* ---------------- PH.EDGE ---------------- */
 
+/* Keyspace events (class p) on both ends of a changed edge. */
+static void notify_ends(client *c, const char *event) {
+    notify_keyspace_event(NOTIFY_ENTITY, event, c->argv[2].ptr, c->argv[2].len, c->db->id);
+    if (c->argv[2].len != c->argv[3].len || memcmp(c->argv[2].ptr, c->argv[3].ptr, c->argv[2].len))
+        notify_keyspace_event(NOTIFY_ENTITY, event, c->argv[3].ptr, c->argv[3].len, c->db->id);
+}
+
 static void edge_add(client *c) {
     const resp_arg *type = NULL;
     double weight = 1.0;
@@ -338,6 +345,7 @@ static void edge_add(client *c) {
     int rc = graph_edge_set(g, slot_of(a), a->v.p, slot_of(b), b->v.p, tp, tl, weight, meta, &created);
     if (rc == GRAPH_OK) {
         server_incr_dirty(1); /* even if the reverse edge fails below: this one is written */
+        notify_ends(c, "ph.edge.add");
         if (undirected && a != b) {
             rc = graph_edge_set(g, slot_of(b), b->v.p, slot_of(a), a->v.p, tp, tl, weight, meta2, &created2);
             meta2 = NULL; /* taken over */
@@ -387,7 +395,10 @@ static void edge_del(client *c) {
         n += graph_edge_del(g, *slot_of(a), *slot_of(b), tp, tl);
         if (undirected && a != b) n += graph_edge_del(g, *slot_of(b), *slot_of(a), tp, tl);
     }
-    if (n) server_incr_dirty(1);
+    if (n) {
+        server_incr_dirty(1);
+        notify_ends(c, "ph.edge.del");
+    }
     add_reply_long(c, n);
 }
 

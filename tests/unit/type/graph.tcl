@@ -142,6 +142,30 @@ start_server {} {
     } {g:a>o:1:x:1 5 4 1 5 0 5 1 0 1}
 }
 
+start_server {} {
+    test "Keyspace events (class p): ph.edge.add and ph.edge.del on both ends" {
+        r ph.create g
+        mkents g:a g:b
+        r config set notify-keyspace-events Ep
+        set rd [redis_deferring_client]
+        $rd psubscribe __keyevent@0__:*
+        $rd read
+        r ph.edge add g:a g:b
+        r ph.edge add g:a g:a
+        r ph.edge del g:a g:b
+        r ph.edge del g:a g:b
+        r ph.set g:a
+        set out {}
+        for {set i 0} {$i < 6} {incr i} {
+            set m [$rd read]
+            lappend out [lindex [split [lindex $m 2] :] end]:[lindex $m 3]
+        }
+        $rd close
+        r config set notify-keyspace-events {}
+        set out
+    } {ph.edge.add:g:a ph.edge.add:g:b ph.edge.add:g:a ph.edge.del:g:a ph.edge.del:g:b ph.set:g:a}
+}
+
 # --- the cascade and the keyspace commands ------------------------------------------
 
 start_server {} {
