@@ -97,6 +97,17 @@ start_server {tags {entity phenix-only filter}} {
              [dict get $sampled index_field]
     } {{strategy estimate_source estimated_matches selectivity vectors k ef index_field index_candidates costs} index_scan index 10 .k {index_scan full_scan acorn postfilter} {results candidates filter_checks visited distances fallback timed_out us_plan us_setup us_search us_fallback} 3 10 hnsw none sample {}}
 
+    test "Field indexes on FLAT collections, with LIKE and RADIUS" {
+        r ph.create fl DIM 2 METRIC L2 INDEX FLAT FIELD .g TAG FIELD .n NUMERIC
+        for {set i 0} {$i < 60} {incr i} { r ph.set fl:$i VALUES 2 $i 0 META "{\"g\": \"g[expr {$i % 3}]\", \"n\": $i}" }
+        set a [r ph.search fl VALUES 2 10.1 0 K 3 FILTER {.g == "g1"}]
+        set b [r ph.search fl VALUES 2 10.1 0 K 3 FILTER {.g == "g1" or .n < 0}]
+        set like [r ph.search fl LIKE fl:10 K 2 FILTER {.g == "g1"}]
+        set rad [r ph.search fl VALUES 2 10.1 0 K 10 RADIUS 3.5 FILTER {.n >= 9}]
+        set ex [r ph.explain fl VALUES 2 10.1 0 K 3 FILTER {.g == "g1"}]
+        list $a [expr {$a eq $b}] [lsort $like] $rad [dict get $ex estimate_source] [dict get $ex estimated_matches]
+    } {{fl:10 fl:13 fl:7} 1 {fl:13 fl:7} {fl:10 fl:11 fl:9 fl:12 fl:13} index 20}
+
     test "PH.EXPLAIN errors like PH.SEARCH; ANALYZE is not a PH.SEARCH option" {
         set a [catch {r ph.explain e VALUES 2 0 0 FILTER {.k ==}} m1]
         set b [catch {r ph.search e VALUES 2 0 0 ANALYZE} m2]
@@ -226,7 +237,8 @@ start_server {tags {entity phenix-only filter}} {
         set t0 [clock milliseconds]
         set res [r ph.search s VECTOR [rand_vec 8] K 10 TIMEOUT 5 FILTER $f]
         set took2 [expr {[clock milliseconds] - $t0}]
-        list [dict get $an strategy] [dict get $an analyze timed_out] [expr {$took < 150}] [expr {$took2 < 150}] $res
+        # without TIMEOUT the scan takes about 600 ms (20,000 evaluations of 3,000 terms)
+        list [dict get $an strategy] [dict get $an analyze timed_out] [expr {$took < 300}] [expr {$took2 < 300}] $res
     } {full_scan 1 1 1 {}}
 
     test "TIMEOUT with an index scan" {
