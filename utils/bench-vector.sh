@@ -9,7 +9,10 @@
 # and the benchmark runs without that part), starts phenix-server on a free port of
 # 127.0.0.1 with --save '' in a temp dir, runs utils/bench_vector.py with
 # /usr/bin/python3 against it, then stops the server; once per data set. The report
-# goes to stdout and to BENCH_OUT; progress lines go to stderr.
+# goes to stdout and to BENCH_OUT; progress lines go to stderr. Each data set also
+# gets a filtered-search section (FIELD indexes, FILTER at 0.1%..50% and a class
+# TAG filter, recall against the exact filtered top 10, plans, q/s next to the
+# unfiltered query): pass --filtered-only to run just that, --no-filtered to skip it.
 #
 # Environment:
 #   PHENIX_SERVER  server binary (default src/phenix-server)
