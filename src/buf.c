@@ -15,18 +15,54 @@
 
 #define DS_MAX ((size_t)UINT32_MAX - 1)
 
-static ds ds_alloc(size_t cap) {
+static void hdr_write(char *s, int type, size_t len, size_t cap) {
+    if (type == DS_TYPE_5) {
+        s[-1] = (char)(unsigned char)(len << 3 | DS_TYPE_5);
+        return;
+    }
+    if (type == DS_TYPE_8) {
+        s[-3] = (char)(unsigned char)len;
+        s[-2] = (char)(unsigned char)cap;
+    } else {
+        uint32_t l = (uint32_t)len, c = (uint32_t)cap;
+        memcpy(s - DS_HDR_32, &l, 4);
+        memcpy(s - DS_HDR_32 + 4, &c, 4);
+    }
+    s[-1] = (char)type;
+}
+
+static size_t hdr_size_of_type(int type) {
+    return type == DS_TYPE_5 ? DS_HDR_5 : type == DS_TYPE_8 ? DS_HDR_8 : DS_HDR_32;
+}
+
+static void *ds_base(const ds s) { return s - ds_hdr_size(s); }
+
+/* A new ds of the given header type and capacity, length 0. */
+static ds ds_alloc_type(int type, size_t cap) {
     if (cap > DS_MAX) abort();
-    ds_hdr *h = zmalloc(sizeof(ds_hdr) + cap + 1);
-    h->len = 0;
-    h->cap = (uint32_t)cap;
-    ds s = (char *)(h + 1);
+    size_t hs = hdr_size_of_type(type);
+    char *m = zmalloc(hs + cap + 1);
+    ds s = m + hs;
+    hdr_write(s, type, 0, cap);
     s[0] = '\0';
     return s;
 }
 
+static ds ds_alloc(size_t cap) { return ds_alloc_type(cap <= 255 ? DS_TYPE_8 : DS_TYPE_32, cap); }
+
+ds ds_init_in(void *mem, const void *p, size_t len) {
+    int type = len && len < 32 ? DS_TYPE_5 : len <= 255 ? DS_TYPE_8 : DS_TYPE_32;
+    ds s = (char *)mem + hdr_size_of_type(type);
+    hdr_write(s, type, len, len);
+    memcpy(s, p, len);
+    s[len] = '\0';
+    return s;
+}
+
 ds ds_new(const void *p, size_t len) {
-    ds s = ds_alloc(len);
+    /* short non-empty strings get the 1-byte header (empty ones are made to
+     * be appended to, as sds decides) */
+    ds s = len && len < 32 ? ds_alloc_type(DS_TYPE_5, len) : ds_alloc(len);
     if (p) memcpy(s, p, len);
     else memset(s, 0, len);
     ds_setlen(s, len);
@@ -40,7 +76,26 @@ ds ds_from_cstr(const char *s) { return ds_new(s, strlen(s)); }
 ds ds_dup(const ds s) { return ds_new(s, ds_len(s)); }
 
 void ds_free(ds s) {
-    if (s) zfree(DS_HDR(s));
+    if (s) zfree(ds_base(s));
+}
+
+/* Reallocates s for capacity cap (>= its length), switching header type
+ * when cap crosses 255. */
+static ds ds_realloc(ds s, size_t cap) {
+    size_t len = ds_len(s);
+    int type = (unsigned char)s[-1] & 7, want = cap <= 255 ? DS_TYPE_8 : DS_TYPE_32;
+    if (type == want) {
+        size_t hs = ds_hdr_size(s);
+        char *m = zrealloc(ds_base(s), hs + cap + 1);
+        ds n = m + hs;
+        hdr_write(n, type, len, cap);
+        return n;
+    }
+    ds n = ds_alloc(cap);
+    memcpy(n, s, len + 1);
+    hdr_write(n, want, len, cap);
+    ds_free(s);
+    return n;
 }
 
 ds ds_make_room(ds s, size_t add) {
@@ -50,9 +105,7 @@ ds ds_make_room(ds s, size_t add) {
     if (need > DS_MAX || need < len) abort();
     size_t cap = need < 1024 * 1024 ? need * 2 : need + 1024 * 1024;
     if (cap > DS_MAX) cap = DS_MAX;
-    ds_hdr *h = zrealloc(DS_HDR(s), sizeof(ds_hdr) + cap + 1);
-    h->cap = (uint32_t)cap;
-    return (char *)(h + 1);
+    return ds_realloc(s, cap);
 }
 
 ds ds_cat(ds s, const void *p, size_t len) {
@@ -79,7 +132,15 @@ ds ds_catfmt(ds s, const char *fmt, ...) {
 }
 
 void ds_setlen(ds s, size_t len) {
-    DS_HDR(s)->len = (uint32_t)len;
+    unsigned t = (unsigned char)s[-1] & 7;
+    if (t == DS_TYPE_5) {
+        s[-1] = (char)(unsigned char)(len << 3 | DS_TYPE_5);
+    } else if (t == DS_TYPE_8) {
+        s[-3] = (char)(unsigned char)len;
+    } else {
+        uint32_t l = (uint32_t)len;
+        memcpy(s - DS_HDR_32, &l, 4);
+    }
     s[len] = '\0';
 }
 
@@ -94,9 +155,8 @@ void ds_consume(ds s, size_t n) {
 }
 
 ds ds_shrink(ds s) {
-    ds_hdr *h = zrealloc(DS_HDR(s), sizeof(ds_hdr) + ds_len(s) + 1);
-    h->cap = h->len;
-    return (char *)(h + 1);
+    if (((unsigned char)s[-1] & 7) == DS_TYPE_5 || ds_avail(s) == 0) return s;
+    return ds_realloc(s, ds_len(s));
 }
 
-size_t ds_alloc_size(const ds s) { return zmalloc_size(DS_HDR(s)); }
+size_t ds_alloc_size(const ds s) { return zmalloc_size(ds_base(s)); }

@@ -320,7 +320,7 @@ void memoryCommand(client *c) {
             add_reply_null(c);
             return;
         }
-        size_t n = obj_mem_usage(o) + sizeof(dict_entry) + sizeof(ds_hdr) + c->argv[2].len + 1;
+        size_t n = obj_mem_usage(o) + sizeof(dict_entry) + ds_embedded_size(c->argv[2].len);
         add_reply_long(c, (long long)n);
     } else if (!strcmp(sub, "stats")) {
         size_t used = zmalloc_used_memory();

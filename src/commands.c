@@ -83,14 +83,8 @@ void commands_free(void) {
 
 static command *lookup_in(dict *d, const char *name, size_t len) {
     if (len > 64) return NULL;
-    struct {
-        ds_hdr h;
-        char buf[65];
-    } kb;
-    kb.h.len = kb.h.cap = (uint32_t)len;
-    memcpy(kb.buf, name, len);
-    kb.buf[len] = '\0';
-    dict_entry *e = dict_find(d, kb.buf);
+    char kb[DS_HDR_8 + 65];
+    dict_entry *e = dict_find(d, ds_init_in(kb, name, len));
     return e ? e->v.val : NULL;
 }
 

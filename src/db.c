@@ -39,19 +39,15 @@ const dict_type ds_set_type = {ds_dict_hash, ds_dict_eq, ds_dict_free, NULL};
 const dict_type command_dict_type = {ds_hash_nocase, ds_eq_nocase, ds_dict_free, NULL};
 
 typedef struct keybuf {
-    ds_hdr h;
-    char buf[256];
+    char buf[DS_HDR_8 + 256];
 } keybuf;
 
 /* Returns a ds view of key: on the stack when short, else in *heap (which
  * the caller frees with ds_free; NULL otherwise). */
 static ds key_view(keybuf *kb, const char *p, size_t len, ds *heap) {
-    if (len < sizeof(kb->buf)) {
-        kb->h.len = kb->h.cap = (uint32_t)len;
-        memcpy(kb->buf, p, len);
-        kb->buf[len] = '\0';
+    if (len <= 255) {
         *heap = NULL;
-        return kb->buf;
+        return ds_init_in(kb->buf, p, len);
     }
     *heap = ds_new(p, len);
     return *heap;

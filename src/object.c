@@ -32,16 +32,12 @@ pobj *obj_new_string(const char *p, size_t len) {
     long long v;
     if (len <= 20 && util_str2ll(p, len, &v)) return obj_new_int(v);
     if (len <= EMBSTR_MAX) {
-        pobj *o = zmalloc(sizeof(pobj) + sizeof(ds_hdr) + len + 1);
+        pobj *o = zmalloc(sizeof(pobj) + ds_embedded_size(len));
         o->type = OBJ_STRING;
         o->enc = ENC_EMBSTR;
         o->lfu = 0;
         o->lru = lru_clock();
-        ds_hdr *h = (ds_hdr *)(o + 1);
-        h->len = h->cap = (uint32_t)len;
-        o->v.s = (char *)(h + 1);
-        memcpy(o->v.s, p, len);
-        o->v.s[len] = '\0';
+        o->v.s = ds_init_in(o + 1, p, len);
         return o;
     }
     pobj *o = alloc_obj(OBJ_STRING, ENC_RAW);

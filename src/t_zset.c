@@ -102,18 +102,14 @@ static int member_eq(const void *a, const void *b) {
 /* A ds view of bytes for lookups in ds-keyed dicts (ZUNION's accumulator):
  * on the stack for short members. */
 typedef struct member_view {
-    ds_hdr h;
-    char buf[128];
+    char buf[DS_HDR_8 + 128];
     ds heap;
 } member_view;
 
 static ds view_of(member_view *v, const char *p, size_t len) {
-    if (len < sizeof(v->buf)) {
-        v->h.len = v->h.cap = (uint32_t)len;
-        memcpy(v->buf, p, len);
-        v->buf[len] = '\0';
+    if (len < 128) {
         v->heap = NULL;
-        return v->buf;
+        return ds_init_in(v->buf, p, len);
     }
     v->heap = ds_new(p, len);
     return v->heap;

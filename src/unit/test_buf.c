@@ -19,9 +19,9 @@ static int ds_is(const ds s, const void *want, size_t len) {
         fprintf(stderr, "  ds_len %zu, want %zu\n", ds_len(s), len);
         return 0;
     }
-    if (DS_HDR(s)->cap < DS_HDR(s)->len) return 0;
+    if (ds_cap(s) < ds_len(s)) return 0;
     if (s[len] != '\0') return 0;
-    if (ds_alloc_size(s) < sizeof(ds_hdr) + DS_HDR(s)->cap + 1) return 0;
+    if (ds_alloc_size(s) < ds_hdr_size(s) + ds_cap(s) + 1) return 0;
     return len == 0 || memcmp(s, want, len) == 0;
 }
 
@@ -88,14 +88,14 @@ TEST(test_cat_growth) {
     unsigned char *model = malloc(n);
     ds s = ds_empty(0);
     int reallocs = 0;
-    uint32_t cap = DS_HDR(s)->cap;
+    size_t cap = ds_cap(s);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)(i * 131 + 7);
         model[i] = c;
         s = ds_cat(s, &c, 1);
-        if (DS_HDR(s)->cap != cap) {
+        if (ds_cap(s) != cap) {
             reallocs++;
-            cap = DS_HDR(s)->cap;
+            cap = ds_cap(s);
         }
         if (s[ds_len(s)] != '\0') {
             EXPECT(s[ds_len(s)] == '\0');
@@ -103,9 +103,9 @@ TEST(test_cat_growth) {
         }
     }
     EXPECT(ds_is(s, model, n));
-    printf("  %zu one-byte appends: %d capacity changes, final cap %u\n", n, reallocs, cap);
+    printf("  %zu one-byte appends: %d capacity changes, final cap %zu\n", n, reallocs, cap);
     EXPECT(reallocs <= 25); /* geometric growth, not one step per append */
-    EXPECT(DS_HDR(s)->cap <= 2 * n + 16);
+    EXPECT(ds_cap(s) <= 2 * n + 16);
     ds_free(s);
 
     /* big appends past 1 MiB grow by at most +1 MiB over what is needed */
@@ -114,12 +114,12 @@ TEST(test_cat_growth) {
     char *block = malloc(chunk);
     memset(block, 'z', chunk);
     reallocs = 0;
-    cap = DS_HDR(s)->cap;
+    cap = ds_cap(s);
     for (size_t done = 0; done < total; done += chunk) {
         s = ds_cat(s, block, chunk);
-        if (DS_HDR(s)->cap != cap) {
+        if (ds_cap(s) != cap) {
             reallocs++;
-            cap = DS_HDR(s)->cap;
+            cap = ds_cap(s);
         }
         EXPECT(ds_avail(s) <= 2 * 1024 * 1024);
     }
@@ -228,9 +228,9 @@ TEST(test_make_room_and_setlen) {
     ds_free(s);
 
     s = ds_empty(16);
-    uint32_t cap = DS_HDR(s)->cap;
+    size_t cap = ds_cap(s);
     s = ds_cat(s, "0123456789abcdef", 16); /* exactly fills: no growth */
-    EXPECT(DS_HDR(s)->cap == cap);
+    EXPECT(ds_cap(s) == cap);
     EXPECT(ds_is(s, "0123456789abcdef", 16));
     ds_free(s);
 }
@@ -246,7 +246,7 @@ TEST(test_shrink) {
     EXPECT(ds_is(s, "0123456789", 10));
     EXPECT(ds_avail(s) == 0);
     EXPECT(ds_alloc_size(s) < before);
-    EXPECT(ds_alloc_size(s) >= sizeof(ds_hdr) + 11);
+    EXPECT(ds_alloc_size(s) >= ds_hdr_size(s) + 11);
     /* it still grows after a shrink */
     s = ds_cat(s, "!", 1);
     EXPECT(ds_is(s, "0123456789!", 11));
@@ -257,7 +257,65 @@ TEST(test_shrink) {
     EXPECT(zmalloc_used_memory() == base);
 }
 
+/* Short strings carry the 3-byte header; growing past 255 bytes moves to
+ * the 32-bit header with the bytes intact, and shrinking moves back. */
+TEST(test_header_types) {
+    ds s = ds_new("user:123456", 11);
+    EXPECT(ds_hdr_size(s) == DS_HDR_5);
+    EXPECT(ds_alloc_size(s) <= 16);
+    EXPECT(ds_len(s) == 11 && ds_avail(s) == 0);
+    s = ds_shrink(s);
+    EXPECT(ds_hdr_size(s) == DS_HDR_5 && ds_len(s) == 11);
+    ds t = ds_new("user:123456", 11);
+    ds_setlen(t, 4);
+    EXPECT(ds_len(t) == 4 && memcmp(t, "user", 5) == 0);
+    t = ds_cat(t, "!", 1);
+    EXPECT(ds_hdr_size(t) == DS_HDR_8 && ds_len(t) == 5 && memcmp(t, "user!", 6) == 0);
+    ds_free(t);
+    ds e = ds_new("", 0);
+    EXPECT(ds_hdr_size(e) == DS_HDR_8 && ds_len(e) == 0);
+    ds_free(e);
+    for (int i = 0; i < 100; i++) s = ds_cat(s, "0123456789", 10);
+    EXPECT(ds_len(s) == 1011);
+    EXPECT(ds_hdr_size(s) == DS_HDR_32);
+    EXPECT(memcmp(s, "user:1234560123456789", 21) == 0);
+    EXPECT(memcmp(s + 1001, "0123456789", 10) == 0 && s[1011] == '\0');
+    ds_setlen(s, 200);
+    s = ds_shrink(s);
+    EXPECT(ds_hdr_size(s) == DS_HDR_8);
+    EXPECT(ds_len(s) == 200 && ds_cap(s) == 200 && s[200] == '\0');
+    EXPECT(memcmp(s, "user:123456", 11) == 0);
+    ds_free(s);
+    ds big = ds_empty(300);
+    EXPECT(ds_hdr_size(big) == DS_HDR_32 && ds_len(big) == 0 && ds_cap(big) == 300);
+    ds_free(big);
+    ds edge = ds_new(NULL, 255);
+    EXPECT(ds_hdr_size(edge) == DS_HDR_8 && ds_len(edge) == 255);
+    edge = ds_cat(edge, "x", 1);
+    EXPECT(ds_len(edge) == 256 && edge[255] == 'x' && ds_hdr_size(edge) == DS_HDR_32);
+    ds_free(edge);
+}
+
+static const char *src_pattern(void) { return "0123456789012345678901234567890123456789"; }
+
+/* A ds built in place (stack views, embedded strings) reads like any other. */
+TEST(test_init_in) {
+    char mem[DS_HDR_32 + 400];
+    ds v = ds_init_in(mem, "key", 3);
+    EXPECT(ds_len(v) == 3 && memcmp(v, "key", 4) == 0 && ds_avail(v) == 0);
+    EXPECT(ds_embedded_size(3) == DS_HDR_5 + 4);
+    ds v2 = ds_init_in(mem, src_pattern(), 40);
+    EXPECT(ds_len(v2) == 40 && ds_hdr_size(v2) == DS_HDR_8);
+    char src[300];
+    memset(src, 'a', sizeof(src));
+    ds w = ds_init_in(mem, src, 300);
+    EXPECT(ds_len(w) == 300 && w[299] == 'a' && w[300] == '\0' && ds_hdr_size(w) == DS_HDR_32);
+    EXPECT(ds_embedded_size(300) == DS_HDR_32 + 301);
+}
+
 int main(void) {
+    RUN(test_header_types);
+    RUN(test_init_in);
     RUN(test_new_and_empty);
     RUN(test_binary_safety);
     RUN(test_cat_growth);

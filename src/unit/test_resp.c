@@ -694,10 +694,10 @@ TEST(test_big_value_in_pieces) {
     while (off < len) {
         size_t clen = len - off < 16384 ? len - off : 16384;
         size_t hint = resp_parser_bulk_hint(&p, ds_len(qbuf));
-        uint32_t cap = DS_HDR(qbuf)->cap;
+        size_t cap = ds_cap(qbuf);
         qbuf = ds_make_room(qbuf, hint > clen ? hint : clen);
         qbuf = ds_cat(qbuf, in + off, clen);
-        if (DS_HDR(qbuf)->cap != cap) grows++;
+        if (ds_cap(qbuf) != cap) grows++;
         off += clen;
         int r = resp_parse(&p, qbuf, ds_len(qbuf), &err);
         EXPECT(r != RESP_ERROR);
