@@ -1612,7 +1612,7 @@ static void plan_search(collection *coll, const search_opts *o, search_plan *p) 
     }
     p->planned = 1;
     for (int i = 0; i < PLAN_COUNT; i++) /* unchosen strategies drift back toward 1 */
-        if (i != (int)p->pp.strategy && factors[i] > 0) factors[i] = 1 + (factors[i] - 1) * 0.98;
+        if (i != (int)p->pp.strategy && factors[i] > 0) factors[i] = 1 + (factors[i] - 1) * 0.995;
     if (exact_only) {
         double a = p->pp.cost[PLAN_INDEX_SCAN], b = p->pp.cost[PLAN_FULL_SCAN];
         p->strategy = a >= 0 && a <= b ? PLAN_INDEX_SCAN : PLAN_FULL_SCAN;
