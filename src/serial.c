@@ -9,9 +9,11 @@
  *             SER_ZSET    varint n, n x (bytes member, f64 score), by score
  *             SER_HASH    varint n, n x (bytes field, bytes value)
  *             SER_ENTITY  the entity record (t_entity.c: entity_encode),
- *                         then in DUMP mode varint e, e x (bytes to, bytes
- *                         type, f64 weight, bytes meta JSON or "") for its
- *                         outgoing edges
+ *                         then in DUMP mode its outgoing edges and its
+ *                         incoming edges, each list as varint e, e x (bytes
+ *                         other end's key, bytes type, f64 weight, bytes
+ *                         meta JSON or ""); RESTORE reconnects the edges
+ *                         whose other end exists and logs the others
  *
  * A DUMP payload is the value, u16 SERIAL_VERSION, then u64 XXH3-64 of all
  * the bytes before it (the idea of Redis's RDB version + CRC64 footer; the
@@ -165,6 +167,10 @@ void graph_foreach_out_edge(pobj *o,
                             void (*fn)(void *priv, const char *to_key, size_t to_len, const char *type,
                                        size_t type_len, double weight, const char *meta_json, size_t meta_len),
                             void *priv) __attribute__((weak));
+void graph_foreach_in_edge(pobj *o,
+                           void (*fn)(void *priv, const char *from_key, size_t from_len, const char *type,
+                                      size_t type_len, double weight, const char *meta_json, size_t meta_len),
+                           void *priv) __attribute__((weak));
 int graph_restore_edge(db *d, const char *from, size_t flen, const char *to, size_t tlen, const char *type,
                        size_t tylen, double weight, const char *meta_json, size_t mlen, const char **err)
     __attribute__((weak));
@@ -230,11 +236,15 @@ void serial_encode_value(ds *out, const pobj *o, int mode) {
         ser_put_u8(out, SER_ENTITY);
         entity_encode(out, o, mode);
         if (mode == SER_MODE_DUMP) {
-            edge_buf b = {ds_empty(0), 0};
+            edge_buf b = {ds_empty(0), 0}, in = {ds_empty(0), 0};
             if (graph_foreach_out_edge) graph_foreach_out_edge((pobj *)o, put_edge, &b);
+            if (graph_foreach_in_edge) graph_foreach_in_edge((pobj *)o, put_edge, &in);
             ser_put_varint(out, b.n);
             *out = ds_cat(*out, b.out, ds_len(b.out));
+            ser_put_varint(out, in.n);
+            *out = ds_cat(*out, in.out, ds_len(in.out));
             ds_free(b.out);
+            ds_free(in.out);
         }
         break;
     default:
@@ -244,20 +254,21 @@ void serial_encode_value(ds *out, const pobj *o, int mode) {
 
 /* Edges read from a DUMP payload, added once the key exists. */
 typedef struct pending_edge {
-    const char *to, *type, *meta;
-    size_t tl, tyl, ml;
+    const char *other, *type, *meta; /* other: the far end's key */
+    size_t ol, tyl, ml;
     double w;
+    int incoming; /* other -> this key */
 } pending_edge;
 static pending_edge *pedges;
 static size_t npedges, pedges_cap;
 
-static int decode_edges(ser_reader *r) {
+static int decode_edge_list(ser_reader *r, int incoming) {
     uint64_t n;
-    npedges = 0;
     if (!ser_get_varint(r, &n) || n > ser_remaining(r)) return -1;
     for (uint64_t i = 0; i < n; i++) {
         pending_edge e;
-        ser_get_bytes(r, &e.to, &e.tl);
+        e.incoming = incoming;
+        ser_get_bytes(r, &e.other, &e.ol);
         ser_get_bytes(r, &e.type, &e.tyl);
         ser_get_f64(r, &e.w);
         if (!ser_get_bytes(r, &e.meta, &e.ml) || isnan(e.w)) return -1;
@@ -270,6 +281,11 @@ static int decode_edges(ser_reader *r) {
     return 0;
 }
 
+static int decode_edges(ser_reader *r) {
+    npedges = 0;
+    return decode_edge_list(r, 0) == 0 && decode_edge_list(r, 1) == 0 ? 0 : -1;
+}
+
 /* Adds the edges of the last decoded DUMP entity from key (now in d);
  * returns how many could not be added (other end missing...). The edges
  * point into the payload, which must still be alive. */
@@ -278,11 +294,13 @@ static size_t restore_pending_edges(db *d, const char *key, size_t klen) {
     for (size_t i = 0; i < npedges; i++) {
         pending_edge *e = &pedges[i];
         const char *err = NULL;
-        if (!graph_restore_edge || graph_restore_edge(d, key, klen, e->to, e->tl, e->type, e->tyl, e->w,
+        const char *from = e->incoming ? e->other : key, *to = e->incoming ? key : e->other;
+        size_t fl = e->incoming ? e->ol : klen, tl = e->incoming ? klen : e->ol;
+        if (!graph_restore_edge || graph_restore_edge(d, from, fl, to, tl, e->type, e->tyl, e->w,
                                                       e->ml ? e->meta : NULL, e->ml, &err) != 0) {
             failed++;
-            server_log(LL_NOTICE, "RESTORE %.*s: edge to %.*s not restored: %s", (int)klen, key, (int)e->tl,
-                       e->to, err ? err : "the graph is not available");
+            server_log(LL_NOTICE, "RESTORE %.*s: edge %.*s -> %.*s not restored: %s", (int)klen, key, (int)fl, from,
+                       (int)tl, to, err ? err : "the graph is not available");
         }
     }
     npedges = 0;

@@ -740,6 +740,9 @@ typedef void graph_edge_visit_fn(void *priv, const char *to_key, size_t to_len, 
                                  double weight, const char *meta_json, size_t meta_len);
 /* Calls fn for every outgoing edge of entity value o (meta_json NULL/0 when none). */
 void graph_foreach_out_edge(pobj *o, graph_edge_visit_fn *fn, void *priv);
+/* The same for every incoming edge (the key passed is the edge's source):
+ * DUMP carries both directions so that RESTORE reconnects both. */
+void graph_foreach_in_edge(pobj *o, graph_edge_visit_fn *fn, void *priv);
 /* Adds the edge from->to (both must be existing entity keys of d) as PH.EDGE ADD would, without a reply; returns 0,
  * or -1 with *err set to a static message. */
 int graph_restore_edge(db *d, const char *from, size_t flen, const char *to, size_t tlen, const char *type, size_t tylen,

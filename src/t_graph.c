@@ -938,6 +938,21 @@ void graph_foreach_out_edge(pobj *o, graph_edge_visit_fn *fn, void *priv) {
     }
 }
 
+void graph_foreach_in_edge(pobj *o, graph_edge_visit_fn *fn, void *priv) {
+    struct graph_node *n = *slot_of(o);
+    size_t deg = graph_degree(n, GRAPH_IN);
+    for (size_t i = 0; i < deg; i++) {
+        graph_edge e;
+        graph_edge_at(n, GRAPH_IN, i, &e);
+        ds from = key_of(e.from);
+        size_t tl;
+        const char *tn = graph_type_name(graph_node_store(n), e.type, &tl);
+        char *m = e.meta ? json_dumps(e.meta, JSON_COMPACT) : NULL;
+        fn(priv, from, ds_len(from), tn, tl, e.weight, m, m ? strlen(m) : 0);
+        free_json_text(m);
+    }
+}
+
 int graph_restore_edge(db *d, const char *from, size_t flen, const char *to, size_t tlen, const char *type,
                        size_t tylen, double weight, const char *meta_json, size_t mlen, const char **err) {
     dict_entry *fa = ds_dict_find(d->keys, from, flen), *fb = ds_dict_find(d->keys, to, tlen);

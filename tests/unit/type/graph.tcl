@@ -3,7 +3,7 @@
 # the INFO graph section and PH.INFO's fields; every error reply; the cascade that
 # removes an entity's edges at both ends on DEL, UNLINK, overwrite, lazy and active
 # expiry, FLUSHDB, FLUSHALL and PH.DROP DELETEDATA; RENAME keeping edges, COPY
-# without them, MOVE refused, DUMP/RESTORE carrying outgoing edges; the server-side
+# without them, MOVE refused, DUMP/RESTORE carrying both directions of edges; the server-side
 # traversal cap; paths checked against BFS and Bellman-Ford written here; EXPAND on
 # a hand-made graph whose reranked orders are worked out in the comments.
 #
@@ -201,12 +201,12 @@ start_server {} {
         list [llength [edges g:1 BOTH]] [s graph_edges]
     } {3 9}
 
-    test "RESTORE REPLACE over an entity with edges drops the old value's edges" {
+    test "RESTORE REPLACE over an entity with edges drops the old value's edges, reconnects the payload's" {
         build
         set payload [r dump g:3]
         r restore g:1 0 $payload REPLACE
         list [edges g:2 IN] [edges g:1 BOTH] [s graph_edges]
-    } {g:h>g:2:out:1 g:1>g:h:back:1 7}
+    } {g:h>g:2:out:1 {g:1>g:h:back:1 g:h>g:1:out:1} 8}
 
     test "A lazily expired entity is not traversed nor listed, then its edges go when it is deleted" {
         build
@@ -297,13 +297,13 @@ start_server {} {
         expr {$hub > $leaf}
     } {1}
 
-    test "DUMP/RESTORE carries the outgoing edges; an edge whose other end is missing is not restored" {
+    test "DUMP/RESTORE carries outgoing and incoming edges; an edge whose other end is missing is not restored" {
         build
         set payload [r dump g:1]
         r del g:1
         r del g:2
-        list [r restore g:1 0 $payload] [edges g:1] [edges g:h IN]
-    } {OK g:1>g:h:back:1 {g:4>g:h:back:1 g:3>g:h:back:1 g:1>g:h:back:1}}
+        list [r restore g:1 0 $payload] [edges g:1] [edges g:h IN] [edges g:1 IN]
+    } {OK g:1>g:h:back:1 {g:4>g:h:back:1 g:3>g:h:back:1 g:1>g:h:back:1} g:h>g:1:out:1}
 }
 
 # --- random churn: every key command mixed with edge commands -------------------------
