@@ -1230,7 +1230,7 @@ static void adopt_orphan(hnsw_index *h, uint32_t o, int l, const uint32_t *ins, 
 static void unlink_level(hnsw_index *h, uint32_t x, int l) {
     uint32_t *rx = links_at(h, x, l);
     uint32_t nout = rx[0], nin = 0;
-    uint32_t *outs = h->ids, *ins = h->ids + nout;
+    uint32_t *outs = h->ids, *ins = h->ids ? h->ids + nout : NULL; /* no arithmetic on NULL (empty index) */
     if (nout) memcpy(outs, rx + 1, nout * sizeof(uint32_t)); /* ids may be NULL when empty */
     rx[0] = 0;
     for (uint32_t i = 0; i < nout; i++) {

@@ -3,10 +3,11 @@
 #
 # Usage: tests/fuzz/run.sh <seconds>      (make fuzz-smoke: 20 s; make fuzz: FUZZ_SECONDS)
 #
-# Two targets share the <seconds>, half each: fuzz_resp (the RESP parser:
-# tests/fuzz/fuzz_resp.c with src/resp.c buf.c util.c zmalloc.c) and
+# Three targets share the <seconds>, a third each: fuzz_resp (the RESP parser:
+# tests/fuzz/fuzz_resp.c with src/resp.c buf.c util.c zmalloc.c),
 # fuzz_filter (the filter language: tests/fuzz/fuzz_filter.c with src/filter.c
-# zmalloc.c and jansson). Each is built as build/fuzz/<target> (libc malloc: no
+# zmalloc.c and jansson) and fuzz_restore (RESTORE payloads through the whole
+# server: tests/fuzz/fuzz_restore.c with every src/*.c). Each is built as build/fuzz/<target> (libc malloc: no
 # jemalloc) with clang -fsanitize=fuzzer,address,undefined; the seeds of its
 # corpus in git (tests/fuzz/corpus for resp, tests/fuzz/corpus_filter for
 # filter) are copied into its working corpus build/fuzz/corpus or
@@ -20,7 +21,7 @@
 # timeout or a failed invariant; the input that did it is saved as
 # build/fuzz/<target>-crash-* (or leak-*, timeout-*), replayable with
 # build/fuzz/<target> <file>. The last line is "N passed, N failed" over the
-# two targets (exit status 1 when one failed); it is "0 passed, 1 failed" when
+# three targets (exit status 1 when one failed); it is "0 passed, 1 failed" when
 # clang or its libFuzzer runtime is missing (deps/install.sh installs clang and
 # libclang-rt-14-dev).
 set -uo pipefail
@@ -101,9 +102,24 @@ fuzz_one() {
     echo "fuzz: $name: ${runs:-?} inputs in ${elapsed}s, ${cov:-cov: ?} edges, corpus now $(find "$corpus" -type f | wc -l) inputs; no crash"
 }
 
-first=$(( (SECS + 1) / 2 ))
-second=$(( SECS - first ))
-if [ "$second" -lt 1 ]; then second=1; fi
+# fuzz_restore links the whole server (server.c's main renamed), so its
+# objects are compiled two at a time into build/fuzz/restore-objs first.
+build_server_objs() {
+    local dir=$OUT/restore-objs
+    mkdir -p "$dir"
+    local srcs=()
+    for f in src/*.c; do srcs+=("$f"); done
+    printf '%s\n' "${srcs[@]}" | xargs -P 2 -I{} sh -c '
+        f={}; o="$0/$(basename "$f" .c).o"
+        if [ ! -f "$o" ] || [ "$f" -nt "$o" ] || [ -n "$(find src -name "*.h" -newer "$o" -print -quit)" ]; then
+            '"$CLANG"' '"${CFLAGS[*]}"' -fsanitize=fuzzer-no-link -Dmain=phenix_server_main -c "$f" -o "$o" || exit 255
+        fi' "$dir" || return 1
+    SERVER_OBJS=("$dir"/*.o)
+}
+
+third=$(( (SECS + 2) / 3 ))
+first=$third
+second=$third
 passed=0
 failed=0
 if fuzz_one fuzz_resp "$first" tests/fuzz/corpus "$OUT/corpus" \
@@ -114,6 +130,13 @@ else
 fi
 if fuzz_one fuzz_filter "$second" tests/fuzz/corpus_filter "$OUT/corpus_filter" \
     tests/fuzz/fuzz_filter.c src/filter.c src/zmalloc.c -ljansson; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1))
+fi
+if build_server_objs && fuzz_one fuzz_restore "$third" tests/fuzz/corpus_restore "$OUT/corpus_restore" \
+    tests/fuzz/fuzz_restore.c "${SERVER_OBJS[@]}" -luring -lxxhash -ljansson -llua5.1 -llua5.1-cjson \
+    -llua5.1-bitop -lcrypto -ldl -lpthread; then
     passed=$((passed + 1))
 else
     failed=$((failed + 1))
