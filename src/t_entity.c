@@ -1825,7 +1825,10 @@ static void acorn_setup(collection *coll, search_ctx *sctx, const search_plan *p
     sctx->nseeds = 0;
     if (p->enum_field && sample) {
         seed_ctx x = {coll, sctx, zmalloc(sizeof(uint64_t) * sample), 0, sample, 0, 1};
+        /* a stride spreads the sample over the candidates, within a bounded
+         * walk of the index (at most 8 x sample entries) */
         if (p->enum_candidates > (double)sample) x.stride = (size_t)(p->enum_candidates / (double)sample);
+        if (x.stride > 8) x.stride = 8;
         fieldidx_foreach(p->enum_field->idx, p->enum_c, seed_visit, &x);
         float *qq = index_query(coll, q);
         flat_topk t;
