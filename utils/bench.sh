@@ -6,7 +6,9 @@
 # Starts both servers on free ports of 127.0.0.1 (redis-server with --save ''
 # --appendonly no, so neither persists) and runs the same redis-benchmark command
 # against each, interleaved (phenix then redis, then redis then phenix, ...), for
-# SET, GET, INCR and MSET (10 keys) with 50 clients at -P 1 and -P 16 and with
+# SET, GET, INCR, MSET (10 keys), LPUSH, LPOP, LRANGE_100, SADD, HSET, SPOP, ZADD,
+# ZRANGE_100 (WITHSCORES) and an EVALSHA of a one-INCR script, with 50 clients at
+# -P 1 and -P 16 and with
 # 1,000 clients at -P 1. Each run is repeated BENCH_REPEATS times; the table shows
 # the medians and the phenix/redis ratio, then the machine, the exact commands, every
 # single run, and any error redis-benchmark reported (its stderr, a non-zero exit, a
@@ -26,6 +28,8 @@
 #   BENCH_KEYSPACE  redis-benchmark -r (default 100000 random keys)
 #   BENCH_PIN       1 (default when nproc >= 2): servers on CPU 0, redis-benchmark on CPU 1
 #   BENCH_OUT       also write the report to this file (default build/bench/last.txt)
+#   BENCH_MEMORY    0 skips the memory-per-key table (utils/bench_memory.py) at the end
+#   BENCH_MEMORY_N  keys per kind for that table (default 1,000,000; --quick: 100,000)
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -51,7 +55,7 @@ NPROC=$(nproc)
 PIN=${BENCH_PIN:-$([ "$NPROC" -ge 2 ] && echo 1 || echo 0)}
 OUT=${BENCH_OUT:-build/bench/last.txt}
 
-TESTS=(set get incr mset evalsha)
+TESTS=(set get incr mset lpush lpop lrange_100 sadd hset spop zadd zrange_100 evalsha)
 # The evalsha row: a small script (one INCR on a random key) loaded on both servers
 # with SCRIPT LOAD, run by redis-benchmark as a custom command.
 BENCH_SCRIPT="return redis.call('incr', KEYS[1])"
@@ -126,8 +130,12 @@ declare -A WARNINGS=()
 # bench_args TEST: set WHAT, redis-benchmark's arguments naming the test (-t, or the
 # custom command of the evalsha row).
 bench_args() {
-    if [ "$1" = evalsha ]; then WHAT=(evalsha "$BENCH_SCRIPT_SHA" 1 "key:__rand_int__")
-    else WHAT=(-t "$1"); fi
+    case "$1" in
+        evalsha) WHAT=(evalsha "$BENCH_SCRIPT_SHA" 1 "key:__rand_int__") ;;
+        lrange_100) WHAT=(lrange bench:list 0 99) ;;
+        zrange_100) WHAT=(zrange bench:zset 0 99 withscores) ;;
+        *) WHAT=(-t "$1") ;;
+    esac
 }
 
 # bench_once SERVER TEST CLIENTS PIPELINE N: one redis-benchmark run. Sets RPS (empty
@@ -182,8 +190,13 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR) prin
 
 start phenix "$PHENIX_SERVER"
 start redis "$REDIS_SERVER" --save '' --appendonly no
+# The lrange_100 and zrange_100 rows read a 100-element list and sorted set
+# (custom commands: redis-benchmark's own lrange_100 row first runs an LPUSH
+# row of its own).
 for s in phenix redis; do
     BENCH_SCRIPT_SHA=$(redis-cli -p "${PORT[$s]}" SCRIPT LOAD "$BENCH_SCRIPT")
+    redis-cli -p "${PORT[$s]}" RPUSH bench:list $(seq -f 'element-%g' 1 100) >/dev/null
+    redis-cli -p "${PORT[$s]}" ZADD bench:zset $(seq 1 100 | awk '{ printf "%d member-%d ", $1, $1 }') >/dev/null
 done
 
 cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
@@ -228,6 +241,7 @@ for cfg in "${CONFIGS[@]}"; do
         mr=$(median ${RUNS[redis,$t,$c,$p]})
         ratio=$(awk -v a="$mp" -v b="$mr" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
         label=$t; [ "$t" = mset ] && label="mset (10 keys)"; [ "$t" = evalsha ] && label="evalsha (incr)"
+        [ "$t" = zrange_100 ] && label="zrange_100 (ws)"
         printf '%-16s | %7s | %8s | %12.0f | %12.0f | %6s\n' "$label" "$c" "$p" "$mp" "$mr" "$ratio"
     done
 done
@@ -257,6 +271,15 @@ for s in phenix redis; do
     kill -0 "${PID[$s]}" 2>/dev/null || ERRORS+=("$s is not running at the end")
 done
 for w in "${!WARNINGS[@]}"; do echo "redis-benchmark warning from $w"; done
+echo
+# Memory per key of small values, both servers (fresh ones: utils/bench_memory.py).
+if [ "${BENCH_MEMORY:-1}" = 1 ]; then
+    if ! PHENIX_SERVER="$PHENIX_SERVER" REDIS_SERVER="$REDIS_SERVER" \
+        /usr/bin/python3 utils/bench_memory.py "${BENCH_MEMORY_N:-$([ "$QUICK" = 1 ] && echo 100000 || echo 1000000)}"; then
+        ERRORS+=("the memory benchmark failed")
+    fi
+    echo
+fi
 if [ "${#ERRORS[@]}" -eq 0 ]; then
     echo "errors: none"
 else
