@@ -1688,9 +1688,14 @@ static int index_scan(collection *coll, const float *q, size_t k, search_ctx *sc
     return (int)flat_topk_finish(&t, labels, dists);
 }
 
+/* Adds a label to the walk's match set; stops (the walk then finds
+ * nothing) when TIMEOUT passes, checked every 4096 labels. */
 static int matchset_add(uint64_t label, void *p) {
-    fieldidx_labelset_add(p, label);
-    return 0;
+    search_ctx *s = p;
+    fieldidx_labelset_add(s->matchset, label);
+    if (s->deadline_us && (fieldidx_labelset_size(s->matchset) & 4095) == 0 && util_monotonic_us() > s->deadline_us)
+        s->timed_out = 1;
+    return s->timed_out;
 }
 
 /* 0 when the TAG probe of sctx (if any) rules label out. */
@@ -1844,7 +1849,7 @@ static void acorn_setup(collection *coll, search_ctx *sctx, const search_plan *p
     }
     if (p->use_matchset) {
         sctx->matchset = search_set(&search_match_set);
-        fieldidx_foreach(p->enum_field->idx, p->enum_c, matchset_add, sctx->matchset);
+        fieldidx_foreach(p->enum_field->idx, p->enum_c, matchset_add, sctx);
         sctx->probe_decides = 1;
     } else if (p->probe_field) {
         sctx->nprobe = fieldidx_probe_sets(p->probe_field->idx, p->probe_c, sctx->probe_sets, 8);
