@@ -157,6 +157,11 @@ void debugCommand(client *c) {
         if (arg_long_range(c, 2, 0, 1, &on, NULL) < 0) return;
         serial_set_skip_checksum((int)on);
         add_reply_ok(c);
+    } else if (arg_is(c, 1, "wal-fail-fsyncs") && c->argc == 3) {
+        long long n;
+        if (arg_long_range(c, 2, 0, 1000000, &n, NULL) < 0) return;
+        wal_debug_fail_fsyncs((int)n);
+        add_reply_ok(c);
     } else if (arg_is(c, 1, "wal-fail-writes") && c->argc == 3) {
         long long n;
         if (arg_long_range(c, 2, 0, 1000000, &n, NULL) < 0) return;
@@ -171,6 +176,7 @@ void debugCommand(client *c) {
             "SEGFAULT", "    Crash the server with a segmentation fault (tests the crash report).",
             "RELOAD", "    Save the snapshot, empty every database and load the snapshot back.",
             "WAL-FAIL-WRITES <n>", "    Make the next <n> writes to the append-only file fail (tests).",
+            "WAL-FAIL-FSYNCS <n>", "    Make the next <n> fsyncs of the append-only file fail (tests).",
             "SET-SKIP-CHECKSUM-VALIDATION <0|1>", "    RESTORE accepts payloads whatever their checksum (fuzz tests).",
             "HELP", "    Print this help.", NULL};
         add_reply_help(c, help);

@@ -65,6 +65,8 @@ int wal_shutdown(void);
 /* CONFIG SET appendonly yes|no at run time. */
 int wal_set_enabled(int on, ds *err);
 void wal_debug_fail_writes(int n);
+/* The next n fsyncs of the log report EIO (tests of the recovery by rewrite). */
+void wal_debug_fail_fsyncs(int n);
 /* The phenix-check-aof tool (server binary started with --check-aof). */
 int wal_check_main(int argc, char **argv);
 void bgrewriteaofCommand(client *c);

@@ -223,6 +223,8 @@ static void encode_record(void) {
 
 /* ---------------- fsync thread ---------------- */
 
+static int debug_fail_fsyncs; /* DEBUG WAL-FAIL-FSYNCS n (tests); read under wal.mu */
+
 static void *fsync_main(void *arg) {
     (void)arg;
     pthread_mutex_lock(&wal.mu);
@@ -233,8 +235,10 @@ static void *fsync_main(void *arg) {
         uint64_t seq = wal.job_seq;
         wal.job_pending = 0;
         wal.job_running = 1;
+        int fail = debug_fail_fsyncs > 0;
+        if (fail) debug_fail_fsyncs--;
         pthread_mutex_unlock(&wal.mu);
-        int err = fdatasync(fd) < 0 ? errno : 0;
+        int err = fail ? EIO : fdatasync(fd) < 0 ? errno : 0;
         pthread_mutex_lock(&wal.mu);
         wal.job_running = 0;
         if (err) wal.done_err = err;
@@ -956,6 +960,13 @@ ds wal_info(ds s) {
 }
 
 void wal_debug_fail_writes(int n) { debug_fail_writes = n; }
+
+void wal_debug_fail_fsyncs(int n) {
+    if (!wal.thread_started) return;
+    pthread_mutex_lock(&wal.mu);
+    debug_fail_fsyncs = n;
+    pthread_mutex_unlock(&wal.mu);
+}
 
 void bgrewriteaofCommand(client *c) {
     if (wal.child > 0) {

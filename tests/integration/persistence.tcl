@@ -527,3 +527,21 @@ start_server {overrides {appendonly yes}} {
     }
 }
 }
+
+tags {phenix-only persistence} {
+start_server {overrides {appendonly yes appendfsync always}} {
+    test "A failed fsync under always: the reply waits, the log is rewritten from memory, then the write is acknowledged" {
+        r set before 1
+        set rewrites [s aof_rewrites]
+        r debug wal-fail-fsyncs 1
+        assert_equal OK [r set during 2]
+        assert_equal [expr {$rewrites + 1}] [s aof_rewrites]
+        assert_match "*Fsync of the append-only file failed*rewritten from memory*" [read_file_text [srv log]]
+        assert_match "*writes are accepted again*" [read_file_text [srv log]]
+        assert_equal OK [r set after 3]
+        restart_server kill
+        wait_done_loading
+        assert_equal {1 2 3} [r mget before during after]
+    }
+}
+}
