@@ -6,7 +6,8 @@
 #                   epoll, client compatibility, fuzz smoke, then unit + integration
 #                   again under ASan+UBSan); ends with one "N passed, N failed" line
 #   make bench      redis-benchmark against phenix-server and redis-server side by side
-#   make fuzz       build and run the RESP parser fuzzer for FUZZ_SECONDS (default 60)
+#   make fuzz       build and run the fuzzers (RESP, filters, RESTORE) for FUZZ_SECONDS (default 60)
+#   make bench-persist  durable writes and restart times next to redis-server
 #
 # Objects go to build/<variant>/; variants: release (default) and asan.
 
