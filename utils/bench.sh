@@ -28,6 +28,7 @@
 #   BENCH_KEYSPACE  redis-benchmark -r (default 100000 random keys)
 #   BENCH_PIN       1 (default when nproc >= 2): servers on CPU 0, redis-benchmark on CPU 1
 #   BENCH_OUT       also write the report to this file (default build/bench/last.txt)
+#   BENCH_TESTS     the rows to run (default: every row, in the order above)
 #   BENCH_MEMORY    0 skips the memory-per-key table (utils/bench_memory.py) at the end
 #   BENCH_MEMORY_N  keys per kind for that table (default 1,000,000; --quick: 100,000)
 set -uo pipefail
@@ -55,7 +56,8 @@ NPROC=$(nproc)
 PIN=${BENCH_PIN:-$([ "$NPROC" -ge 2 ] && echo 1 || echo 0)}
 OUT=${BENCH_OUT:-build/bench/last.txt}
 
-TESTS=(set get incr mset lpush lpop lrange_100 sadd hset spop zadd zrange_100 evalsha)
+# shellcheck disable=SC2206
+TESTS=(${BENCH_TESTS:-set get incr mset lpush lpop lrange_100 sadd hset spop zadd zrange_100 evalsha})
 # The evalsha row: a small script (one INCR on a random key) loaded on both servers
 # with SCRIPT LOAD, run by redis-benchmark as a custom command.
 BENCH_SCRIPT="return redis.call('incr', KEYS[1])"
@@ -147,7 +149,7 @@ bench_once() {
     bench_args "$t"
     limit=$(awk -v s="$BENCH_SECONDS" 'BEGIN { v = int(s * 20 + 60); print v }')
     timeout -k 5 "$limit" "${BENCH_PREFIX[@]}" redis-benchmark -h 127.0.0.1 -p "${PORT[$server]}" \
-        -c "$c" -P "$p" -n "$n" -r "$KEYSPACE" "${WHAT[@]}" --csv \
+        -c "$c" -P "$p" -n "$n" -r "$KEYSPACE" --csv "${WHAT[@]}" \
         >"$WORK/out" 2>"$WORK/err"
     rc=$?
     RPS=$(awk -F'","' 'NR > 1 && $1 !~ /test/ { print $2; exit }' "$WORK/out")
@@ -254,7 +256,7 @@ for cfg in "${CONFIGS[@]}"; do
     read -r c p <<<"$cfg"
     for t in "${TESTS[@]}"; do
         bench_args "$t"
-        echo "  ${BENCH_PREFIX[*]}${BENCH_PREFIX[*]:+ }redis-benchmark -h 127.0.0.1 -p <port> -c $c -P $p -n ${N[$t,$c,$p]} -r $KEYSPACE ${WHAT[*]} --csv"
+        echo "  ${BENCH_PREFIX[*]}${BENCH_PREFIX[*]:+ }redis-benchmark -h 127.0.0.1 -p <port> -c $c -P $p -n ${N[$t,$c,$p]} -r $KEYSPACE --csv ${WHAT[*]}"
     done
 done
 echo
