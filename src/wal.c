@@ -83,6 +83,7 @@ static struct {
     uint64_t last_seq;    /* last record appended to buf */
     uint64_t written_seq; /* last record written to the file */
     uint64_t synced_seq;  /* last record known durable */
+    uint64_t submitted_seq; /* last record an fsync was asked for */
     long long incr_size, base_size;
     long long rewrite_base_size; /* size at the last rewrite, for growth */
     int base_no, incr_no;         /* numbers of the current files */
@@ -284,22 +285,20 @@ static int fsync_thread_start(void) {
     return el_watch_readable(server.loop, wal.efd, fsync_done, NULL) < 0 ? -1 : 0;
 }
 
-/* Hands an fsync of everything written so far to the thread (if none is
- * queued); returns 1 when one was queued. */
+/* Hands an fsync of everything written so far to the thread: a new job, or
+ * the waiting one widened to cover it (one fsync for the whole batch).
+ * Nothing when that much was already asked for. Returns 1 when asked. */
 static int fsync_submit(void) {
-    if (wal.fd < 0 || wal.written_seq <= wal.synced_seq) return 0;
+    if (wal.fd < 0 || wal.written_seq <= wal.synced_seq || wal.written_seq <= wal.submitted_seq) return 0;
     pthread_mutex_lock(&wal.mu);
-    int queued = 0;
-    if (!wal.job_pending) {
-        wal.job_fd = wal.fd;
-        wal.job_seq = wal.written_seq;
-        wal.job_pending = 1;
-        wal.job_start_ms = util_mstime();
-        pthread_cond_signal(&wal.cv);
-        queued = 1;
-    }
+    if (!wal.job_pending) wal.job_start_ms = util_mstime();
+    wal.job_fd = wal.fd;
+    wal.job_seq = wal.written_seq;
+    wal.job_pending = 1;
+    pthread_cond_signal(&wal.cv);
     pthread_mutex_unlock(&wal.mu);
-    return queued;
+    wal.submitted_seq = wal.written_seq;
+    return 1;
 }
 
 static int fsync_busy(void) {
@@ -923,7 +922,7 @@ int wal_set_enabled(int on, ds *err) {
             *err = ds_from_cstr("could not start the append-only file (see the log)");
             return -1;
         }
-        wal.last_seq = wal.written_seq = wal.synced_seq = 0;
+        /* sequence numbers go on rising: the fsync thread's done mark stays valid */
         server.aof_enabled = 1;
         server_log(LL_NOTICE, "Append-only file enabled");
     } else if (!on && wal.fd >= 0) {

@@ -487,6 +487,19 @@ start_server {} {
         assert_equal {1 2} [r mget before-aof after-aof]
         assert_equal {c1:a} [r ph.search c1 VALUES 2 1 2 K 1]
     }
+
+    test "appendonly off and on again under always: writes after it are durable" {
+        r config set appendfsync always
+        for {set i 0} {$i < 20} {incr i} { r set x$i $i }
+        assert_equal OK [r config set appendonly no]
+        assert_equal 0 [s aof_enabled]
+        r set while-off 1
+        assert_equal OK [r config set appendonly yes]
+        for {set i 0} {$i < 20} {incr i} { r set y$i $i }
+        restart_server kill {--appendonly yes}
+        wait_done_loading
+        assert_equal {19 1 19} [r mget x19 while-off y19]
+    }
 }
 
 }
