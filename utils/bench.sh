@@ -133,7 +133,7 @@ declare -A WARNINGS=()
 # custom command of the evalsha row).
 bench_args() {
     case "$1" in
-        evalsha) WHAT=(evalsha "$BENCH_SCRIPT_SHA" 1 "key:__rand_int__") ;;
+        evalsha) WHAT=(evalsha "$BENCH_SCRIPT_SHA" 1 "counter:__rand_int__") ;; # not key:*: SET rows store text there
         lrange_100) WHAT=(lrange bench:list 0 99) ;;
         zrange_100) WHAT=(zrange bench:zset 0 99 withscores) ;;
         *) WHAT=(-t "$1") ;;
