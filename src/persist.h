@@ -26,6 +26,8 @@ void snapshot_cron(void);
 /* Saving on shutdown when save points exist; 0 or -1. */
 int snapshot_shutdown_save(int force_save);
 int snapshot_child_running(void);
+/* fsync of a directory, so that a rename or a new file in it is durable. */
+void persist_fsync_dir(const char *dir);
 /* First thing in a forked child (BGSAVE, rewrite): closes the listening
  * sockets, restores default signal handling. */
 void persist_child_init(void);

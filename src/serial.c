@@ -158,23 +158,6 @@ int ser_get_bytes(ser_reader *r, const char **p, size_t *len) {
 
 /* ---------------- values ---------------- */
 
-void entity_encode(ds *out, const pobj *o, int mode);
-pobj *entity_decode(ser_reader *r, db *d, const char *key, size_t klen, int mode, const char **err);
-void entity_set_key(pobj *o, ds key);
-
-/* The graph (t_graph.c) may not be linked in: weak references, NULL then. */
-void graph_foreach_out_edge(pobj *o,
-                            void (*fn)(void *priv, const char *to_key, size_t to_len, const char *type,
-                                       size_t type_len, double weight, const char *meta_json, size_t meta_len),
-                            void *priv) __attribute__((weak));
-void graph_foreach_in_edge(pobj *o,
-                           void (*fn)(void *priv, const char *from_key, size_t from_len, const char *type,
-                                      size_t type_len, double weight, const char *meta_json, size_t meta_len),
-                           void *priv) __attribute__((weak));
-int graph_restore_edge(db *d, const char *from, size_t flen, const char *to, size_t tlen, const char *type,
-                       size_t tylen, double weight, const char *meta_json, size_t mlen, const char **err)
-    __attribute__((weak));
-
 static void put_member(void *priv, const char *p, size_t len) { ser_put_bytes(priv, p, len); }
 
 static void put_zmember(void *priv, const char *m, size_t len, double score) {
@@ -237,8 +220,8 @@ void serial_encode_value(ds *out, const pobj *o, int mode) {
         entity_encode(out, o, mode);
         if (mode == SER_MODE_DUMP) {
             edge_buf b = {ds_empty(0), 0}, in = {ds_empty(0), 0};
-            if (graph_foreach_out_edge) graph_foreach_out_edge((pobj *)o, put_edge, &b);
-            if (graph_foreach_in_edge) graph_foreach_in_edge((pobj *)o, put_edge, &in);
+            graph_foreach_out_edge((pobj *)o, put_edge, &b);
+            graph_foreach_in_edge((pobj *)o, put_edge, &in);
             ser_put_varint(out, b.n);
             *out = ds_cat(*out, b.out, ds_len(b.out));
             ser_put_varint(out, in.n);
@@ -296,11 +279,11 @@ static size_t restore_pending_edges(db *d, const char *key, size_t klen) {
         const char *err = NULL;
         const char *from = e->incoming ? e->other : key, *to = e->incoming ? key : e->other;
         size_t fl = e->incoming ? e->ol : klen, tl = e->incoming ? klen : e->ol;
-        if (!graph_restore_edge || graph_restore_edge(d, from, fl, to, tl, e->type, e->tyl, e->w,
-                                                      e->ml ? e->meta : NULL, e->ml, &err) != 0) {
+        if (graph_restore_edge(d, from, fl, to, tl, e->type, e->tyl, e->w, e->ml ? e->meta : NULL, e->ml, &err) !=
+            0) {
             failed++;
             server_log(LL_NOTICE, "RESTORE %.*s: edge %.*s -> %.*s not restored: %s", (int)klen, key, (int)fl, from,
-                       (int)tl, to, err ? err : "the graph is not available");
+                       (int)tl, to, err);
         }
     }
     npedges = 0;
@@ -475,7 +458,7 @@ void restoreCommand(client *c) {
     }
     ds key = db_add(c->db, k->ptr, k->len, o);
     if (o->type == OBJ_ENTITY) {
-        entity_set_key(o, key);
+        entity_key_changed(o, key);
         restore_pending_edges(c->db, k->ptr, k->len);
     }
     if (when >= 0) db_set_expire(c->db, k->ptr, k->len, when);

@@ -69,7 +69,28 @@ int serial_check_payload(const char *p, size_t len, const char **body, size_t *b
  * reaches the decoder (the decoder alone must then refuse bad input). */
 void serial_set_skip_checksum(int on);
 
-void dumpCommand(client *c);
-void restoreCommand(client *c);
+/* ---- entities and collections (t_entity.c) ---- */
+/* One entity value: encoding (t_entity.c's persistence section says the
+ * format) and decoding for key in d (NULL + *err when refused). */
+void entity_encode(ds *out, const pobj *o, int mode);
+pobj *entity_decode(ser_reader *r, db *d, const char *key, size_t klen, int mode, const char **err);
+/* Collections of d and the PH.CREATE arguments that recreate collection i. */
+int entity_collection_count(db *d);
+void entity_collection_args(db *d, int i, ds *out);
+/* The HNSW graph of collection i of d, streamed: the header (returns the
+ * node count, -1 without a graph) then nodes [from, to). */
+long long entity_graph_export_begin(db *d, int i, ds *out);
+void entity_graph_export_nodes(db *d, int i, uint32_t from, uint32_t to, ds *out);
+/* Import of one graph: header, node blocks, finish (installs it); abort
+ * drops a partial import. 0, or -1 with *err. */
+int entity_graph_import_begin(db *d, ser_reader *r, const char **err);
+int entity_graph_import_nodes(ser_reader *r, const char **err);
+int entity_graph_import_finish(const char **err);
+void entity_graph_import_abort(void);
+/* After a snapshot load: attaches the entities that waited for their
+ * graph, rebuilds field indexes, checks graph sizes (0 or -1); abort
+ * forgets the waiting list after a failed load. */
+int entity_load_finish(void);
+void entity_load_abort(void);
 
 #endif

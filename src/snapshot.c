@@ -60,27 +60,6 @@
 enum { BLK_AUX = 1, BLK_DB = 2, BLK_COLL = 3, BLK_KEYS = 4, BLK_GRAPH = 5, BLK_GRAPH_NODES = 6, BLK_GRAPH_END = 7,
        BLK_EDGES = 8, BLK_FUNCTIONS = 9, BLK_END = 255 };
 
-/* t_entity.c */
-int entity_collection_count(db *d);
-void entity_collection_args(db *d, int i, ds *out);
-long long entity_graph_export_begin(db *d, int i, ds *out);
-void entity_graph_export_nodes(db *d, int i, uint32_t from, uint32_t to, ds *out);
-int entity_graph_import_begin(db *d, ser_reader *r, const char **err);
-int entity_graph_import_nodes(ser_reader *r, const char **err);
-int entity_graph_import_finish(const char **err);
-void entity_graph_import_abort(void);
-int entity_load_finish(void);
-void entity_load_abort(void);
-void entity_set_key(pobj *o, ds key);
-/* t_graph.c, when linked in */
-void graph_foreach_out_edge(pobj *o,
-                            void (*fn)(void *priv, const char *to_key, size_t to_len, const char *type,
-                                       size_t type_len, double weight, const char *meta_json, size_t meta_len),
-                            void *priv) __attribute__((weak));
-int graph_restore_edge(db *d, const char *from, size_t flen, const char *to, size_t tlen, const char *type,
-                       size_t tylen, double weight, const char *meta_json, size_t mlen, const char **err)
-    __attribute__((weak));
-
 /* ---------------- writer ---------------- */
 
 typedef struct snap_writer {
@@ -187,7 +166,7 @@ static void write_db(snap_writer *w, db *d) {
         if (ds_len(w->block)) w_block(w, BLK_GRAPH_NODES);
         w_block(w, BLK_GRAPH_END);
     }
-    if (has_entities && graph_foreach_out_edge) {
+    if (has_entities) {
         dict_iter_init(&it, d->keys);
         while ((e = dict_iter_next(&it))) {
             pobj *o = e->v.val;
@@ -200,10 +179,8 @@ static void write_db(snap_writer *w, db *d) {
     }
 }
 
-static void fsync_dir_of(const char *path) {
-    char *copy = zstrdup(path);
-    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    zfree(copy);
+void persist_fsync_dir(const char *dir) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0) {
         fsync(fd);
         close(fd);
@@ -260,7 +237,9 @@ int snapshot_write(const char *path) {
         errno = w.err;
         return -1;
     }
-    fsync_dir_of(path);
+    char *copy = zstrdup(path);
+    persist_fsync_dir(dirname(copy));
+    zfree(copy);
     return 0;
 }
 
@@ -388,7 +367,7 @@ static int load_keys(snap_reader *r, ser_reader *pr) {
             return load_fail(r, "a key appears twice");
         }
         de->v.val = o;
-        if (o->type == OBJ_ENTITY) entity_set_key(o, key);
+        if (o->type == OBJ_ENTITY) entity_key_changed(o, key);
         if (exp) {
             dict_entry *ee = dict_add_raw(r->d->expires, key, NULL);
             if (ee) ee->v.s64 = (int64_t)(exp - 1);
@@ -410,7 +389,6 @@ static int load_edges(snap_reader *r, ser_reader *pr) {
         ser_get_bytes(pr, &ty, &tyl);
         ser_get_f64(pr, &wgt);
         if (!ser_get_bytes(pr, &m, &ml)) return load_fail(r, "an edge record is truncated");
-        if (!graph_restore_edge) return load_fail(r, "the snapshot has edges but this build has no graph");
         if (graph_restore_edge(r->d, f, fl, t, tl, ty, tyl, wgt, ml ? m : NULL, ml, &err) != 0)
             return load_fail(r, err ? err : "an edge could not be restored");
     }

@@ -2183,8 +2183,6 @@ bad:
     return NULL;
 }
 
-void entity_set_key(pobj *o, ds key) { entity_key_changed(o, key); }
-
 int entity_load_finish(void) {
     int rc = 0;
     while (pending_attaches) {

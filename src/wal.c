@@ -386,14 +386,6 @@ static ds manifest_path(void) {
     return ds_catfmt(ds_empty(64), "%s/%s.manifest", server.aof_dirname, server.aof_filename);
 }
 
-static void fsync_dir(const char *dir) {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
 static int write_manifest(const char *base, char **incrs, int nincrs) {
     ds text = ds_from_cstr("phenix-manifest 1\n");
     if (base) text = ds_catfmt(text, "base %s\n", base);
@@ -407,7 +399,7 @@ static int write_manifest(const char *base, char **incrs, int nincrs) {
         close(fd);
         if (rc == 0 && rename(tmp, path) < 0) rc = -1;
     }
-    if (rc == 0) fsync_dir(server.aof_dirname);
+    if (rc == 0) persist_fsync_dir(server.aof_dirname);
     else server_log(LL_WARNING, "Could not write the manifest %s: %s", path, strerror(errno));
     ds_free(text);
     ds_free(path);
@@ -495,7 +487,7 @@ static int open_incr(const char *name, int create) {
     int fd = open(p, O_WRONLY | O_APPEND | O_CLOEXEC | (create ? O_CREAT | O_EXCL : 0), 0644);
     if (fd < 0) server_log(LL_WARNING, "Could not open the append-only file %s: %s", p, strerror(errno));
     ds_free(p);
-    if (fd >= 0 && create) fsync_dir(server.aof_dirname);
+    if (fd >= 0 && create) persist_fsync_dir(server.aof_dirname);
     return fd;
 }
 
