@@ -122,6 +122,17 @@ start_server {} {
         assert_error "*syntax*" {r bgsave now}
     }
 
+    test "Errors: SAVE and BGREWRITEAOF take no argument; BGREWRITEAOF needs appendonly; DEBUG WAL-* bad values" {
+        assert_error "*wrong number of arguments for 'save'*" {r save now}
+        assert_error "*wrong number of arguments for 'bgrewriteaof'*" {r bgrewriteaof now}
+        assert_error "*append-only file is off*" {r bgrewriteaof}
+        assert_error "*out of range*" {r debug wal-fail-writes x}
+        assert_error "*out of range*" {r debug wal-fail-fsyncs -1}
+        assert_error "*Invalid save parameters*" {r config set save "10"}
+        assert_error "*Invalid save parameters*" {r config set save "a 1"}
+        assert_error "*appendfsync*" {r config set appendfsync sometimes}
+    }
+
     test "Save points: a background save starts once enough changes happened" {
         r config set save "1 3"
         set saves [s rdb_saves]
