@@ -34,14 +34,30 @@ set ::srv_stack {}
 set ::srv_seq 0
 set ::srv_free_clients {}
 array set ::SRV {}
-set ::next_port [expr {21000 + int(rand() * 30000)}]
+# Test ports lie below the kernel's ephemeral range (ip_local_port_range):
+# a connect to a port of that range where nothing listens yet can be given the
+# same port as its source and connect to itself (TCP simultaneous open), and a
+# harness polling a starting server would then read its own PING back.
+proc ephemeral_port_floor {} {
+    set floor 32768
+    catch {
+        set f [open /proc/sys/net/ipv4/ip_local_port_range]
+        set floor [lindex [read $f] 0]
+        close $f
+    }
+    return $floor
+}
+set ::port_floor 20000
+set ::port_ceiling [expr {min([ephemeral_port_floor], 60000)}]
+if {$::port_ceiling - $::port_floor < 2000} { set ::port_floor [expr {max(1100, $::port_ceiling - 8000)}] }
+set ::next_port [expr {$::port_floor + int(rand() * ($::port_ceiling - $::port_floor))}]
 set ::crash_patterns {AddressSanitizer LeakSanitizer ThreadSanitizer {runtime error:} crashed {Segmentation fault}}
 
 # Returns a TCP port on 127.0.0.1 that nothing listens on right now.
 proc find_available_port {} {
     for {set i 0} {$i < 1000} {incr i} {
         set p [incr ::next_port]
-        if {$p > 60000} { set ::next_port 21000; set p 21000 }
+        if {$p >= $::port_ceiling} { set ::next_port $::port_floor; set p $::port_floor }
         if {[catch {socket -server {apply {args {}}} -myaddr 127.0.0.1 $p} s]} { continue }
         close $s
         return $p
@@ -175,9 +191,13 @@ proc ping_server {host port} {
     if {[catch {redis_client -host $host -port $port -timeout 1000 -register 0} c]} {
         return 0
     }
-    set ok [expr {[catch {$c ping} reply] == 0 || [string match {[A-Z]*} $reply]}]
-    if {[string match "timeout*" $reply] || [string match "connection*" $reply]} {
-        set ok 0
+    # PONG, or an error reply such as LOADING: a server is there. (A reply of
+    # PING would be this socket connected to itself.)
+    if {[catch {$c ping} reply] == 0} {
+        set ok [expr {$reply eq "PONG"}]
+    } else {
+        set ok [string match {[A-Z]*} $reply]
+        if {[string match "timeout*" $reply] || [string match "connection*" $reply]} { set ok 0 }
     }
     $c close
     return $ok
@@ -249,12 +269,16 @@ proc launch_server {options} {
         set deadline [expr {[clock milliseconds] + 10000}]
         set ready 0
         while {[clock milliseconds] < $deadline} {
-            if {[ping_server $host $port]} { set ready 1; break }
+            if {[ping_server $host $port] &&
+                ![catch {redis_client -host $host -port $port} client]} {
+                set ready 1
+                break
+            }
             if {![server_is_alive $id]} break
             after 20
         }
         if {$ready} {
-            set ::SRV($id,client) [redis_client -host $host -port $port]
+            set ::SRV($id,client) $client
             return $id
         }
         set out "[read_file_text $::SRV($id,stderr)][read_file_text $::SRV($id,log)]"
