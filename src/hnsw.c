@@ -147,12 +147,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "quant.h"
 #include "vec_dist.h"
 #include "zmalloc.h"
 
 /* ------------------------------------------------------------ allocation */
 
-enum { MEM_VECTORS, MEM_LINKS, MEM_OTHER, MEM_PARTS };
+enum { MEM_VECTORS, MEM_CODES, MEM_LINKS, MEM_OTHER, MEM_PARTS };
 
 static long alloc_fail_countdown = -1;
 
@@ -339,6 +340,9 @@ struct hnsw_scratch {
     size_t rejected_cap;
     float *qbuf; /* normalized query (COSINE) */
     size_t qbuf_cap;
+    uint8_t *qcode; /* the query's code (quantized walks) */
+    size_t qcode_cap;
+    int kind;       /* representation the running walk compares (KIND_*) */
     int oom;    /* a candidate could not be queued */
     size_t mem; /* bytes held */
     hnsw_search_stats stats;
@@ -355,7 +359,11 @@ struct hnsw_index {
     int max_level;
     float same_point; /* distances <= this mean "the same point" */
     uint32_t level_count[HNSW_MAX_LEVEL + 1];
-    column vecs, links0, meta;
+    column vecs, codes, links0, meta;
+    int walk_kind, build_kind; /* KIND_* searches walk on / inserts link with */
+    int has_exact;             /* the vecs column holds fp32 vectors */
+    uint32_t bin_words;        /* BIN: 64-bit words per code */
+    uint8_t *cbuf;             /* incoming vector's code */
     uint32_t *lm; /* label hash: slot or HNSW_NONE */
     size_t lm_cap;
     hnsw_scratch scratch; /* the index's own searcher */
@@ -397,8 +405,50 @@ static inline float dist_q(const hnsw_index *h, const float *q, const float *v) 
     return h->p.metric == HNSW_METRIC_L2 ? vec_l2sq(q, v, h->p.dim) : 1.0f - vec_dot(q, v, h->p.dim);
 }
 
+/* Node representations: the fp32 vector, or its Q8 or BIN code. A walk
+ * compares one kind throughout (scratch->kind); inserts link with
+ * build_kind (fp32 when the exact vectors are kept). Two codes compare as
+ * codes (Q8 integer dot, BIN Hamming); a BIN search compares the fp32 query
+ * with the codes instead (KIND_BINQ: the query "representation" is its
+ * byte table, quant.h), ranking by -dot(q, signs): far finer than the
+ * Hamming distance of the query's own signs. */
+enum { KIND_F32 = 0, KIND_Q8 = 1, KIND_BIN = 2, KIND_BINQ = 3 };
+
+static inline const void *rep_at(const hnsw_index *h, int kind, uint32_t s) {
+    /* KIND_BINQ compares a query table with the codes */
+    return kind == KIND_F32 ? (const void *)vec_at(h, s) : (const void *)col_at(&h->codes, s);
+}
+
+static inline float rep_dist(const hnsw_index *h, int kind, const void *a, const void *b) {
+    switch (kind) {
+    case KIND_Q8:
+        return h->p.metric == HNSW_METRIC_L2 ? quant_q8_l2sq(a, b, h->p.dim) : 1.0f - quant_q8_dot(a, b, h->p.dim);
+    case KIND_BIN: return (float)quant_hamming(a, b, h->bin_words);
+    case KIND_BINQ: {
+        const float *t = a; /* table, then sum(q) */
+        return t[quant_bin_table_floats(h->p.dim)] - 2.0f * quant_bin_query_sum(t, b, h->p.dim);
+    }
+    default: return dist_q(h, a, b);
+    }
+}
+
+/* Distance from the walk's query representation q to node id. */
+static inline float node_dist(const hnsw_index *h, const hnsw_scratch *s, const void *q, uint32_t id) {
+    return rep_dist(h, s->kind, q, rep_at(h, s->kind, id));
+}
+
 static inline float dist_slots(const hnsw_index *h, uint32_t a, uint32_t b) {
-    return dist_q(h, vec_at(h, a), vec_at(h, b));
+    return rep_dist(h, h->build_kind, rep_at(h, h->build_kind, a), rep_at(h, h->build_kind, b));
+}
+
+static inline size_t code_bytes(const hnsw_index *h) {
+    return h->p.quant == HNSW_QUANT_Q8 ? quant_q8_size(h->p.dim) : (size_t)h->bin_words * 8;
+}
+
+/* Encodes the fp32 vector v (normalized for COSINE) into code. */
+static void encode_vector(const hnsw_index *h, const float *v, uint8_t *code) {
+    if (h->p.quant == HNSW_QUANT_Q8) quant_q8_encode(v, h->p.dim, code);
+    else quant_bin_encode(v, NULL, h->p.dim, (uint64_t *)code);
 }
 
 static int vector_finite(const float *v, uint32_t dim) {
@@ -629,6 +679,9 @@ static void scratch_release(hnsw_scratch *s) {
     mem_free(&s->mem, s->res);
     mem_free(&s->mem, s->todo);
     mem_free(&s->mem, s->qbuf);
+    mem_free(&s->mem, s->qcode);
+    s->qcode = NULL;
+    s->qcode_cap = 0;
     mem_free(&s->mem, s->rejected);
     s->rejected = NULL;
     s->rejected_cap = 0;
@@ -706,23 +759,23 @@ static cand heap_pop(cand *a, size_t *n, int is_max) {
 
 /* ------------------------------------------------------------- search */
 
-static inline void prefetch_vector(const hnsw_index *h, uint32_t s) {
-    const char *p = (const char *)vec_at(h, s);
-    size_t n = vec_bytes(h);
+static inline void prefetch_vector(const hnsw_index *h, int kind, uint32_t s) {
+    const char *p = rep_at(h, kind, s);
+    size_t n = kind == KIND_F32 ? vec_bytes(h) : code_bytes(h);
     if (n > 256) n = 256; /* the hardware prefetcher follows the rest */
     for (size_t off = 0; off < n; off += 64) __builtin_prefetch(p + off);
 }
 
 /* Greedy walk at level l from *ep (distance *d) to a local minimum. */
-static void greedy_walk(const hnsw_index *h, hnsw_scratch *s, const float *q, uint32_t *ep, float *d, int l) {
+static void greedy_walk(const hnsw_index *h, hnsw_scratch *s, const void *q, uint32_t *ep, float *d, int l) {
     int moved = 1;
     while (moved) {
         moved = 0;
         const uint32_t *rec = links_at(h, *ep, l);
         s->stats.visited++;
-        for (uint32_t i = 1; i <= rec[0]; i++) prefetch_vector(h, rec[i]);
+        for (uint32_t i = 1; i <= rec[0]; i++) prefetch_vector(h, s->kind, rec[i]);
         for (uint32_t i = 1; i <= rec[0]; i++) {
-            float dn = dist_q(h, q, vec_at(h, rec[i]));
+            float dn = node_dist(h, s, q, rec[i]);
             s->stats.distances++;
             if (dn < *d) {
                 *d = dn;
@@ -762,7 +815,7 @@ static inline void offer_result(hnsw_scratch *s, size_t ef, cand c) {
 
 /* Expands node c at level l: distances to its unvisited neighbours, which
  * join the candidates and (if accepted) the results. */
-static void expand_node(const hnsw_index *h, hnsw_scratch *s, const float *q, uint32_t c, int l, size_t ef,
+static void expand_node(const hnsw_index *h, hnsw_scratch *s, const void *q, uint32_t c, int l, size_t ef,
                         const layer_filter *f, uint32_t epoch) {
     const uint32_t *rec = links_at(h, c, l);
     uint32_t m = 0;
@@ -771,13 +824,13 @@ static void expand_node(const hnsw_index *h, hnsw_scratch *s, const float *q, ui
         if (s->visited[id] == epoch) continue;
         s->visited[id] = epoch;
         s->todo[m++] = id;
-        prefetch_vector(h, id);
+        prefetch_vector(h, s->kind, id);
     }
     s->stats.visited++;
     s->stats.distances += m;
     for (uint32_t i = 0; i < m; i++) {
         uint32_t id = s->todo[i];
-        float d = dist_q(h, q, vec_at(h, id));
+        float d = node_dist(h, s, q, id);
         if (s->nres < ef || d < s->res[0].d) {
             queue_candidate(s, (cand){d, id});
             if (accepts(h, s, f, id)) offer_result(s, ef, (cand){d, id});
@@ -787,7 +840,7 @@ static void expand_node(const hnsw_index *h, hnsw_scratch *s, const float *q, ui
 
 /* Best-first search of layer l from the entry points eps (the paper's
  * SEARCH-LAYER). The results are left in s->res, a max-heap of <= ef. */
-static void search_layer(const hnsw_index *h, hnsw_scratch *s, const float *q, const cand *eps, size_t neps,
+static void search_layer(const hnsw_index *h, hnsw_scratch *s, const void *q, const cand *eps, size_t neps,
                          size_t ef, int l, const layer_filter *f) {
     uint32_t epoch = next_epoch(s);
     s->nres = s->ncands = 0;
@@ -822,7 +875,7 @@ static void search_layer(const hnsw_index *h, hnsw_scratch *s, const float *q, c
  * enters the layer among non-matching nodes -- a filter correlated with
  * the vectors, far from the query -- can still move toward the query and
  * reach the matching region from more than one side. */
-static void expand_acorn(const hnsw_index *h, hnsw_scratch *s, const float *q, uint32_t c, size_t ef,
+static void expand_acorn(const hnsw_index *h, hnsw_scratch *s, const void *q, uint32_t c, size_t ef,
                          const layer_filter *f, uint32_t epoch, size_t *transit, size_t transit_until) {
     const uint32_t *rec = links_at(h, c, 0);
     uint32_t m = 0, want = h->m0, nrej = 0;
@@ -840,7 +893,7 @@ static void expand_acorn(const hnsw_index *h, hnsw_scratch *s, const float *q, u
         if (accepts(h, s, f, id)) {
             s->visited[id] = epoch;
             s->todo[m++] = id;
-            prefetch_vector(h, id);
+            prefetch_vector(h, s->kind, id);
         } else {
             s->rejected[id] = epoch;
             nrej++;
@@ -861,7 +914,7 @@ static void expand_acorn(const hnsw_index *h, hnsw_scratch *s, const float *q, u
             if (accepts(h, s, f, id)) {
                 s->visited[id] = epoch;
                 s->todo[m++] = id;
-                prefetch_vector(h, id);
+                prefetch_vector(h, s->kind, id);
             } else {
                 s->rejected[id] = epoch;
             }
@@ -871,7 +924,7 @@ static void expand_acorn(const hnsw_index *h, hnsw_scratch *s, const float *q, u
     s->stats.distances += m;
     for (uint32_t i = 0; i < m; i++) {
         uint32_t id = s->todo[i];
-        float d = dist_q(h, q, vec_at(h, id));
+        float d = node_dist(h, s, q, id);
         if (s->nres < ef || d < s->res[0].d) {
             queue_candidate(s, (cand){d, id});
             offer_result(s, ef, (cand){d, id});
@@ -884,14 +937,14 @@ static void expand_acorn(const hnsw_index *h, hnsw_scratch *s, const float *q, u
         s->visited[id] = epoch;
         (*transit)--;
         s->stats.distances++;
-        queue_candidate(s, (cand){dist_q(h, q, vec_at(h, id)), id});
+        queue_candidate(s, (cand){node_dist(h, s, q, id), id});
     }
 }
 
 /* The filtered layer-0 search of an ACORN walk from entry point ep: only
  * matching nodes get distances and enter the candidates (besides the entry
  * and the transit nodes of expand_acorn); results are left in s->res. */
-static void search_layer_acorn(const hnsw_index *h, hnsw_scratch *s, const float *q, cand ep, size_t ef,
+static void search_layer_acorn(const hnsw_index *h, hnsw_scratch *s, const void *q, cand ep, size_t ef,
                                const layer_filter *f, const hnsw_search_params *sp) {
     uint32_t epoch = next_epoch(s);
     size_t transit = ef;
@@ -907,7 +960,7 @@ static void search_layer_acorn(const hnsw_index *h, hnsw_scratch *s, const float
         uint32_t id = label_find(h, sp->seeds[i]);
         if (id == HNSW_NONE || s->visited[id] == epoch) continue;
         s->visited[id] = epoch;
-        cand c = {dist_q(h, q, vec_at(h, id)), id};
+        cand c = {node_dist(h, s, q, id), id};
         s->stats.distances++;
         queue_candidate(s, c);
         if (accepts(h, s, f, id)) {
@@ -935,6 +988,41 @@ static size_t drain_sorted(hnsw_scratch *s, cand *out) {
     return n;
 }
 
+/* The exact distance of query qf (normalized for COSINE) to node id for a
+ * quantized walk's rescoring: against the fp32 vector when kept, else the
+ * asymmetric Q8 form (the decoded code against the fp32 query); a BIN
+ * index without vectors reports 1 - dot(q, s / sqrt(dim)), the distance
+ * to the unit vector of the code's signs (walked = -dot(q, s)). */
+static float exact_dist(const hnsw_index *h, const float *qf, float qsq, uint32_t id, float walked) {
+    if (h->has_exact) return dist_q(h, qf, vec_at(h, id));
+    if (h->p.quant == HNSW_QUANT_BIN) return 1.0f + walked / sqrtf((float)h->p.dim);
+    const uint8_t *code = col_at(&h->codes, id);
+    float dot = quant_q8_dot_f32(code, qf, h->p.dim);
+    if (h->p.metric != HNSW_METRIC_L2) return 1.0f - dot;
+    float d = qsq + quant_q8_sqnorm(code) - 2.0f * dot;
+    return d > 0 ? d : 0;
+}
+
+static int cand_dist_cmp(const void *x, const void *y) {
+    const cand *a = x, *b = y;
+    return a->d < b->d ? -1 : a->d > b->d ? 1 : (a->id > b->id) - (a->id < b->id);
+}
+
+/* Quantized walk: the best n of the walk's results get exact distances and
+ * are sorted by them into out[]. Returns how many (fewer than n when the
+ * walk found fewer). */
+static size_t rescore_results(const hnsw_index *h, hnsw_scratch *s, const float *qf, cand *out, size_t n) {
+    float qsq = h->p.metric == HNSW_METRIC_L2 ? vec_dot(qf, qf, h->p.dim) : 0;
+    while (s->nres > n) heap_pop(s->res, &s->nres, 1);
+    n = s->nres;
+    for (size_t i = 0; i < n; i++) {
+        cand c = heap_pop(s->res, &s->nres, 1);
+        out[i] = (cand){exact_dist(h, qf, qsq, c.id, c.d), c.id};
+    }
+    qsort(out, n, sizeof(cand), cand_dist_cmp);
+    return n;
+}
+
 int hnsw_search_ex(const hnsw_index *h, hnsw_scratch *s, const float *query, const hnsw_search_params *sp,
                    uint64_t *labels, float *dists, hnsw_search_stats *stats) {
     if (!s || !sp) return HNSW_ERR_ARG;
@@ -943,21 +1031,39 @@ int hnsw_search_ex(const hnsw_index *h, hnsw_scratch *s, const float *query, con
     if (h->importing) return HNSW_ERR_STATE;
     if (!vector_finite(query, h->p.dim)) return HNSW_ERR_ARG;
     /* No more results or candidates than nodes: also bounds the memory a
-     * huge k or ef could ask for. */
+     * huge k or ef could ask for. A quantized walk keeps k * rescore
+     * candidates for the exact rescoring. */
     size_t k = sp->k < h->count ? sp->k : h->count;
+    size_t keep = k;
+    if (h->p.quant) keep = k * (sp->rescore ? (sp->rescore > 100 ? 100 : sp->rescore) : h->p.rescore);
+    if (keep > h->count) keep = h->count;
     size_t ef = sp->ef < h->count ? sp->ef : h->count;
-    if (ef < k) ef = k;
+    if (ef < keep) ef = keep;
     int found = 0;
     if (k && h->count) {
         if (scratch_prepare(s, h->count, ef, h->m0, h->p.dim) != 0) return HNSW_ERR_NOMEM;
-        const float *q = query;
+        const float *qf = query;
         if (h->p.metric == HNSW_METRIC_COSINE) {
             memcpy(s->qbuf, query, vec_bytes(h));
             vec_normalize(s->qbuf, h->p.dim);
-            q = s->qbuf;
+            qf = s->qbuf;
+        }
+        const void *q = qf;
+        s->kind = h->walk_kind;
+        if (h->p.quant == HNSW_QUANT_Q8) {
+            if (scratch_grow(&s->mem, (void **)&s->qcode, &s->qcode_cap, code_bytes(h), 1, 0)) return HNSW_ERR_NOMEM;
+            encode_vector(h, qf, s->qcode);
+            q = s->qcode;
+        } else if (h->p.quant == HNSW_QUANT_BIN) {
+            size_t nt = quant_bin_table_floats(h->p.dim);
+            if (scratch_grow(&s->mem, (void **)&s->qcode, &s->qcode_cap, (nt + 1) * sizeof(float), 1, 0))
+                return HNSW_ERR_NOMEM;
+            float *t = (float *)(void *)s->qcode;
+            t[nt] = quant_bin_query_table(qf, h->p.dim, t);
+            q = t;
         }
         uint32_t ep = h->entry;
-        float d = dist_q(h, q, vec_at(h, ep));
+        float d = node_dist(h, s, q, ep);
         s->stats.distances++;
         for (int l = h->max_level; l > 0; l--) greedy_walk(h, s, q, &ep, &d, l);
         layer_filter f = {sp->filter, sp->filter_ctx, sp->max_distances};
@@ -969,12 +1075,22 @@ int hnsw_search_ex(const hnsw_index *h, hnsw_scratch *s, const float *query, con
         } else {
             search_layer(h, s, q, &start, 1, ef, 0, &f);
         }
-        while (s->nres > k) heap_pop(s->res, &s->nres, 1);
-        found = (int)s->nres;
-        for (int i = found - 1; i >= 0; i--) {
-            cand c = heap_pop(s->res, &s->nres, 1);
-            labels[i] = meta_at(h, c.id)->label;
-            if (dists) dists[i] = c.d;
+        if (h->p.quant) {
+            /* the candidate heap is free now and holds ef + 1 >= keep entries */
+            size_t n = rescore_results(h, s, qf, s->cands, keep);
+            found = (int)(n < k ? n : k);
+            for (int i = 0; i < found; i++) {
+                labels[i] = meta_at(h, s->cands[i].id)->label;
+                if (dists) dists[i] = s->cands[i].d;
+            }
+        } else {
+            while (s->nres > k) heap_pop(s->res, &s->nres, 1);
+            found = (int)s->nres;
+            for (int i = found - 1; i >= 0; i--) {
+                cand c = heap_pop(s->res, &s->nres, 1);
+                labels[i] = meta_at(h, c.id)->label;
+                if (dists) dists[i] = c.d;
+            }
         }
     }
     if (stats) *stats = s->stats;
@@ -983,7 +1099,7 @@ int hnsw_search_ex(const hnsw_index *h, hnsw_scratch *s, const float *query, con
 
 int hnsw_search(hnsw_index *h, const float *query, size_t k, size_t ef, hnsw_filter_fn filter,
                 void *filter_ctx, uint64_t *labels, float *dists) {
-    hnsw_search_params sp = {k, ef, filter, filter_ctx, 0, 0, NULL, 0};
+    hnsw_search_params sp = {k, ef, filter, filter_ctx, 0, 0, NULL, 0, 0};
     return hnsw_search_ex(h, &h->scratch, query, &sp, labels, dists, NULL);
 }
 
@@ -1033,17 +1149,16 @@ static void reselect_links(hnsw_index *h, uint32_t a, int l, const uint32_t *ext
     hnsw_scratch *s = &h->scratch;
     uint32_t epoch = next_epoch(s);
     const uint32_t *rec = links_at(h, a, l);
-    const float *va = vec_at(h, a);
     size_t n = 0;
     s->visited[a] = epoch;
     for (uint32_t i = 1; i <= rec[0]; i++) {
         s->visited[rec[i]] = epoch;
-        h->work[n++] = (cand){dist_q(h, va, vec_at(h, rec[i])), rec[i]};
+        h->work[n++] = (cand){dist_slots(h, a, rec[i]), rec[i]};
     }
     for (uint32_t i = 0; i < nextra; i++) {
         if (s->visited[extra[i]] == epoch) continue;
         s->visited[extra[i]] = epoch;
-        h->work[n++] = (cand){dist_q(h, va, vec_at(h, extra[i])), extra[i]};
+        h->work[n++] = (cand){dist_slots(h, a, extra[i]), extra[i]};
     }
     qsort_r(h->work, n, sizeof(cand), cand_cmp, &a);
     uint32_t nsel = select_heuristic(h, h->work, n, mmax(h, l), h->sel);
@@ -1127,9 +1242,10 @@ static void link_node(hnsw_index *h, uint32_t slot, int level) {
         return;
     }
     hnsw_scratch *s = &h->scratch;
-    const float *q = vec_at(h, slot);
+    s->kind = h->build_kind;
+    const void *q = rep_at(h, h->build_kind, slot);
     uint32_t ep = h->entry;
-    float d = dist_q(h, q, vec_at(h, ep));
+    float d = node_dist(h, s, q, ep);
     for (int l = h->max_level; l > level; l--) greedy_walk(h, s, q, &ep, &d, l);
     h->eps[0] = (cand){d, ep};
     size_t neps = 1;
@@ -1266,7 +1382,8 @@ static void unlink_node(hnsw_index *h, uint32_t x) {
 /* Moves the node in slot from to the free slot to, renaming it in its
  * neighbours' link records and in-lists, the label hash and the entry. */
 static void move_node(hnsw_index *h, uint32_t from, uint32_t to) {
-    memcpy(vec_at(h, to), vec_at(h, from), vec_bytes(h));
+    if (h->has_exact) memcpy(vec_at(h, to), vec_at(h, from), vec_bytes(h));
+    if (h->p.quant) memcpy(col_at(&h->codes, to), col_at(&h->codes, from), code_bytes(h));
     memcpy(col_at(&h->links0, to), col_at(&h->links0, from), h->links0.stride);
     *meta_at(h, to) = *meta_at(h, from);
     for (int l = 0; l <= node_level(h, to); l++) {
@@ -1307,6 +1424,10 @@ static int reserve_work(hnsw_index *h, size_t count, size_t ids_need) {
         h->vbuf = mem_alloc(mo, vec_bytes(h));
         if (!h->vbuf) return -1;
     }
+    if (h->p.quant && !h->cbuf) {
+        h->cbuf = mem_alloc(mo, code_bytes(h));
+        if (!h->cbuf) return -1;
+    }
     if (ids_need > h->ids_cap &&
         scratch_grow(mo, (void **)&h->ids, &h->ids_cap, ids_need, sizeof(uint32_t), 0) != 0)
         return -1;
@@ -1318,6 +1439,7 @@ static int reserve_work(hnsw_index *h, size_t count, size_t ids_need) {
 static void release_storage(hnsw_index *h) {
     size_t *mo = &h->mem[MEM_OTHER];
     col_trim(&h->vecs, h->mem, 0);
+    col_trim(&h->codes, h->mem, 0);
     col_trim(&h->links0, h->mem, 0);
     col_trim(&h->meta, h->mem, 0);
     mem_free(mo, h->lm);
@@ -1328,6 +1450,8 @@ static void release_storage(hnsw_index *h) {
     mem_free(mo, h->sel);
     mem_free(mo, h->old);
     mem_free(mo, h->vbuf);
+    mem_free(mo, h->cbuf);
+    h->cbuf = NULL;
     mem_free(mo, h->ids);
     h->eps = h->work = NULL;
     h->sel = h->old = h->ids = NULL;
@@ -1336,10 +1460,24 @@ static void release_storage(hnsw_index *h) {
     scratch_release(&h->scratch);
 }
 
-/* Copies vec into h->vbuf, normalized for COSINE. */
+/* Copies vec into h->vbuf, normalized for COSINE, and its code into
+ * h->cbuf (quantized index). */
 static void prepare_vector(hnsw_index *h, const float *vec) {
     memcpy(h->vbuf, vec, vec_bytes(h));
     if (h->p.metric == HNSW_METRIC_COSINE) vec_normalize(h->vbuf, h->p.dim);
+    if (h->p.quant) encode_vector(h, h->vbuf, h->cbuf);
+}
+
+/* Stores the prepared vector (h->vbuf, h->cbuf) in slot. */
+static void store_prepared(hnsw_index *h, uint32_t slot) {
+    if (h->has_exact) memcpy(vec_at(h, slot), h->vbuf, vec_bytes(h));
+    if (h->p.quant) memcpy(col_at(&h->codes, slot), h->cbuf, code_bytes(h));
+}
+
+/* 1 when the prepared vector equals what slot stores. */
+static int prepared_equals(const hnsw_index *h, uint32_t slot) {
+    if (h->has_exact) return memcmp(h->vbuf, vec_at(h, slot), vec_bytes(h)) == 0;
+    return memcmp(h->cbuf, col_at(&h->codes, slot), code_bytes(h)) == 0;
 }
 
 static upper_block *upper_alloc(hnsw_index *h, int level) {
@@ -1368,7 +1506,10 @@ static void free_node_blocks(hnsw_index *h, uint32_t x) {
 static int params_valid(const hnsw_params *p) {
     return p && p->dim >= 1 && p->dim <= HNSW_MAX_DIM && p->M >= 2 && p->M <= HNSW_MAX_M &&
            p->ef_construction >= 1 && p->ef_construction <= (1u << 20) &&
-           (p->metric == HNSW_METRIC_L2 || p->metric == HNSW_METRIC_IP || p->metric == HNSW_METRIC_COSINE);
+           (p->metric == HNSW_METRIC_L2 || p->metric == HNSW_METRIC_IP || p->metric == HNSW_METRIC_COSINE) &&
+           (p->quant == HNSW_QUANT_NONE || p->quant == HNSW_QUANT_Q8 || p->quant == HNSW_QUANT_BIN) &&
+           (!p->no_exact || p->quant != HNSW_QUANT_NONE) && p->rescore <= 100 &&
+           !(p->quant == HNSW_QUANT_BIN && p->no_exact && p->metric == HNSW_METRIC_L2);
 }
 
 int hnsw_create(const hnsw_params *params, hnsw_index **out) {
@@ -1390,6 +1531,14 @@ int hnsw_create(const hnsw_params *params, hnsw_index **out) {
     h->same_point = params->metric == HNSW_METRIC_L2       ? 0.0f
                     : params->metric == HNSW_METRIC_COSINE ? 1e-6f
                                                            : -INFINITY;
+    if (!h->p.quant) h->p.no_exact = 0;
+    if (!h->p.rescore) h->p.rescore = 1;
+    h->has_exact = !h->p.no_exact;
+    h->bin_words = quant_bin_words(params->dim);
+    h->walk_kind = params->quant == HNSW_QUANT_Q8 ? KIND_Q8 : params->quant == HNSW_QUANT_BIN ? KIND_BINQ : KIND_F32;
+    h->build_kind = h->has_exact ? KIND_F32 : h->walk_kind == KIND_BINQ ? KIND_BIN : h->walk_kind;
+    if (h->p.quant) quant_init();
+    col_init(&h->codes, h->p.quant ? code_bytes(h) : 8, MEM_CODES); /* stays empty without quant */
     col_init(&h->vecs, vec_bytes(h), MEM_VECTORS);
     col_init(&h->links0, (h->m0 + 1) * sizeof(uint32_t), MEM_LINKS);
     col_init(&h->meta, sizeof(node_meta), MEM_OTHER);
@@ -1437,6 +1586,13 @@ int hnsw_random_level(hnsw_index *h) { return draw_level(h, &h->rng); }
 uint64_t hnsw_rng_state(const hnsw_index *h) { return h->rng; }
 void hnsw_set_rng_state(hnsw_index *h, uint64_t state) { h->rng = state; }
 
+/* Makes room for n nodes in every column. Returns 0 or -1. */
+static int reserve_storage(hnsw_index *h, size_t n) {
+    return (h->has_exact && col_reserve(&h->vecs, h->mem, n)) ||
+           (h->p.quant && col_reserve(&h->codes, h->mem, n)) || col_reserve(&h->links0, h->mem, n) ||
+           col_reserve(&h->meta, h->mem, n);
+}
+
 /* Checks and reserves everything an insert of one node at level needs. */
 static int insert_prepare(hnsw_index *h, uint64_t label, const float *vec, int level, upper_block **upper) {
     if (h->importing) return HNSW_ERR_STATE;
@@ -1444,9 +1600,7 @@ static int insert_prepare(hnsw_index *h, uint64_t label, const float *vec, int l
     if (label_find(h, label) != HNSW_NONE) return HNSW_ERR_EXISTS;
     if (h->count >= UINT32_MAX - 1) return HNSW_ERR_FULL;
     size_t n = (size_t)h->count + 1;
-    if (label_reserve(h, n) || col_reserve(&h->vecs, h->mem, n) || col_reserve(&h->links0, h->mem, n) ||
-        col_reserve(&h->meta, h->mem, n) || reserve_work(h, n, 0))
-        return HNSW_ERR_NOMEM;
+    if (label_reserve(h, n) || reserve_storage(h, n) || reserve_work(h, n, 0)) return HNSW_ERR_NOMEM;
     *upper = upper_alloc(h, level);
     if (level && !*upper) return HNSW_ERR_NOMEM;
     return HNSW_OK;
@@ -1461,7 +1615,7 @@ int hnsw_insert_level(hnsw_index *h, uint64_t label, const float *vec, int level
     }
     uint32_t slot = h->count++;
     prepare_vector(h, vec);
-    memcpy(vec_at(h, slot), h->vbuf, vec_bytes(h));
+    store_prepared(h, slot);
     ((uint32_t *)col_at(&h->links0, slot))[0] = 0;
     *meta_at(h, slot) = (node_meta){label, upper, NULL};
     h->lm[label_bucket(h, label)] = slot;
@@ -1485,10 +1639,10 @@ int hnsw_update(hnsw_index *h, uint64_t label, const float *vec) {
     if (x == HNSW_NONE) return HNSW_ERR_NOTFOUND;
     if (reserve_work(h, h->count, unlink_ids_needed(h, x)) != 0) return HNSW_ERR_NOMEM;
     prepare_vector(h, vec);
-    if (memcmp(h->vbuf, vec_at(h, x), vec_bytes(h)) == 0) return HNSW_OK;
+    if (prepared_equals(h, x)) return HNSW_OK;
     int level = node_level(h, x);
     unlink_node(h, x);
-    memcpy(vec_at(h, x), h->vbuf, vec_bytes(h));
+    store_prepared(h, x);
     h->level_count[level]++;
     link_node(h, x, level);
     return HNSW_OK;
@@ -1509,6 +1663,7 @@ int hnsw_delete(hnsw_index *h, uint64_t label) {
         return HNSW_OK;
     }
     col_trim(&h->vecs, h->mem, h->count);
+    col_trim(&h->codes, h->mem, h->count);
     col_trim(&h->links0, h->mem, h->count);
     col_trim(&h->meta, h->mem, h->count);
     if (h->lm_cap > 64 && (size_t)h->count * 8 < h->lm_cap) label_rehash(h, h->lm_cap / 2);
@@ -1524,9 +1679,29 @@ int hnsw_contains(const hnsw_index *h, uint64_t label) {
 }
 
 const float *hnsw_get_vector(const hnsw_index *h, uint64_t label) {
-    uint32_t s = h->importing ? HNSW_NONE : label_find(h, label);
+    uint32_t s = h->importing || !h->has_exact ? HNSW_NONE : label_find(h, label);
     return s == HNSW_NONE ? NULL : vec_at(h, s);
 }
+
+int hnsw_copy_vector_at(const hnsw_index *h, uint32_t slot, float *out) {
+    if (h->importing || slot >= h->count) return 0;
+    if (h->has_exact) {
+        memcpy(out, vec_at(h, slot), vec_bytes(h));
+    } else if (h->p.quant == HNSW_QUANT_Q8) {
+        quant_q8_decode(col_at(&h->codes, slot), h->p.dim, out);
+    } else {
+        const uint64_t *c = col_at(&h->codes, slot);
+        float one = (float)(1.0 / sqrt((double)h->p.dim));
+        for (uint32_t i = 0; i < h->p.dim; i++) out[i] = (c[i >> 6] >> (i & 63)) & 1 ? one : -one;
+    }
+    return 1;
+}
+
+int hnsw_copy_vector(const hnsw_index *h, uint64_t label, float *out) {
+    return h->importing ? 0 : hnsw_copy_vector_at(h, label_find(h, label), out);
+}
+
+size_t hnsw_code_size(const hnsw_index *h) { return h->p.quant ? code_bytes(h) : 0; }
 
 int hnsw_get_level(const hnsw_index *h, uint64_t label) {
     uint32_t s = h->importing ? HNSW_NONE : label_find(h, label);
@@ -1538,14 +1713,15 @@ uint64_t hnsw_label_at(const hnsw_index *h, uint32_t slot) {
 }
 
 const float *hnsw_vector_at(const hnsw_index *h, uint32_t slot) {
-    return slot < h->count ? vec_at(h, slot) : NULL;
+    return slot < h->count && h->has_exact ? vec_at(h, slot) : NULL;
 }
 
 void hnsw_memory_usage(const hnsw_index *h, hnsw_memory *out) {
     out->vectors = h->mem[MEM_VECTORS];
+    out->codes = h->mem[MEM_CODES];
     out->links = h->mem[MEM_LINKS];
     out->other = h->mem[MEM_OTHER] + h->scratch.mem;
-    out->total = out->vectors + out->links + out->other;
+    out->total = out->vectors + out->codes + out->links + out->other;
 }
 
 /* ------------------------------------------------------- serialization */
@@ -1563,7 +1739,8 @@ int hnsw_export_node(const hnsw_index *h, uint32_t slot, hnsw_node_view *out) {
     memset(out, 0, sizeof(*out));
     out->label = meta_at(h, slot)->label;
     out->level = (uint32_t)node_level(h, slot);
-    out->vector = vec_at(h, slot);
+    out->vector = h->has_exact ? vec_at(h, slot) : NULL;
+    out->code = h->p.quant ? col_at(&h->codes, slot) : NULL;
     for (uint32_t l = 0; l <= out->level; l++) {
         const uint32_t *rec = links_at(h, slot, (int)l);
         out->nlinks[l] = rec[0];
@@ -1604,6 +1781,29 @@ static int import_list_valid(hnsw_index *h, uint32_t self, int l, const uint32_t
     return 1;
 }
 
+/* A code as hnsw would have made it: Q8 with a finite scale >= 0, values in
+ * [-127, 127] and the squared norm they give; BIN with zero unused bits. */
+static int import_code_valid(const hnsw_index *h, const uint8_t *code) {
+    if (!code) return 0;
+    if (h->p.quant == HNSW_QUANT_BIN) {
+        uint32_t used = h->p.dim & 63;
+        uint64_t last;
+        memcpy(&last, code + (h->bin_words - 1) * 8, 8);
+        return used == 0 || (last >> used) == 0;
+    }
+    float sc, n;
+    memcpy(&sc, code, 4);
+    memcpy(&n, code + 4, 4);
+    if (!isfinite(sc) || sc < 0 || !isfinite(n)) return 0;
+    const int8_t *c = (const int8_t *)(code + 8);
+    int64_t sq = 0;
+    for (uint32_t i = 0; i < h->p.dim; i++) {
+        if (c[i] == -128) return 0;
+        sq += (int32_t)c[i] * c[i];
+    }
+    return n == (float)((double)sc * sc * (double)sq);
+}
+
 static int import_vector_valid(const hnsw_index *h, const float *v) {
     if (!v || !vector_finite(v, h->p.dim)) return 0;
     if (h->p.metric != HNSW_METRIC_COSINE) return 1;
@@ -1619,20 +1819,21 @@ static int import_fail(hnsw_index *h, int err) {
 int hnsw_import_node(hnsw_index *h, const hnsw_node_view *nv) {
     if (!h->importing || h->import_error) return HNSW_ERR_STATE;
     if (h->count >= h->import_expected) return import_fail(h, HNSW_ERR_CORRUPT);
-    if (!nv || nv->level > HNSW_MAX_LEVEL || !import_vector_valid(h, nv->vector))
+    if (!nv || nv->level > HNSW_MAX_LEVEL ||
+        !(h->has_exact ? import_vector_valid(h, nv->vector) : import_code_valid(h, nv->code)))
         return import_fail(h, HNSW_ERR_CORRUPT);
     uint32_t slot = h->count;
     for (uint32_t l = 0; l <= nv->level; l++)
         if (!import_list_valid(h, slot, (int)l, nv->links[l], nv->nlinks[l]))
             return import_fail(h, HNSW_ERR_CORRUPT);
     size_t n = (size_t)slot + 1;
-    if (col_reserve(&h->vecs, h->mem, n) || col_reserve(&h->links0, h->mem, n) ||
-        col_reserve(&h->meta, h->mem, n))
-        return import_fail(h, HNSW_ERR_NOMEM);
+    if (reserve_storage(h, n)) return import_fail(h, HNSW_ERR_NOMEM);
     upper_block *upper = upper_alloc(h, (int)nv->level);
     if (nv->level && !upper) return import_fail(h, HNSW_ERR_NOMEM);
     h->count++;
-    memcpy(vec_at(h, slot), nv->vector, vec_bytes(h));
+    if (h->has_exact) memcpy(vec_at(h, slot), nv->vector, vec_bytes(h));
+    if (h->has_exact && h->p.quant) encode_vector(h, nv->vector, col_at(&h->codes, slot));
+    else if (h->p.quant) memcpy(col_at(&h->codes, slot), nv->code, code_bytes(h));
     *meta_at(h, slot) = (node_meta){nv->label, upper, NULL};
     for (uint32_t l = 0; l <= nv->level; l++) {
         uint32_t *rec = links_at(h, slot, (int)l);

@@ -51,12 +51,22 @@
 
 typedef enum hnsw_metric { HNSW_METRIC_L2 = 0, HNSW_METRIC_IP = 1, HNSW_METRIC_COSINE = 2 } hnsw_metric;
 
+/* Quantized walks (quant.h has the codes): searches walk the graph on Q8 or
+ * BIN codes of the vectors and rescore the best candidates with the exact
+ * fp32 vectors (or, without them, Q8 codes against the fp32 query). With
+ * exact vectors kept, the graph is built on them; with no_exact it is built
+ * on the codes and no fp32 vector is stored. */
+typedef enum hnsw_quant { HNSW_QUANT_NONE = 0, HNSW_QUANT_Q8 = 1, HNSW_QUANT_BIN = 2 } hnsw_quant;
+
 typedef struct hnsw_params {
     uint32_t dim;
     hnsw_metric metric;
     uint32_t M;               /* links per node per level (2M at level 0) */
     uint32_t ef_construction; /* >= 1; searches during inserts use max(this, M) */
     uint64_t seed;            /* seeds the level generator */
+    hnsw_quant quant;         /* HNSW_QUANT_NONE: walk on the fp32 vectors */
+    int no_exact;             /* with quant: keep no fp32 vectors (BIN needs IP or COSINE) */
+    uint32_t rescore;         /* with quant: default over-fetch factor, 1..100 (0 means 1) */
 } hnsw_params;
 
 typedef struct hnsw_index hnsw_index;
@@ -80,6 +90,9 @@ typedef struct hnsw_search_params {
     const uint64_t *seeds; /* ACORN: labels to start from besides the entry
                               point (absent labels are skipped), or NULL */
     size_t nseeds;
+    uint32_t rescore; /* quantized index: the walk keeps k*rescore candidates
+                         (ef raised to match) and the k best by exact distance
+                         are returned; 0: the index's default */
 } hnsw_search_params;
 
 typedef struct hnsw_search_stats {
@@ -90,7 +103,8 @@ typedef struct hnsw_search_stats {
 } hnsw_search_stats;
 
 typedef struct hnsw_memory {
-    size_t vectors; /* the vector arena */
+    size_t vectors; /* the fp32 vector arena */
+    size_t codes;   /* the quantized codes (Q8, BIN) */
     size_t links;   /* level-0 link arena, upper-level blocks, in-link lists */
     size_t other;   /* node metadata, label hash, scratch, the struct */
     size_t total;
@@ -110,7 +124,10 @@ typedef struct hnsw_graph_info {
 typedef struct hnsw_node_view {
     uint64_t label;
     uint32_t level;
-    const float *vector; /* dim floats, as stored (unit length for COSINE) */
+    const float *vector; /* dim floats, as stored (unit length for COSINE);
+                            NULL for an index with no_exact */
+    const uint8_t *code; /* no_exact: the code (hnsw_code_size bytes); on
+                            import ignored when the index keeps vectors */
     uint32_t nlinks[HNSW_MAX_LEVEL + 1];
     const uint32_t *links[HNSW_MAX_LEVEL + 1];
 } hnsw_node_view;
@@ -178,8 +195,17 @@ size_t hnsw_scratch_memory(const hnsw_scratch *s);
 uint32_t hnsw_count(const hnsw_index *h);
 /* 1 when label is present. */
 int hnsw_contains(const hnsw_index *h, uint64_t label);
-/* The stored vector of label (borrowed until the next write), or NULL. */
+/* The stored vector of label (borrowed until the next write), or NULL
+ * (also for an index with no_exact: use hnsw_copy_vector). */
 const float *hnsw_get_vector(const hnsw_index *h, uint64_t label);
+/* Writes label's vector into out (dim floats): the stored one, or with
+ * no_exact the decoded code (Q8: s*c; BIN: +-1/sqrt(dim) per sign).
+ * Returns 1, or 0 when label is absent. */
+int hnsw_copy_vector(const hnsw_index *h, uint64_t label, float *out);
+/* The same for a slot; 0 when out of range. */
+int hnsw_copy_vector_at(const hnsw_index *h, uint32_t slot, float *out);
+/* Bytes of one node's code (0 without quantization). */
+size_t hnsw_code_size(const hnsw_index *h);
 /* The level of label, or HNSW_ERR_NOTFOUND. */
 int hnsw_get_level(const hnsw_index *h, uint64_t label);
 /* Iteration: for slot in [0, hnsw_count): label and stored vector. Any

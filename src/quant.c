@@ -180,6 +180,32 @@ TARGET_AVX2 static uint32_t hamming_popcnt(const uint64_t *a, const uint64_t *b,
 
 uint32_t (*quant_hamming)(const uint64_t *a, const uint64_t *b, uint32_t words) = quant_hamming_scalar;
 
+float quant_bin_query_table(const float *q, uint32_t dim, float *table) {
+    float sum = 0;
+    for (uint32_t j = 0; j * 8 < dim; j++) {
+        float *t = table + (size_t)j * 256, qv[8];
+        for (uint32_t b = 0; b < 8; b++) qv[b] = 8 * j + b < dim ? q[8 * j + b] : 0.0f;
+        t[0] = 0;
+        for (uint32_t b = 1; b < 256; b++) t[b] = t[b & (b - 1)] + qv[__builtin_ctz(b)];
+        for (uint32_t b = 0; b < 8; b++) sum += qv[b];
+    }
+    return sum;
+}
+
+float quant_bin_query_sum(const float *table, const uint64_t *code, uint32_t dim) {
+    const uint8_t *bytes = (const uint8_t *)code; /* byte j holds bits 8j..8j+7 (little-endian words) */
+    uint32_t nbytes = (dim + 7) / 8, j = 0;
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (; j + 4 <= nbytes; j += 4) {
+        s0 += table[(size_t)j * 256 + bytes[j]];
+        s1 += table[(size_t)(j + 1) * 256 + bytes[j + 1]];
+        s2 += table[(size_t)(j + 2) * 256 + bytes[j + 2]];
+        s3 += table[(size_t)(j + 3) * 256 + bytes[j + 3]];
+    }
+    for (; j < nbytes; j++) s0 += table[(size_t)j * 256 + bytes[j]];
+    return (s0 + s1) + (s2 + s3);
+}
+
 /* -------------------------------------------------------------- FP16 */
 
 float quant_f16_to_f32(uint16_t h) {

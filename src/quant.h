@@ -66,6 +66,19 @@ void quant_bin_encode(const float *v, const float *thresh, uint32_t dim, uint64_
 uint32_t quant_hamming_scalar(const uint64_t *a, const uint64_t *b, uint32_t words);
 extern uint32_t (*quant_hamming)(const uint64_t *a, const uint64_t *b, uint32_t words);
 
+/* Asymmetric BIN distance (the query stays fp32): the dot product of q with
+ * the code's sign vector s_i = +-1 is 2 * sum(q_i : bit i set) - sum(q_i),
+ * and the partial sum is one table lookup per code byte. The table has
+ * quant_bin_table_floats(dim) floats: for each byte j of the code, the 256
+ * sums of q[8j..8j+7] over the set bits of the index. */
+static inline size_t quant_bin_table_floats(uint32_t dim) { return (size_t)((dim + 7) / 8) * 256; }
+
+/* Fills table for the fp32 query q; returns sum(q_i). */
+float quant_bin_query_table(const float *q, uint32_t dim, float *table);
+
+/* sum(q_i : bit i of code set), from the query's table. */
+float quant_bin_query_sum(const float *table, const uint64_t *code, uint32_t dim);
+
 /* ---- blobs ---- */
 
 /* IEEE binary16 <-> binary32 (round to nearest even; overflow gives

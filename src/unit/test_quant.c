@@ -128,6 +128,26 @@ TEST(test_bin_encode_and_hamming) {
     }
 }
 
+TEST(test_bin_query_table_is_signed_dot) {
+    float q[77], v[77], table[10 * 256];
+    uint64_t code[2];
+    for (int t = 0; t < 20; t++) {
+        for (int i = 0; i < 77; i++) {
+            q[i] = rng_float();
+            v[i] = rng_float();
+        }
+        quant_bin_encode(v, NULL, 77, code);
+        float sum = quant_bin_query_table(q, 77, table);
+        double want = 0, want_sum = 0;
+        for (int i = 0; i < 77; i++) {
+            want += v[i] > 0 ? q[i] : -q[i];
+            want_sum += q[i];
+        }
+        EXPECT(fabs(sum - want_sum) < 1e-4);
+        EXPECT(fabs(2.0 * quant_bin_query_sum(table, code, 77) - sum - want) < 1e-4);
+    }
+}
+
 TEST(test_f16_every_half_round_trips) {
     for (uint32_t h = 0; h < 65536; h++) {
         float f = quant_f16_to_f32((uint16_t)h);
@@ -163,6 +183,7 @@ int main(void) {
     RUN(test_q8_distances_match_decoded);
     RUN(test_i8_dot_simd_matches_scalar);
     RUN(test_bin_encode_and_hamming);
+    RUN(test_bin_query_table_is_signed_dot);
     RUN(test_f16_every_half_round_trips);
     RUN(test_f16_known_values_and_rounding);
     return TEST_REPORT();
