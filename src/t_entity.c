@@ -54,6 +54,7 @@
 #include "flat.h"
 #include "hnsw.h"
 #include "planner.h"
+#include "quant.h"
 #include "serial.h"
 #include "server.h"
 #include "vec_dist.h"
@@ -74,6 +75,10 @@ typedef struct collection {
     hnsw_metric metric;
     int index;
     uint32_t M, ef_construction, ef_runtime;
+    hnsw_quant quant;  /* QUANT: HNSW walks on Q8 or BIN codes */
+    int no_exact;      /* QUANT ... NOEXACT: no fp32 vectors kept */
+    uint32_t rescore;  /* RESCORE: default over-fetch of quantized walks */
+    float *decoded;    /* NOEXACT: one decoded vector (coll_get_vector) */
     hnsw_index *hnsw;
     flat_index *flat;
     hnsw_scratch *scratch;
@@ -163,7 +168,9 @@ static int coll_make_index(collection *c) {
         return c->flat ? 0 : -1;
     }
     hnsw_params p = {.dim = c->dim, .metric = c->metric, .M = c->M, .ef_construction = c->ef_construction,
-                     .seed = 0x5eed0000ULL + (uint64_t)c->db->id};
+                     .seed = 0x5eed0000ULL + (uint64_t)c->db->id, .quant = c->quant, .no_exact = c->no_exact,
+                     .rescore = c->rescore};
+    if (c->no_exact && !c->decoded) c->decoded = zmalloc(sizeof(float) * c->dim);
     return hnsw_create(&p, &c->hnsw) == HNSW_OK ? 0 : -1;
 }
 
@@ -174,8 +181,13 @@ static void coll_free_index(collection *c) {
     c->flat = NULL;
 }
 
+/* The vector of label as the index holds it, or NULL. A NOEXACT index
+ * decodes its code into c->decoded: valid until the next call. */
 static const float *coll_get_vector(const collection *c, uint64_t label) {
-    return c->hnsw ? hnsw_get_vector(c->hnsw, label) : c->flat ? flat_get_vector(c->flat, label) : NULL;
+    if (c->flat) return flat_get_vector(c->flat, label);
+    if (!c->hnsw) return NULL;
+    if (!c->no_exact) return hnsw_get_vector(c->hnsw, label);
+    return hnsw_copy_vector(c->hnsw, label, c->decoded) ? c->decoded : NULL;
 }
 
 static int index_insert(collection *c, uint64_t label, const float *v) {
@@ -454,6 +466,7 @@ static void coll_free(collection *c) {
     fields_free(c);
     coll_free_index(c);
     hnsw_scratch_free(c->scratch);
+    zfree(c->decoded);
     ds_free(c->name);
     ds_free(c->prefix);
     zfree(c);
@@ -564,29 +577,61 @@ pobj *entity_copy(db *dst, pobj *o, const char *key, size_t len, const char **er
 
 /* ---------------- argument parsing ---------------- */
 
-/* Parses "VECTOR blob" or "VALUES d v1..vd" at argv[*i] into a new float
- * array (caller frees). Returns the dimension, or -1 after replying. */
+/* Blob formats of VECTOR [FP32|FP16|INT8] <blob> and PH.GET ... VECTOR
+ * [FP32|FP16|INT8]: little-endian IEEE binary32, binary16, or int8 values
+ * taken as numbers. */
+enum { VFMT_FP32 = 0, VFMT_FP16 = 1, VFMT_INT8 = 2 };
+static const char *const vfmt_names[] = {"FP32", "FP16", "INT8"};
+static const size_t vfmt_bytes[] = {4, 2, 1};
+
+/* The blob format named by argv[at], or -1. */
+static int vector_format_at(client *c, int at) {
+    for (int f = 0; f < 3; f++)
+        if (at < c->argc && arg_is(c, at, vfmt_names[f])) return f;
+    return -1;
+}
+
+/* Converts a blob of n values in format fmt into v. */
+static void vector_from_blob(const unsigned char *p, int fmt, size_t n, float *v) {
+    if (fmt == VFMT_FP32) {
+        memcpy(v, p, n * 4);
+    } else if (fmt == VFMT_FP16) {
+        for (size_t k = 0; k < n; k++) v[k] = quant_f16_to_f32((uint16_t)(p[2 * k] | (p[2 * k + 1] << 8)));
+    } else {
+        for (size_t k = 0; k < n; k++) v[k] = (float)(int8_t)p[k];
+    }
+}
+
+/* Parses "VECTOR [FP32|FP16|INT8] blob" or "VALUES d v1..vd" at argv[*i]
+ * into a new float array (caller frees). A type name is read as such when
+ * another argument follows it (a 4-byte FP32 blob that spells one needs the
+ * explicit FP32). Returns the dimension, or -1 after replying. */
 static int parse_vector(client *c, int *i, float **out, uint32_t want_dim) {
     int at = *i;
     if (arg_is(c, at, "vector")) {
-        if (at + 1 >= c->argc) {
+        int fmt = at + 2 < c->argc ? vector_format_at(c, at + 1) : -1, bi = at + 1;
+        if (fmt >= 0) bi++;
+        else fmt = VFMT_FP32;
+        if (bi >= c->argc) {
             add_reply_err_syntax(c);
             return -1;
         }
-        resp_arg *b = &c->argv[at + 1];
-        if (b->len == 0 || b->len % 4 != 0 || b->len / 4 > HNSW_MAX_DIM) {
+        resp_arg *b = &c->argv[bi];
+        size_t eb = vfmt_bytes[fmt];
+        if (b->len == 0 || b->len % eb != 0 || b->len / eb > HNSW_MAX_DIM) {
             if (want_dim)
-                add_reply_errorf(c, "vector dimension mismatch: expected %u, got a blob of %zu bytes (%u expected)",
-                                 want_dim, b->len, want_dim * 4);
+                add_reply_errorf(c, "vector dimension mismatch: expected %u, got a %s blob of %zu bytes (%zu expected)",
+                                 want_dim, vfmt_names[fmt], b->len, want_dim * eb);
             else
-                add_reply_errorf(c, "VECTOR must be a blob of little-endian float32 values (4 bytes each), got %zu bytes", b->len);
+                add_reply_errorf(c, "VECTOR %s must be a blob of %zu-byte values, got %zu bytes", vfmt_names[fmt], eb,
+                                 b->len);
             return -1;
         }
-        int dim = (int)(b->len / 4);
+        int dim = (int)(b->len / eb);
         float *v = zmalloc(sizeof(float) * (size_t)dim);
-        memcpy(v, b->ptr, b->len);
+        vector_from_blob((const unsigned char *)b->ptr, fmt, (size_t)dim, v);
         *out = v;
-        *i = at + 2;
+        *i = bi + 1;
         return dim;
     }
     if (arg_is(c, at, "values")) {
@@ -691,6 +736,24 @@ static void coll_adopt_existing(collection *c) {
     dict_iter_release(&it);
 }
 
+/* PH.CREATE's QUANT, NOEXACT and RESCORE against the rest; replies and
+ * returns -1 when they do not fit. */
+static int check_quant_options(client *c, uint32_t dim, hnsw_metric metric, int index, hnsw_quant quant, int no_exact,
+                               uint32_t rescore) {
+    const char *err = NULL;
+    if (quant && (!dim || index != INDEX_HNSW)) err = "QUANT needs DIM and INDEX HNSW";
+    else if (no_exact && !quant) err = "NOEXACT needs QUANT Q8 or BIN";
+    else if (rescore && !quant) err = "RESCORE needs QUANT Q8 or BIN";
+    else if (quant == HNSW_QUANT_BIN && no_exact && metric == HNSW_METRIC_L2)
+        err = "QUANT BIN NOEXACT needs METRIC COSINE or IP: signs alone give no L2 distance";
+    if (err) add_reply_error(c, err);
+    return err ? -1 : 0;
+}
+
+/* Default over-fetch of quantized walks, from the benchmark (docs/quantization.md). */
+#define RESCORE_DEFAULT_Q8 2
+#define RESCORE_DEFAULT_BIN 8
+
 void phCreateCommand(client *c) {
     resp_arg *name = &c->argv[1];
     if (coll_find(c->db, name->ptr, name->len)) {
@@ -702,9 +765,10 @@ void phCreateCommand(client *c) {
         return;
     }
     ds prefix = NULL;
-    uint32_t dim = 0, M = 16, efc = 200, efr = 64;
+    uint32_t dim = 0, M = 16, efc = 200, efr = 64, rescore = 0;
     hnsw_metric metric = HNSW_METRIC_COSINE;
-    int index = INDEX_HNSW, rc = 0, nfields = 0;
+    hnsw_quant quant = HNSW_QUANT_NONE;
+    int index = INDEX_HNSW, rc = 0, nfields = 0, no_exact = 0;
     fieldidx *fields[MAX_FIELDS];
     for (int i = 2; i < c->argc && rc == 0; i += 2) {
         if (i + 1 >= c->argc) {
@@ -741,11 +805,27 @@ void phCreateCommand(client *c) {
             rc = parse_u32_opt(c, i + 1, 1, 4096, "EF_CONSTRUCTION", &efc);
         } else if (arg_is(c, i, "ef_runtime")) {
             rc = parse_u32_opt(c, i + 1, 1, MAX_EF, "EF_RUNTIME", &efr);
+        } else if (arg_is(c, i, "quant")) {
+            if (arg_is(c, i + 1, "q8")) quant = HNSW_QUANT_Q8;
+            else if (arg_is(c, i + 1, "bin")) quant = HNSW_QUANT_BIN;
+            else if (arg_is(c, i + 1, "none")) quant = HNSW_QUANT_NONE;
+            else {
+                add_reply_errorf(c, "unknown QUANT '%.*s' (Q8, BIN or NONE)", (int)(c->argv[i + 1].len > 32 ? 32 : c->argv[i + 1].len),
+                                 c->argv[i + 1].ptr);
+                rc = -1;
+            }
+            if (i + 2 < c->argc && arg_is(c, i + 2, "noexact")) {
+                no_exact = 1;
+                i++; /* QUANT <type> NOEXACT: three arguments */
+            }
+        } else if (arg_is(c, i, "rescore")) {
+            rc = parse_u32_opt(c, i + 1, 1, 100, "RESCORE", &rescore);
         } else {
             add_reply_err_syntax(c);
             rc = -1;
         }
     }
+    if (rc == 0) rc = check_quant_options(c, dim, metric, index, quant, no_exact, rescore);
     if (rc != 0) {
         ds_free(prefix);
         while (nfields) fieldidx_free(fields[--nfields]);
@@ -772,6 +852,9 @@ void phCreateCommand(client *c) {
     coll->M = M;
     coll->ef_construction = efc;
     coll->ef_runtime = efr;
+    coll->quant = quant;
+    coll->no_exact = no_exact;
+    coll->rescore = rescore ? rescore : quant == HNSW_QUANT_Q8 ? RESCORE_DEFAULT_Q8 : quant ? RESCORE_DEFAULT_BIN : 1;
     coll->scratch = hnsw_scratch_new();
     for (int k = 0; k < nfields; k++) coll_add_field(coll, fields[k], 0); /* filled by the adoption below */
     if (coll_make_index(coll) != 0) {
@@ -896,14 +979,34 @@ static void reply_kv_str(client *c, const char *k, const char *v) {
     add_reply_bulk_cstr(c, v);
 }
 
+static const char *quant_name(hnsw_quant q) { return q == HNSW_QUANT_Q8 ? "Q8" : q == HNSW_QUANT_BIN ? "BIN" : "NONE"; }
+
+/* PH.INFO's bytes_per_vector: each part of the memory over the vectors. */
+static void reply_bytes_per_vector(client *c, const collection *coll, size_t codes, size_t graph, size_t vectors,
+                                   size_t other) {
+    double n = coll->vectors > 0 ? (double)coll->vectors : 1;
+    add_reply_map_len(c, 5);
+    add_reply_bulk_cstr(c, "codes");
+    add_reply_double(c, (double)codes / n);
+    add_reply_bulk_cstr(c, "graph");
+    add_reply_double(c, (double)graph / n);
+    add_reply_bulk_cstr(c, "exact_vectors");
+    add_reply_double(c, (double)vectors / n);
+    add_reply_bulk_cstr(c, "metadata");
+    add_reply_double(c, (double)coll->metadata_bytes / n);
+    add_reply_bulk_cstr(c, "other");
+    add_reply_double(c, (double)other / n);
+}
+
 void phInfoCommand(client *c) {
     collection *coll = coll_or_reply(c, &c->argv[1]);
     if (!coll) return;
-    size_t mvec = 0, mlinks = 0, mother = 0;
+    size_t mvec = 0, mlinks = 0, mother = 0, mcodes = 0;
     if (coll->hnsw) {
         hnsw_memory m;
         hnsw_memory_usage(coll->hnsw, &m);
         mvec = m.vectors;
+        mcodes = m.codes;
         mlinks = m.links;
         mother = m.other;
     } else if (coll->flat) {
@@ -912,7 +1015,7 @@ void phInfoCommand(client *c) {
     mother += sizeof(*coll) + (size_t)coll->entities * sizeof(entity);
     long long gedges, gmem;
     graph_db_stats(c->db, &gedges, &gmem); /* edges may cross collections: the database's */
-    add_reply_map_len(c, 29);
+    add_reply_map_len(c, 34);
     reply_kv_str(c, "name", coll->name);
     reply_kv_str(c, "prefix", coll->prefix);
     reply_kv_long(c, "dim", coll->dim);
@@ -921,12 +1024,18 @@ void phInfoCommand(client *c) {
     reply_kv_long(c, "m", coll->M);
     reply_kv_long(c, "ef_construction", coll->ef_construction);
     reply_kv_long(c, "ef_runtime", coll->ef_runtime);
+    reply_kv_str(c, "quant", quant_name(coll->quant));
+    reply_kv_str(c, "exact_vectors", coll->no_exact ? "no" : "yes");
+    reply_kv_long(c, "rescore", coll->rescore);
     reply_kv_long(c, "entities", coll->entities);
     reply_kv_long(c, "vectors", coll->vectors);
     reply_kv_long(c, "memory_vectors", (long long)mvec);
     reply_kv_long(c, "memory_index", (long long)mlinks);
     reply_kv_long(c, "memory_other", (long long)mother);
     reply_kv_long(c, "memory_metadata", coll->metadata_bytes);
+    reply_kv_long(c, "memory_codes", (long long)mcodes);
+    add_reply_bulk_cstr(c, "bytes_per_vector");
+    reply_bytes_per_vector(c, coll, mcodes, mlinks, mvec, mother);
     reply_kv_str(c, "index_state", "ready");
     reply_kv_str(c, "simd", vec_isa_name(vec_dist_current()));
     reply_kv_long(c, "searches", coll->searches);
@@ -1058,14 +1167,31 @@ done:
     if (meta) json_decref(meta);
 }
 
-static void reply_vector_blob(client *c, const entity *e) {
+/* e's vector as a blob of format fmt (VFMT_*): FP16 rounds to nearest
+ * even (beyond 65504: infinity), INT8 rounds to the nearest integer and
+ * clamps to [-128, 127]. */
+static void reply_vector_blob(client *c, const entity *e, int fmt) {
     if (!e->has_vec) {
         add_reply_null(c);
         return;
     }
     float *v = zmalloc(sizeof(float) * e->dim);
     entity_vector(e, v);
-    add_reply_bulk(c, (const char *)v, sizeof(float) * e->dim);
+    if (fmt == VFMT_FP16) {
+        unsigned char *b = (unsigned char *)v; /* 2 bytes out per 4 in: converts in place, front to back */
+        for (uint32_t k = 0; k < e->dim; k++) {
+            uint16_t h = quant_f32_to_f16(v[k]);
+            b[2 * k] = (unsigned char)h;
+            b[2 * k + 1] = (unsigned char)(h >> 8);
+        }
+    } else if (fmt == VFMT_INT8) {
+        signed char *b = (signed char *)v;
+        for (uint32_t k = 0; k < e->dim; k++) {
+            float x = nearbyintf(v[k]);
+            b[k] = (signed char)(x > 127 ? 127 : x < -128 ? -128 : x);
+        }
+    }
+    add_reply_bulk(c, (const char *)v, vfmt_bytes[fmt] * e->dim);
     zfree(v);
 }
 
@@ -1080,10 +1206,12 @@ static void reply_meta(client *c, const entity *e) {
 }
 
 void phGetCommand(client *c) {
-    int want_vec = 0, want_values = 0, want_meta = 0, want_edges = 0;
+    int want_vec = 0, want_values = 0, want_meta = 0, want_edges = 0, fmt = VFMT_FP32;
     for (int i = 2; i < c->argc; i++) {
-        if (arg_is(c, i, "vector")) want_vec = 1;
-        else if (arg_is(c, i, "values")) want_values = 1;
+        if (arg_is(c, i, "vector")) {
+            want_vec = 1;
+            if (vector_format_at(c, i + 1) >= 0) fmt = vector_format_at(c, ++i);
+        } else if (arg_is(c, i, "values")) want_values = 1;
         else if (arg_is(c, i, "meta")) want_meta = 1;
         else if (arg_is(c, i, "edges")) want_edges = 1;
         else {
@@ -1102,7 +1230,7 @@ void phGetCommand(client *c) {
     add_reply_map_len(c, want_vec + want_values + want_meta + want_edges);
     if (want_vec) {
         add_reply_bulk_cstr(c, "vector");
-        reply_vector_blob(c, e);
+        reply_vector_blob(c, e, fmt);
     }
     if (want_values) {
         add_reply_bulk_cstr(c, "values");
@@ -1224,6 +1352,7 @@ static bool accept_label_bool(uint64_t label, void *p) { return accept_label(lab
 
 typedef struct search_opts {
     size_t k, ef;
+    uint32_t rescore; /* RESCORE: over-fetch of a quantized walk (0: the collection's) */
     int exact, withscores, withmeta, withvectors;
     double radius;
     int has_radius;
@@ -1259,6 +1388,9 @@ static int parse_search_opts(client *c, int i, collection *coll, search_opts *o)
             o->ef = (size_t)v;
         } else if (arg_is(c, i, "exact")) {
             o->exact = 1;
+        } else if (arg_is(c, i, "rescore") && more) {
+            if (arg_long_range(c, ++i, 1, 100, &v, "RESCORE must be between 1 and 100") < 0) return -1;
+            o->rescore = (uint32_t)v;
         } else if (arg_is(c, i, "radius") && more) {
             if (!util_str2d(c->argv[i + 1].ptr, c->argv[i + 1].len, &o->radius) || isnan(o->radius)) {
                 add_reply_error(c, "RADIUS must be a number");
@@ -1382,7 +1514,7 @@ static void reply_results(client *c, collection *coll, search_opts *o, uint64_t 
         }
         if (o->withvectors) {
             add_reply_bulk_cstr(c, "vector");
-            reply_vector_blob(c, e);
+            reply_vector_blob(c, e, VFMT_FP32);
         }
         for (int r = 0; r < o->ret_count; r++) {
             resp_arg *p = &c->argv[o->ret_first + r];
@@ -1645,7 +1777,9 @@ static int exact_scan(collection *coll, const float *q, size_t k, search_ctx *sc
     for (uint32_t s = 0; s < cnt; s++) {
         uint64_t label = hnsw_label_at(coll->hnsw, s);
         if (!accept_label(label, sctx)) continue;
-        flat_topk_push(&t, label, query_distance(coll, qq, hnsw_vector_at(coll->hnsw, s)));
+        const float *v = hnsw_vector_at(coll->hnsw, s);
+        if (!v && hnsw_copy_vector_at(coll->hnsw, s, coll->decoded)) v = coll->decoded; /* NOEXACT */
+        if (v) flat_topk_push(&t, label, query_distance(coll, qq, v));
     }
     zfree(qq);
     return (int)flat_topk_finish(&t, labels, dists);
@@ -1741,7 +1875,7 @@ static int verify_results(const filter_expr *f, uint64_t *labels, float *dists, 
 static int graph_walk(collection *coll, const float *q, const search_opts *o, search_ctx *sctx, search_plan *p,
                       int strategy, uint64_t *labels, float *dists, int *cut) {
     hnsw_search_params sp = {.k = o->k, .ef = o->ef, .filter = NULL, .filter_ctx = sctx,
-                             .acorn = strategy == PLAN_ACORN};
+                             .acorn = strategy == PLAN_ACORN, .rescore = o->rescore};
     const filter_expr *post = NULL; /* POSTFILTER: evaluated on the fetched results */
     if (strategy == PLAN_ACORN) {
         sp.filter = walk_accept;
@@ -2234,7 +2368,7 @@ int entity_collection_count(db *d) { return d->ncolls; }
 
 void entity_collection_args(db *d, int i, ds *out) {
     collection *c = d->colls[i];
-    ds a[16];
+    ds a[24];
     int n = 0;
     a[n++] = ds_new(c->name, ds_len(c->name));
     a[n++] = ds_from_cstr("PREFIX");
@@ -2252,6 +2386,13 @@ void entity_collection_args(db *d, int i, ds *out) {
         a[n++] = ds_catfmt(ds_empty(8), "%u", c->ef_construction);
         a[n++] = ds_from_cstr("EF_RUNTIME");
         a[n++] = ds_catfmt(ds_empty(8), "%u", c->ef_runtime);
+        if (c->quant) {
+            a[n++] = ds_from_cstr("QUANT");
+            a[n++] = ds_from_cstr(quant_name(c->quant));
+            if (c->no_exact) a[n++] = ds_from_cstr("NOEXACT");
+            a[n++] = ds_from_cstr("RESCORE");
+            a[n++] = ds_catfmt(ds_empty(8), "%u", c->rescore);
+        }
     }
     ser_put_varint(out, (uint64_t)n + 3 * (uint64_t)c->nfields);
     for (int k = 0; k < n; k++) {
@@ -2292,7 +2433,8 @@ void entity_graph_export_nodes(db *d, int i, uint32_t from, uint32_t to, ds *out
         entity *e = ENTITY_OF(nv.label);
         ser_put_bytes(out, e->key, ds_len(e->key));
         ser_put_u8(out, (uint8_t)nv.level);
-        ser_put_f32s(out, nv.vector, c->dim);
+        if (nv.vector) ser_put_f32s(out, nv.vector, c->dim);
+        else ser_put_bytes(out, nv.code, hnsw_code_size(c->hnsw)); /* NOEXACT: the code */
         for (uint32_t l = 0; l <= nv.level; l++) {
             ser_put_varint(out, nv.nlinks[l]);
             for (uint32_t k = 0; k < nv.nlinks[l]; k++) ser_put_varint(out, nv.links[l][k]);
@@ -2345,6 +2487,9 @@ int entity_graph_import_begin(db *d, ser_reader *r, const char **err) {
         *err = "a graph's node count differs from its collection's entities";
         return -1;
     }
+    gi.params.quant = c->quant; /* from the collection's PH.CREATE arguments */
+    gi.params.no_exact = c->no_exact;
+    gi.params.rescore = c->rescore;
     if (hnsw_import_begin(&gi, &gimp.h) != HNSW_OK) {
         entity_graph_import_abort();
         return -1;
@@ -2367,7 +2512,17 @@ static int import_one_node(ser_reader *r, const char **err) {
     *err = "bad graph node";
     ser_get_bytes(r, &k, &kl);
     ser_get_u8(r, &level);
-    if (!ser_get_f32s(r, gimp.vec, gimp.dim) || level > HNSW_MAX_LEVEL || gimp.next >= gimp.count) return -1;
+    if (gimp.c->no_exact) {
+        size_t cl;
+        const char *code;
+        if (!ser_get_bytes(r, &code, &cl) || cl != hnsw_code_size(gimp.h)) return -1;
+        nv.code = (const uint8_t *)code;
+    } else if (!ser_get_f32s(r, gimp.vec, gimp.dim)) {
+        return -1;
+    } else {
+        nv.vector = gimp.vec;
+    }
+    if (level > HNSW_MAX_LEVEL || gimp.next >= gimp.count) return -1;
     dict_entry *de = ds_dict_find(gimp.d->keys, k, kl);
     pobj *o = de ? de->v.val : NULL;
     entity *e = o && o->type == OBJ_ENTITY ? o->v.p : NULL;
@@ -2377,7 +2532,6 @@ static int import_one_node(ser_reader *r, const char **err) {
     }
     nv.label = LABEL(e);
     nv.level = level;
-    nv.vector = gimp.vec;
     uint32_t *at = gimp.links;
     for (uint32_t l = 0; l <= level; l++) {
         uint64_t n;
