@@ -752,7 +752,7 @@ static int check_quant_options(client *c, uint32_t dim, hnsw_metric metric, int 
 
 /* Default over-fetch of quantized walks, from the benchmark (docs/quantization.md). */
 #define RESCORE_DEFAULT_Q8 2
-#define RESCORE_DEFAULT_BIN 8
+#define RESCORE_DEFAULT_BIN 16
 
 void phCreateCommand(client *c) {
     resp_arg *name = &c->argv[1];

@@ -328,7 +328,7 @@ class Phenix:
             out[k] = v
         return out
 
-    def load(self):
+    def load(self, extra=()):
         base = self.ds["base"]
         n, dim = base.shape
         try:
@@ -338,7 +338,7 @@ class Phenix:
         mem0 = self.used_memory()
         self.r.execute_command("PH.CREATE", self.coll, "PREFIX", self.prefix, "DIM", dim,
                                "METRIC", self.ds["metric"], "INDEX", "HNSW", "M", M,
-                               "EF_CONSTRUCTION", EF_CONSTRUCTION)
+                               "EF_CONSTRUCTION", EF_CONSTRUCTION, *extra)
         p = Progress("Phenix load (pipelined)", n)
         t0 = time.perf_counter()
         pipe = self.r.pipeline(transaction=False)
@@ -386,7 +386,7 @@ class Phenix:
                 return float(m.group(2)), int(m.group(1))
         return float("nan"), 0
 
-    def search_pipelined(self, queries, ef):
+    def search_pipelined(self, queries, ef, extra=()):
         """All queries through one pipeline: end-to-end q/s, plus server-side usec/query."""
         self.r.execute_command("CONFIG", "RESETSTAT")
         blobs = [q.tobytes() for q in queries]
@@ -395,7 +395,7 @@ class Phenix:
         for s in range(0, len(blobs), BATCH):
             pipe = self.r.pipeline(transaction=False)
             for b in blobs[s:s + BATCH]:
-                pipe.execute_command("PH.SEARCH", self.coll, "VECTOR", b, "K", K, "EF", ef)
+                pipe.execute_command("PH.SEARCH", self.coll, "VECTOR", b, "K", K, "EF", ef, *extra)
             for keys in pipe.execute():
                 found.append(self._ids(keys))
         el = time.perf_counter() - t0
@@ -662,6 +662,126 @@ def run_dataset(args, ds, coll):
 
 
 
+# --------------------------------------------------------------------------- quantized
+
+QUANT_MODES = (
+    ("fp32", ()),
+    ("Q8", ("QUANT", "Q8")),
+    ("Q8 NOEXACT", ("QUANT", "Q8", "NOEXACT")),
+    ("BIN", ("QUANT", "BIN")),
+)
+
+
+def build_faiss_sq8(ds):
+    """faiss IndexHNSWSQ (QT_8bit: per-dimension min/max, 8 bits), same M and efConstruction."""
+    if faiss is None:
+        return None
+    base = ds["base"]
+    cosine = ds["metric"] == "COSINE"
+    if cosine:
+        base = normalized(base)
+    n, dim = base.shape
+    r0, h0 = rss_bytes(), heap_bytes()
+    metric = faiss.METRIC_INNER_PRODUCT if cosine else faiss.METRIC_L2
+    index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, M, metric)
+    index.hnsw.efConstruction = EF_CONSTRUCTION
+    t0 = time.perf_counter()
+    index.train(base[:min(n, 100000)])
+    p = Progress("faiss HNSWSQ8 build (1 thr)", n)
+    for s in range(0, n, 2000):
+        e = min(n, s + 2000)
+        index.add(base[s:e])
+        p.update(e)
+    el = time.perf_counter() - t0
+    p.done()
+    r1, h1 = rss_bytes(), heap_bytes()
+    return {"index": index, "rate": n / el, "seconds": el, "mem_per_vec": (r1 - r0) / n,
+            "heap_per_vec": (h1 - h0) / n if h0 is not None else None, "cosine": cosine}
+
+
+def run_quantized(args, ds, coll):
+    """QUANT Q8 / BIN (+ exact rescoring) and NOEXACT against fp32 on the same data, and
+    faiss IndexHNSWSQ (8-bit) as the reference: bytes/vector by part, build time,
+    recall@10 and queries/s per ef (issue 8)."""
+    base, queries = ds["base"], ds["queries"]
+    n, dim = base.shape
+    print()
+    print("=" * 100)
+    print("Quantized search: %s, %d x %d (%s), %d queries, k=%d, M=%d, ef_construction=%d"
+          % (ds["name"], n, dim, ds["metric"], len(queries), K, M, EF_CONSTRUCTION))
+    print("=" * 100)
+    truth, truth_how, _ = ground_truth(ds)
+    efs = args.quant_ef
+    rows, mem_rows, res = [], [], {}
+    for label, extra in QUANT_MODES:
+        if label.startswith("BIN") and ds["metric"] == "L2" and "NOEXACT" in extra:
+            continue
+        ph = Phenix(args.host, args.port, coll, ds)
+        pl = ph.load(extra)
+        info = pl["info"]
+        bpv = info.get("bytes_per_vector") or {}
+        if isinstance(bpv, list):
+            bpv = dict(zip(bpv[0::2], bpv[1::2]))
+        bpv = {(k.decode() if isinstance(k, bytes) else k): float(v) for k, v in bpv.items()}
+        mem_rows.append([label, fmt(pl["seconds"], "%.1f"), fmt(pl["mem_per_vec"]),
+                         fmt(bpv.get("codes", 0)), fmt(bpv.get("exact_vectors", 0)),
+                         fmt(bpv.get("graph", 0)), fmt(bpv.get("other", 0))])
+        res[label] = {"mem": pl["mem_per_vec"], "vecpart": bpv.get("codes", 0) + bpv.get("exact_vectors", 0),
+                      "ef": {}}
+        for ef in efs:
+            best = None
+            for _ in range(args.repeats):
+                f, qps, usec = ph.search_pipelined(queries, max(ef, K))
+                if best is None or usec < best["usec"]:
+                    best = {"recall": recall_at_k(f, truth), "qps": qps, "usec": usec}
+            res[label]["ef"][ef] = best
+            sys.stderr.write("  %-11s ef %-4d recall %.4f  %.0f q/s  server %.1f us/q\n"
+                             % (label, ef, best["recall"], best["qps"], best["usec"]))
+        ph.drop()
+    fs = build_faiss_sq8(ds)
+    if fs is not None:
+        mem_rows.append(["faiss HNSWSQ8", fmt(fs["seconds"], "%.1f"), fmt(fs["mem_per_vec"]),
+                         "-", "-", "-", "-"])
+        res["faiss SQ8"] = {"ef": {}}
+        for ef in efs:
+            best = None
+            for _ in range(args.repeats):
+                f, qps, lat = search_faiss(fs, queries, max(ef, K))
+                if best is None or qps > best["qps"]:
+                    best = {"recall": recall_at_k(f, truth), "qps": qps, "usec": 1e6 / qps}
+            res["faiss SQ8"]["ef"][ef] = best
+    print_table("Build and memory (Phenix: used_memory delta / N and PH.INFO bytes_per_vector; "
+                "faiss: RSS delta / N)",
+                ["mode", "build s", "B/vec", "codes", "exact vecs", "graph", "other"], mem_rows)
+    labels = [l for l, _ in QUANT_MODES if l in res] + (["faiss SQ8"] if "faiss SQ8" in res else [])
+    for ef in efs:
+        rows.append([str(ef)] + ["%.4f / %s / %s" % (res[l]["ef"][ef]["recall"], fmt(res[l]["ef"][ef]["qps"]),
+                                                     fmt(res[l]["ef"][ef]["usec"], "%.1f")) for l in labels])
+    print_table("recall@10 / q/s / us per query (Phenix: server side, INFO commandstats; faiss: one query "
+                "per call, 1 thread), best of %d" % args.repeats, ["ef"] + labels, rows)
+    print()
+    print("Goals (issue 8):")
+    f32 = res["fp32"]
+    for l in ("Q8", "Q8 NOEXACT"):
+        if l not in res:
+            continue
+        drops = [f32["ef"][ef]["recall"] - res[l]["ef"][ef]["recall"] for ef in efs]
+        print("  %s: recall@10 loss vs fp32 at the same ef: max %.4f (goal <= 0.01); memory "
+              "used_memory %.0f vs %.0f B/vec = %.2fx, vector part %.0f vs %.0f B = %.2fx (goal <= 0.35x)"
+              % (l, max(drops), res[l]["mem"], f32["mem"], res[l]["mem"] / f32["mem"],
+                 res[l]["vecpart"], f32["vecpart"], res[l]["vecpart"] / max(f32["vecpart"], 1)))
+    if "BIN" in res:
+        print("  BIN + rescoring: best recall@10 %.4f (goal >= 0.90 on the 1M x 128 set; this set: %d x %d)"
+              % (max(res["BIN"]["ef"][ef]["recall"] for ef in efs), n, dim))
+    if "faiss SQ8" in res:
+        for ef in efs:
+            a, b = res["Q8"]["ef"][ef], res["faiss SQ8"]["ef"][ef]
+            print("  ef %d: Q8 recall %.4f vs faiss SQ8 %.4f; server us/q %.1f vs faiss %.1f = %.2fx"
+                  % (ef, a["recall"], b["recall"], a["usec"], b["usec"], a["usec"] / b["usec"]))
+    sys.stdout.flush()
+    return res
+
+
 # --------------------------------------------------------------------------- filtered
 
 FILTER_SELECTIVITIES = (0.001, 0.01, 0.1, 0.5)
@@ -836,10 +956,16 @@ def main():
     ap.add_argument("--filter-ef", type=int, default=64, help="EF of the filtered-search section")
     ap.add_argument("--filtered-only", action="store_true", help="run only the filtered-search section")
     ap.add_argument("--no-filtered", action="store_true", help="skip the filtered-search section")
+    ap.add_argument("--quantized-only", action="store_true", help="run only the quantized section")
+    ap.add_argument("--no-quantized", action="store_true", help="skip the quantized section")
+    ap.add_argument("--quant-ef", default="40,80,160", help="EF values of the quantized section")
     ap.add_argument("--repeats", type=int, default=None,
                     help="runs of each search measurement, best kept (default 3; --quick 1)")
     args = ap.parse_args()
     args.ef = [int(x) for x in args.ef.split(",") if x]
+    args.quant_ef = [int(x) for x in args.quant_ef.split(",") if x]
+    if args.quantized_only:
+        args.no_filtered = True
 
     if args.quick:
         n_syn = args.n or 5000
@@ -884,16 +1010,20 @@ def main():
                 print("Fashion-MNIST: %s not found (Debian package dataset-fashion-mnist %s); skipped"
                       % (FASHION_DIR, NOT_INSTALLED))
                 continue
-            if not args.filtered_only:
+            if not args.filtered_only and not args.quantized_only:
                 run_dataset(args, ds, "benchfm")
             if not args.no_filtered:
                 run_filtered(args, ds, "benchfmf")
+            if not args.no_quantized and not args.filtered_only:
+                run_quantized(args, ds, "benchfmq")
         elif name == "synthetic":
             ds = make_synthetic(n_syn, nq)
-            if not args.filtered_only:
+            if not args.filtered_only and not args.quantized_only:
                 run_dataset(args, ds, "benchsyn")
             if not args.no_filtered:
                 run_filtered(args, ds, "benchsynf")
+            if not args.no_quantized and not args.filtered_only:
+                run_quantized(args, ds, "benchsynq")
         else:
             print("unknown data set %r (fashion, synthetic)" % name, file=sys.stderr)
             return 2

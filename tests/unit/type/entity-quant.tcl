@@ -101,7 +101,7 @@ start_server {tags {entity phenix-only quant}} {
         list [dict get $info quant] [dict get $info rescore] \
             [expr {[dict get [dict get $info bytes_per_vector] codes] < 16}] \
             [expr {[quant_recall bin 64 20] >= 0.8}]
-    } {BIN 8 1 1}
+    } {BIN 16 1 1}
 
     test "QUANT BIN NOEXACT answers with estimated distances" {
         r ph.create binn DIM 64 METRIC IP QUANT BIN NOEXACT RESCORE 4
