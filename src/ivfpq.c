@@ -51,7 +51,12 @@
  * is read from the list, so a bucket is 8 bytes. Home bucket by Lemire's
  * multiply-shift range reduction, so the table grows by 1.5x (load kept in
  * (0.53, 0.8]); deletion by Knuth's Algorithm R (TAOCP 6.4), no
- * tombstones.
+ * tombstones. ivfpq_shrink trims lists to size and rebuilds the lookup at
+ * load 0.8 (10 bytes per vector).
+ * Bytes per encoded vector after a shrink: pq_m (code) + 8 (label) + 4
+ * (L2 term) + 10 (lookup). faiss IndexIVFPQ holds pq_m + 8 but has no
+ * lookup by label (its remove_ids scans every list) and, for L2, holds the
+ * nlist x pq_m x 256 table instead of the terms.
  *
  * Invariants (checked by ivfpq_validate)
  * --------------------------------------
@@ -64,11 +69,11 @@
  * --------
  * Lloyd's k-means seeded by k-means++ (random seeding, faiss's default,
  * leaves several centroids in one true cluster and one across two, which
- * Lloyd iterations do not repair; test_kmeans_finds_clusters fails with
- * it; the seeding costs about one Lloyd iteration), COARSE_ITERS iterations on at most
- * 256 * nlist points, an empty cluster re-seeded by splitting the largest
+ * Lloyd iterations do not repair: test_kmeans_finds_clusters fails with
+ * it; the seeding costs about one Lloyd iteration), COARSE_ITERS (15)
+ * iterations on at most 256 * nlist points, an empty cluster re-seeded by splitting the largest
  * one (its centroid is copied and both copies are pushed apart by a
- * relative 1/1024, as faiss does), then PQ_ITERS iterations per sub-space
+ * relative 1/1024, as faiss does), then PQ_ITERS (20) iterations per sub-space
  * on the residuals of at most 65536 points (256 per sub-centroid). Sums
  * are accumulated in double.
  *
