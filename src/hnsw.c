@@ -340,6 +340,8 @@ struct hnsw_scratch {
     size_t rejected_cap;
     float *qbuf; /* normalized query (COSINE) */
     size_t qbuf_cap;
+    float *xbuf; /* an exact vector read through hnsw_vector_fn */
+    size_t xbuf_cap;
     uint8_t *qcode; /* the query's code (quantized walks) */
     size_t qcode_cap;
     int kind;       /* representation the running walk compares (KIND_*) */
@@ -668,7 +670,8 @@ static int scratch_prepare(hnsw_scratch *s, size_t count, size_t ef, size_t m0, 
         scratch_grow(&s->mem, (void **)&s->res, &s->res_cap, ef + 1, sizeof(cand), 0) ||
         scratch_grow(&s->mem, (void **)&s->cands, &s->cands_cap, ef + 1, sizeof(cand), 0) ||
         scratch_grow(&s->mem, (void **)&s->todo, &s->todo_cap, m0, sizeof(uint32_t), 0) ||
-        scratch_grow(&s->mem, (void **)&s->qbuf, &s->qbuf_cap, dim, sizeof(float), 0))
+        scratch_grow(&s->mem, (void **)&s->qbuf, &s->qbuf_cap, dim, sizeof(float), 0) ||
+        scratch_grow(&s->mem, (void **)&s->xbuf, &s->xbuf_cap, dim, sizeof(float), 0))
         return -1;
     return 0;
 }
@@ -682,6 +685,9 @@ static void scratch_release(hnsw_scratch *s) {
     mem_free(&s->mem, s->qcode);
     s->qcode = NULL;
     s->qcode_cap = 0;
+    mem_free(&s->mem, s->xbuf);
+    s->xbuf = NULL;
+    s->xbuf_cap = 0;
     mem_free(&s->mem, s->rejected);
     s->rejected = NULL;
     s->rejected_cap = 0;
@@ -1008,16 +1014,22 @@ static int cand_dist_cmp(const void *x, const void *y) {
     return a->d < b->d ? -1 : a->d > b->d ? 1 : (a->id > b->id) - (a->id < b->id);
 }
 
-/* Quantized walk: the best n of the walk's results get exact distances and
- * are sorted by them into out[]. Returns how many (fewer than n when the
- * walk found fewer). */
-static size_t rescore_results(const hnsw_index *h, hnsw_scratch *s, const float *qf, cand *out, size_t n) {
+/* Quantized walk: the best n of the walk's results get exact distances
+ * (from sp->exact_vector when the index keeps no vectors and the caller
+ * has them) and are sorted by them into out[]. Returns how many (fewer
+ * than n when the walk found fewer). */
+static size_t rescore_results(const hnsw_index *h, hnsw_scratch *s, const hnsw_search_params *sp, const float *qf,
+                              cand *out, size_t n) {
     float qsq = h->p.metric == HNSW_METRIC_L2 ? vec_dot(qf, qf, h->p.dim) : 0;
     while (s->nres > n) heap_pop(s->res, &s->nres, 1);
     n = s->nres;
     for (size_t i = 0; i < n; i++) {
         cand c = heap_pop(s->res, &s->nres, 1);
-        out[i] = (cand){exact_dist(h, qf, qsq, c.id, c.d), c.id};
+        if (!h->has_exact && sp->exact_vector &&
+            sp->exact_vector(meta_at(h, c.id)->label, sp->exact_ctx, s->xbuf) == 0)
+            out[i] = (cand){dist_q(h, qf, s->xbuf), c.id};
+        else
+            out[i] = (cand){exact_dist(h, qf, qsq, c.id, c.d), c.id};
     }
     qsort(out, n, sizeof(cand), cand_dist_cmp);
     return n;
@@ -1077,7 +1089,7 @@ int hnsw_search_ex(const hnsw_index *h, hnsw_scratch *s, const float *query, con
         }
         if (h->p.quant) {
             /* the candidate heap is free now and holds ef + 1 >= keep entries */
-            size_t n = rescore_results(h, s, qf, s->cands, keep);
+            size_t n = rescore_results(h, s, sp, qf, s->cands, keep);
             found = (int)(n < k ? n : k);
             for (int i = 0; i < found; i++) {
                 labels[i] = meta_at(h, s->cands[i].id)->label;
@@ -1099,7 +1111,7 @@ int hnsw_search_ex(const hnsw_index *h, hnsw_scratch *s, const float *query, con
 
 int hnsw_search(hnsw_index *h, const float *query, size_t k, size_t ef, hnsw_filter_fn filter,
                 void *filter_ctx, uint64_t *labels, float *dists) {
-    hnsw_search_params sp = {k, ef, filter, filter_ctx, 0, 0, NULL, 0, 0};
+    hnsw_search_params sp = {k, ef, filter, filter_ctx, 0, 0, NULL, 0, 0, NULL, NULL};
     return hnsw_search_ex(h, &h->scratch, query, &sp, labels, dists, NULL);
 }
 

@@ -77,6 +77,11 @@ typedef struct hnsw_scratch hnsw_scratch;
  * index it is called from. */
 typedef bool (*hnsw_filter_fn)(uint64_t label, void *ctx);
 
+/* Rescoring of an index with no_exact from vectors kept elsewhere (a file):
+ * writes label's exact vector (unit length for COSINE) into out and returns
+ * 0, or -1 to fall back to the code's own estimate. */
+typedef int (*hnsw_vector_fn)(uint64_t label, void *ctx, float *out);
+
 typedef struct hnsw_search_params {
     size_t k;              /* results wanted; 0 gives 0 results */
     size_t ef;             /* candidate list size; raised to k when smaller */
@@ -93,6 +98,8 @@ typedef struct hnsw_search_params {
     uint32_t rescore; /* quantized index: the walk keeps k*rescore candidates
                          (ef raised to match) and the k best by exact distance
                          are returned; 0: the index's default */
+    hnsw_vector_fn exact_vector; /* no_exact: where rescoring reads vectors, or NULL */
+    void *exact_ctx;
 } hnsw_search_params;
 
 typedef struct hnsw_search_stats {

@@ -28,7 +28,9 @@
  * search filter, so it is never returned.
  *
  * Vectors are stored once, inside the index (COSINE: normalized, with the
- * norm kept in the entity so PH.GET returns norm x unit vector).
+ * norm kept in the entity so PH.GET returns norm x unit vector); a QUANT
+ * ... ONDISK collection keeps them in its vector file (vecfile.c) instead,
+ * the index holding only codes, and each attached entity knows its record.
  *
  * Complexity: PH.SET is an HNSW insert (O(log N) expected), PH.SEARCH an
  * HNSW search (about O(ef log N)) or an O(N dim) scan with EXACT/FLAT.
@@ -45,6 +47,7 @@
  * JSON comes from Debian's libjansson (parsed trees with hashed objects and
  * 64-bit integers; deps/README.md says why); its allocations go through
  * zmalloc so used_memory counts them. The merge patch is RFC 7386. */
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <strings.h>
@@ -53,11 +56,13 @@
 #include "filter.h"
 #include "flat.h"
 #include "hnsw.h"
+#include "persist.h"
 #include "planner.h"
 #include "quant.h"
 #include "serial.h"
 #include "server.h"
 #include "vec_dist.h"
+#include "vecfile.h"
 
 #define MAX_K 10000
 #define MAX_EF 65536
@@ -76,7 +81,9 @@ typedef struct collection {
     int index;
     uint32_t M, ef_construction, ef_runtime;
     hnsw_quant quant;  /* QUANT: HNSW walks on Q8 or BIN codes */
-    int no_exact;      /* QUANT ... NOEXACT: no fp32 vectors kept */
+    int no_exact;      /* QUANT ... NOEXACT or ONDISK: no fp32 vectors in the index */
+    int ondisk;        /* QUANT ... ONDISK */
+    vecfile *vf;       /* QUANT ... ONDISK: the exact vectors (unit length for COSINE) */
     uint32_t rescore;  /* RESCORE: default over-fetch of quantized walks */
     float *decoded;    /* NOEXACT: one decoded vector (coll_get_vector) */
     hnsw_index *hnsw;
@@ -108,6 +115,7 @@ struct entity {
     uint32_t meta_bytes;
     uint32_t epoch; /* coll->epoch when attached */
     uint8_t has_vec;
+    uint32_t disk_rec; /* ONDISK collection, attached: record of the exact vector in coll->vf */
     struct graph_node *edges; /* t_graph.c: NULL while the entity has no edges */
 };
 
@@ -171,14 +179,21 @@ static int coll_make_index(collection *c) {
                      .seed = 0x5eed0000ULL + (uint64_t)c->db->id, .quant = c->quant, .no_exact = c->no_exact,
                      .rescore = c->rescore};
     if (c->no_exact && !c->decoded) c->decoded = zmalloc(sizeof(float) * c->dim);
+    if (c->ondisk && !c->vf && !(c->vf = vecfile_open(server.dir, c->dim))) {
+        server_log(LL_WARNING, "collection %s: cannot open a vector file in %s: %s", c->name, server.dir,
+                   strerror(errno));
+        return -1;
+    }
     return hnsw_create(&p, &c->hnsw) == HNSW_OK ? 0 : -1;
 }
 
 static void coll_free_index(collection *c) {
     hnsw_free(c->hnsw);
     flat_free(c->flat);
+    vecfile_close(c->vf); /* a snapshot child keeps its own descriptor */
     c->hnsw = NULL;
     c->flat = NULL;
+    c->vf = NULL;
 }
 
 /* The vector of label as the index holds it, or NULL. A NOEXACT index
@@ -187,21 +202,79 @@ static const float *coll_get_vector(const collection *c, uint64_t label) {
     if (c->flat) return flat_get_vector(c->flat, label);
     if (!c->hnsw) return NULL;
     if (!c->no_exact) return hnsw_get_vector(c->hnsw, label);
+    if (c->vf) return vecfile_get(c->vf, ENTITY_OF(label)->disk_rec, c->decoded) == 0 ? c->decoded : NULL;
     return hnsw_copy_vector(c->hnsw, label, c->decoded) ? c->decoded : NULL;
 }
 
-static int index_insert(collection *c, uint64_t label, const float *v) {
-    int r = c->hnsw ? hnsw_insert(c->hnsw, label, v) : flat_insert(c->flat, label, v);
-    return r < 0 ? r : 0;
+/* ONDISK: a snapshot child may read the vector file; while one runs, freed
+ * records are not reused (vecfile.h). */
+static int vector_file_deferred(collection *c) {
+    int child = snapshot_child_running() || wal_rewrite_running();
+    if (!child) vecfile_release_pending(c->vf);
+    return child;
 }
 
-static int index_update(collection *c, uint64_t label, const float *v) {
-    return c->hnsw ? hnsw_update(c->hnsw, label, v) : flat_update(c->flat, label, v);
+#define INDEX_ERR_FILE (-100) /* the vector file refused a write */
+
+static const char *index_strerror(int r) {
+    return r == INDEX_ERR_FILE ? "could not write the vector file" : hnsw_strerror(r);
 }
 
-static void index_delete(collection *c, uint64_t label) {
-    if (c->hnsw) hnsw_delete(c->hnsw, label);
-    else if (c->flat) flat_delete(c->flat, label);
+/* ONDISK: writes v (normalized for COSINE, as the index compares it) to the
+ * vector file. Returns the record, or 0 (logged). */
+static uint32_t vector_file_put(collection *c, const float *v) {
+    const float *w = v;
+    if (c->metric == HNSW_METRIC_COSINE) {
+        memcpy(c->decoded, v, sizeof(float) * c->dim);
+        vec_normalize(c->decoded, c->dim);
+        w = c->decoded;
+    }
+    vector_file_deferred(c);
+    uint32_t rec = vecfile_put(c->vf, w);
+    if (!rec) server_log(LL_WARNING, "collection %s: writing the vector file failed: %s", c->name, strerror(errno));
+    return rec;
+}
+
+static int index_insert(collection *c, entity *e, const float *v) {
+    uint32_t rec = 0;
+    if (c->vf && !(rec = vector_file_put(c, v))) return INDEX_ERR_FILE;
+    int r = c->hnsw ? hnsw_insert(c->hnsw, LABEL(e), v) : flat_insert(c->flat, LABEL(e), v);
+    if (r < 0) {
+        if (rec) vecfile_free(c->vf, rec, 0); /* never referenced */
+        return r;
+    }
+    e->disk_rec = rec;
+    return 0;
+}
+
+static int index_update(collection *c, entity *e, const float *v) {
+    uint32_t rec = 0;
+    if (c->vf && !(rec = vector_file_put(c, v))) return INDEX_ERR_FILE;
+    int r = c->hnsw ? hnsw_update(c->hnsw, LABEL(e), v) : flat_update(c->flat, LABEL(e), v);
+    if (c->vf) {
+        if (r < 0) {
+            vecfile_free(c->vf, rec, 0);
+        } else {
+            vecfile_free(c->vf, e->disk_rec, vector_file_deferred(c));
+            e->disk_rec = rec;
+        }
+    }
+    return r;
+}
+
+static void index_delete(collection *c, entity *e) {
+    if (c->hnsw) hnsw_delete(c->hnsw, LABEL(e));
+    else if (c->flat) flat_delete(c->flat, LABEL(e));
+    if (c->vf) {
+        vecfile_free(c->vf, e->disk_rec, vector_file_deferred(c));
+        e->disk_rec = 0;
+    }
+}
+
+/* hnsw_vector_fn of ONDISK collections: the exact vector from the file. */
+static int vector_file_read(uint64_t label, void *ctx, float *out) {
+    collection *c = ctx;
+    return vecfile_get(c->vf, ENTITY_OF(label)->disk_rec, out);
 }
 
 /* Writes e's vector (as given, up to COSINE rounding) into out. */
@@ -422,7 +495,7 @@ static void coll_remove(entity *e) {
     if (!c) return;
     if (attached(e)) {
         if (e->has_vec) {
-            index_delete(c, LABEL(e));
+            index_delete(c, e);
             c->vectors--;
         }
         c->entities--;
@@ -439,7 +512,7 @@ static int coll_attach(collection *c, entity *e) {
     if (e->has_vec && e->dim != c->dim) return -1;
     if (e->has_vec) {
         if (c->metric == HNSW_METRIC_COSINE) e->norm = (float)vec_norm(e->vec, e->dim);
-        if (index_insert(c, LABEL(e), e->vec) != 0) return -1;
+        if (index_insert(c, e, e->vec) != 0) return -1;
         c->vectors++;
         zfree(e->vec);
         e->vec = NULL;
@@ -742,10 +815,10 @@ static int check_quant_options(client *c, uint32_t dim, hnsw_metric metric, int 
                                uint32_t rescore) {
     const char *err = NULL;
     if (quant && (!dim || index != INDEX_HNSW)) err = "QUANT needs DIM and INDEX HNSW";
-    else if (no_exact && !quant) err = "NOEXACT needs QUANT Q8 or BIN";
+    else if (no_exact && !quant) err = "NOEXACT and ONDISK need QUANT Q8 or BIN";
     else if (rescore && !quant) err = "RESCORE needs QUANT Q8 or BIN";
     else if (quant == HNSW_QUANT_BIN && no_exact && metric == HNSW_METRIC_L2)
-        err = "QUANT BIN NOEXACT needs METRIC COSINE or IP: signs alone give no L2 distance";
+        err = "QUANT BIN NOEXACT or ONDISK needs METRIC COSINE or IP: a graph on signs alone gives no L2 distance";
     if (err) add_reply_error(c, err);
     return err ? -1 : 0;
 }
@@ -768,7 +841,7 @@ void phCreateCommand(client *c) {
     uint32_t dim = 0, M = 16, efc = 200, efr = 64, rescore = 0;
     hnsw_metric metric = HNSW_METRIC_COSINE;
     hnsw_quant quant = HNSW_QUANT_NONE;
-    int index = INDEX_HNSW, rc = 0, nfields = 0, no_exact = 0;
+    int index = INDEX_HNSW, rc = 0, nfields = 0, no_exact = 0, ondisk = 0;
     fieldidx *fields[MAX_FIELDS];
     for (int i = 2; i < c->argc && rc == 0; i += 2) {
         if (i + 1 >= c->argc) {
@@ -814,9 +887,10 @@ void phCreateCommand(client *c) {
                                  c->argv[i + 1].ptr);
                 rc = -1;
             }
-            if (i + 2 < c->argc && arg_is(c, i + 2, "noexact")) {
+            if (i + 2 < c->argc && (arg_is(c, i + 2, "noexact") || arg_is(c, i + 2, "ondisk"))) {
                 no_exact = 1;
-                i++; /* QUANT <type> NOEXACT: three arguments */
+                ondisk = arg_is(c, i + 2, "ondisk");
+                i++; /* QUANT <type> NOEXACT|ONDISK: three arguments */
             }
         } else if (arg_is(c, i, "rescore")) {
             rc = parse_u32_opt(c, i + 1, 1, 100, "RESCORE", &rescore);
@@ -854,11 +928,13 @@ void phCreateCommand(client *c) {
     coll->ef_runtime = efr;
     coll->quant = quant;
     coll->no_exact = no_exact;
+    coll->ondisk = ondisk;
     coll->rescore = rescore ? rescore : quant == HNSW_QUANT_Q8 ? RESCORE_DEFAULT_Q8 : quant ? RESCORE_DEFAULT_BIN : 1;
     coll->scratch = hnsw_scratch_new();
     for (int k = 0; k < nfields; k++) coll_add_field(coll, fields[k], 0); /* filled by the adoption below */
     if (coll_make_index(coll) != 0) {
-        add_reply_error(c, "could not create the index with these parameters");
+        if (coll->ondisk) add_reply_errorf(c, "could not open a vector file in the server's dir: %s", strerror(errno));
+        else add_reply_error(c, "could not create the index with these parameters");
         coll_free(coll);
         return;
     }
@@ -983,9 +1059,9 @@ static const char *quant_name(hnsw_quant q) { return q == HNSW_QUANT_Q8 ? "Q8" :
 
 /* PH.INFO's bytes_per_vector: each part of the memory over the vectors. */
 static void reply_bytes_per_vector(client *c, const collection *coll, size_t codes, size_t graph, size_t vectors,
-                                   size_t other) {
+                                   size_t other, uint64_t on_disk) {
     double n = coll->vectors > 0 ? (double)coll->vectors : 1;
-    add_reply_map_len(c, 5);
+    add_reply_map_len(c, 6);
     add_reply_bulk_cstr(c, "codes");
     add_reply_double(c, (double)codes / n);
     add_reply_bulk_cstr(c, "graph");
@@ -996,6 +1072,8 @@ static void reply_bytes_per_vector(client *c, const collection *coll, size_t cod
     add_reply_double(c, (double)coll->metadata_bytes / n);
     add_reply_bulk_cstr(c, "other");
     add_reply_double(c, (double)other / n);
+    add_reply_bulk_cstr(c, "exact_vectors_on_disk");
+    add_reply_double(c, (double)on_disk / n);
 }
 
 void phInfoCommand(client *c) {
@@ -1015,7 +1093,7 @@ void phInfoCommand(client *c) {
     mother += sizeof(*coll) + (size_t)coll->entities * sizeof(entity);
     long long gedges, gmem;
     graph_db_stats(c->db, &gedges, &gmem); /* edges may cross collections: the database's */
-    add_reply_map_len(c, 34);
+    add_reply_map_len(c, 35);
     reply_kv_str(c, "name", coll->name);
     reply_kv_str(c, "prefix", coll->prefix);
     reply_kv_long(c, "dim", coll->dim);
@@ -1025,7 +1103,7 @@ void phInfoCommand(client *c) {
     reply_kv_long(c, "ef_construction", coll->ef_construction);
     reply_kv_long(c, "ef_runtime", coll->ef_runtime);
     reply_kv_str(c, "quant", quant_name(coll->quant));
-    reply_kv_str(c, "exact_vectors", coll->no_exact ? "no" : "yes");
+    reply_kv_str(c, "exact_vectors", coll->vf ? "disk" : coll->no_exact ? "no" : "yes");
     reply_kv_long(c, "rescore", coll->rescore);
     reply_kv_long(c, "entities", coll->entities);
     reply_kv_long(c, "vectors", coll->vectors);
@@ -1034,8 +1112,12 @@ void phInfoCommand(client *c) {
     reply_kv_long(c, "memory_other", (long long)mother);
     reply_kv_long(c, "memory_metadata", coll->metadata_bytes);
     reply_kv_long(c, "memory_codes", (long long)mcodes);
+    vecfile_stats vs = {0, 0, 0, 0};
+    if (coll->vf) vecfile_get_stats(coll->vf, &vs);
+    mother += vs.memory;
+    reply_kv_long(c, "vector_file_bytes", (long long)vs.file_bytes);
     add_reply_bulk_cstr(c, "bytes_per_vector");
-    reply_bytes_per_vector(c, coll, mcodes, mlinks, mvec, mother);
+    reply_bytes_per_vector(c, coll, mcodes, mlinks, mvec, mother, vs.file_bytes);
     reply_kv_str(c, "index_state", "ready");
     reply_kv_str(c, "simd", vec_isa_name(vec_dist_current()));
     reply_kv_long(c, "searches", coll->searches);
@@ -1137,10 +1219,10 @@ void phSetCommand(client *c) {
                 goto done;
             }
             int r;
-            if (e->has_vec) r = index_update(coll, LABEL(e), vec);
-            else r = index_insert(coll, LABEL(e), vec);
+            if (e->has_vec) r = index_update(coll, e, vec);
+            else r = index_insert(coll, e, vec);
             if (r < 0) {
-                add_reply_errorf(c, "the index refused the vector: %s", hnsw_strerror(r));
+                add_reply_errorf(c, "the index refused the vector: %s", index_strerror(r));
                 goto done;
             }
             if (!e->has_vec) coll->vectors++;
@@ -1778,7 +1860,8 @@ static int exact_scan(collection *coll, const float *q, size_t k, search_ctx *sc
         uint64_t label = hnsw_label_at(coll->hnsw, s);
         if (!accept_label(label, sctx)) continue;
         const float *v = hnsw_vector_at(coll->hnsw, s);
-        if (!v && hnsw_copy_vector_at(coll->hnsw, s, coll->decoded)) v = coll->decoded; /* NOEXACT */
+        if (!v && coll->vf) v = coll_get_vector(coll, label); /* ONDISK: the file */
+        else if (!v && hnsw_copy_vector_at(coll->hnsw, s, coll->decoded)) v = coll->decoded; /* NOEXACT */
         if (v) flat_topk_push(&t, label, query_distance(coll, qq, v));
     }
     zfree(qq);
@@ -1875,7 +1958,8 @@ static int verify_results(const filter_expr *f, uint64_t *labels, float *dists, 
 static int graph_walk(collection *coll, const float *q, const search_opts *o, search_ctx *sctx, search_plan *p,
                       int strategy, uint64_t *labels, float *dists, int *cut) {
     hnsw_search_params sp = {.k = o->k, .ef = o->ef, .filter = NULL, .filter_ctx = sctx,
-                             .acorn = strategy == PLAN_ACORN, .rescore = o->rescore};
+                             .acorn = strategy == PLAN_ACORN, .rescore = o->rescore,
+                             .exact_vector = coll->vf ? vector_file_read : NULL, .exact_ctx = coll};
     const filter_expr *post = NULL; /* POSTFILTER: evaluated on the fetched results */
     if (strategy == PLAN_ACORN) {
         sp.filter = walk_accept;
@@ -2210,15 +2294,30 @@ void phExplainCommand(client *c) { search_generic(c, 1); }
 
 #define ENT_F_VEC 1
 #define ENT_F_IN_GRAPH 2
+#define ENT_F_EXACT 4 /* in a graph of an ONDISK collection: the exact vector follows the norm */
+
+/* ONDISK: the exact vector of e into the snapshot; a failed read writes NaN,
+ * which the loader refuses, so the damage cannot go unnoticed. */
+static void encode_file_vector(ds *out, const entity *e) {
+    float *v = zmalloc(sizeof(float) * e->dim);
+    if (vecfile_get(e->coll->vf, e->disk_rec, v) != 0) {
+        server_log(LL_WARNING, "snapshot: reading the vector of %s from the vector file failed", e->key);
+        for (uint32_t i = 0; i < e->dim; i++) v[i] = NAN;
+    }
+    ser_put_f32s(out, v, e->dim);
+    zfree(v);
+}
 
 void entity_encode(ds *out, const pobj *o, int mode) {
     const entity *e = o->v.p;
     int in_graph = mode == SER_MODE_SNAPSHOT && e->has_vec && attached(e) && e->coll->hnsw;
-    ser_put_u8(out, (uint8_t)((e->has_vec ? ENT_F_VEC : 0) | (in_graph ? ENT_F_IN_GRAPH : 0)));
+    int exact = in_graph && e->coll->vf;
+    ser_put_u8(out, (uint8_t)((e->has_vec ? ENT_F_VEC : 0) | (in_graph ? ENT_F_IN_GRAPH : 0) | (exact ? ENT_F_EXACT : 0)));
     if (e->has_vec) {
         ser_put_varint(out, e->dim);
         if (in_graph) {
             ser_put_f32s(out, &e->norm, 1);
+            if (exact) encode_file_vector(out, e);
         } else {
             float *v = zmalloc(sizeof(float) * e->dim);
             entity_vector(e, v);
@@ -2248,13 +2347,15 @@ pobj *entity_decode(ser_reader *r, db *d, const char *key, size_t klen, int mode
     uint64_t dim = 0;
     float norm = 1.0f, *vec = NULL;
     *err = "Bad data format";
-    if (!ser_get_u8(r, &flags) || (flags & ~(ENT_F_VEC | ENT_F_IN_GRAPH))) return NULL;
+    if (!ser_get_u8(r, &flags) || (flags & ~(ENT_F_VEC | ENT_F_IN_GRAPH | ENT_F_EXACT))) return NULL;
     if ((flags & ENT_F_IN_GRAPH) && (mode != SER_MODE_SNAPSHOT || !(flags & ENT_F_VEC))) return NULL;
+    if ((flags & ENT_F_EXACT) && !(flags & ENT_F_IN_GRAPH)) return NULL;
     if (flags & ENT_F_VEC) {
         if (!ser_get_varint(r, &dim) || dim < 1 || dim > HNSW_MAX_DIM) return NULL;
         if (flags & ENT_F_IN_GRAPH) {
             if (!ser_get_f32s(r, &norm, 1) || !isfinite(norm)) return NULL;
-        } else {
+        }
+        if (!(flags & ENT_F_IN_GRAPH) || (flags & ENT_F_EXACT)) {
             if (ser_remaining(r) < dim * 4) return NULL;
             vec = zmalloc(sizeof(float) * dim);
             ser_get_f32s(r, vec, dim);
@@ -2286,11 +2387,23 @@ pobj *entity_decode(ser_reader *r, db *d, const char *key, size_t klen, int mode
     e->vec = vec;
     collection *c = coll_for_key(d, key, klen);
     if (flags & ENT_F_IN_GRAPH) {
-        if (!c || !c->hnsw || c->dim != dim) {
-            *err = "an entity's vector is in a graph its collection does not have";
+        if (!c || !c->hnsw || c->dim != dim || !(flags & ENT_F_EXACT) != !c->vf) {
+            *err = !c || !c->hnsw || c->dim != dim ? "an entity's vector is in a graph its collection does not have"
+                                                   : "an entity's exact vector does not match its collection's ONDISK";
             pobj tmp = {.type = OBJ_ENTITY, .v.p = e};
             entity_free_value(&tmp);
             return NULL;
+        }
+        if (c->vf) { /* ONDISK: the exact vector goes to the file, the node comes with the graph */
+            e->disk_rec = vecfile_put(c->vf, e->vec);
+            zfree(e->vec);
+            e->vec = NULL;
+            if (!e->disk_rec) {
+                *err = "could not write the vector file";
+                pobj tmp = {.type = OBJ_ENTITY, .v.p = e};
+                entity_free_value(&tmp);
+                return NULL;
+            }
         }
         /* attached now; its node comes with the collection's graph */
         e->norm = norm;
@@ -2389,7 +2502,7 @@ void entity_collection_args(db *d, int i, ds *out) {
         if (c->quant) {
             a[n++] = ds_from_cstr("QUANT");
             a[n++] = ds_from_cstr(quant_name(c->quant));
-            if (c->no_exact) a[n++] = ds_from_cstr("NOEXACT");
+            if (c->no_exact) a[n++] = ds_from_cstr(c->ondisk ? "ONDISK" : "NOEXACT");
             a[n++] = ds_from_cstr("RESCORE");
             a[n++] = ds_catfmt(ds_empty(8), "%u", c->rescore);
         }

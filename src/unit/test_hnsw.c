@@ -474,7 +474,7 @@ TEST(test_filter_acorn) {
             uint64_t got[K], want[K];
             float d[K];
             call_count cc = {calloc(n, 1), 0, 0, filters[fi]};
-            hnsw_search_params sp = {K, 100, counting_filter, &cc, 0, 1, NULL, 0, 0};
+            hnsw_search_params sp = {K, 100, counting_filter, &cc, 0, 1, NULL, 0, 0, NULL, NULL};
             hnsw_search_stats st;
             int r = hnsw_search_ex(h, s, qs + i * dim, &sp, got, d, &st);
             EXPECT(r == K);
@@ -485,7 +485,7 @@ TEST(test_filter_acorn) {
             total += nw;
             repeats += cc.repeats;
             distances += st.distances;
-            hnsw_search_params plain = {K, 100, NULL, NULL, 0, 0, NULL, 0, 0};
+            hnsw_search_params plain = {K, 100, NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL};
             hnsw_search_ex(h, s, qs + i * dim, &plain, got, d, &st);
             plain_distances += st.distances;
             free(cc.seen);
@@ -499,21 +499,21 @@ TEST(test_filter_acorn) {
         EXPECT(distances < plain_distances * 2);
     }
     uint64_t got[K];
-    hnsw_search_params none = {K, 50, accept_none, NULL, 0, 1, NULL, 0, 0};
+    hnsw_search_params none = {K, 50, accept_none, NULL, 0, 1, NULL, 0, 0, NULL, NULL};
     EXPECT(hnsw_search_ex(h, s, qs, &none, got, NULL, NULL) == 0);
     /* seeds: extra entry points; absent labels are skipped; the results
      * are the same good ones */
     {
         uint64_t seeds[3] = {label_of(7), 999999999ULL, label_of(49)};
         uint64_t a[K], b[K];
-        hnsw_search_params plain = {K, 100, accept_mod7, NULL, 0, 1, NULL, 0, 0};
-        hnsw_search_params seeded = {K, 100, accept_mod7, NULL, 0, 1, seeds, 3, 0};
+        hnsw_search_params plain = {K, 100, accept_mod7, NULL, 0, 1, NULL, 0, 0, NULL, NULL};
+        hnsw_search_params seeded = {K, 100, accept_mod7, NULL, 0, 1, seeds, 3, 0, NULL, NULL};
         int ra = hnsw_search_ex(h, s, qs, &plain, a, NULL, NULL);
         int rb = hnsw_search_ex(h, s, qs, &seeded, b, NULL, NULL);
         EXPECT(ra == K && rb == K && overlap(a, K, b, K) >= K - 1);
     }
     /* a budget stops an ACORN walk too */
-    hnsw_search_params budget = {K, 100, accept_mod7, NULL, 30, 1, NULL, 0, 0};
+    hnsw_search_params budget = {K, 100, accept_mod7, NULL, 30, 1, NULL, 0, 0, NULL, NULL};
     hnsw_search_stats st;
     EXPECT(hnsw_search_ex(h, s, qs, &budget, got, NULL, &st) >= 0 && st.budget_exhausted);
     hnsw_scratch_free(s);
@@ -532,7 +532,7 @@ TEST(test_search_ex_and_budget) {
     uint64_t a[K], b[K];
     float da[K], db[K];
     hnsw_search_stats st;
-    hnsw_search_params sp = {K, 64, NULL, NULL, 0, 0, NULL, 0, 0};
+    hnsw_search_params sp = {K, 64, NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL};
     int ra = hnsw_search_ex(h, s, x, &sp, a, da, &st);
     int rb = hnsw_search(h, x, K, 64, NULL, NULL, b, db);
     EXPECT(ra == K && rb == K && memcmp(a, b, sizeof(a)) == 0 && memcmp(da, db, sizeof(da)) == 0);
@@ -967,8 +967,9 @@ TEST(test_delete_lone_nodes) {
 
 /* Recall@K of a quantized index against brute force over the original
  * vectors x[0..n) (labels label_of(i) for the live ones: alive[i]). */
-static double quant_recall(hnsw_index *h, hnsw_metric metric, const float *x, const char *alive, size_t n,
-                           const float *qs, size_t nq, size_t dim, uint32_t rescore) {
+static double quant_recall_fn(hnsw_index *h, hnsw_metric metric, const float *x, const char *alive, size_t n,
+                              const float *qs, size_t nq, size_t dim, uint32_t rescore, hnsw_vector_fn fn,
+                              void *ctx) {
     truth_item *all = malloc(n * sizeof(*all));
     size_t hits = 0, total = 0;
     for (size_t i = 0; i < nq; i++) {
@@ -979,7 +980,7 @@ static double quant_recall(hnsw_index *h, hnsw_metric metric, const float *x, co
         qsort(all, m, sizeof(*all), truth_cmp);
         uint64_t got[K], want[K];
         for (size_t j = 0; j < K && j < m; j++) want[j] = all[j].label;
-        hnsw_search_params sp = {.k = K, .ef = 100, .rescore = rescore};
+        hnsw_search_params sp = {.k = K, .ef = 100, .rescore = rescore, .exact_vector = fn, .exact_ctx = ctx};
         int r = hnsw_search_ex(h, hnsw_scratch_new_cached(), q, &sp, got, NULL, NULL);
         if (r < 0) r = 0;
         hits += overlap(got, (size_t)r, want, m < K ? m : K);
@@ -987,6 +988,28 @@ static double quant_recall(hnsw_index *h, hnsw_metric metric, const float *x, co
     }
     free(all);
     return total ? (double)hits / (double)total : 1.0;
+}
+
+static double quant_recall(hnsw_index *h, hnsw_metric metric, const float *x, const char *alive, size_t n,
+                           const float *qs, size_t nq, size_t dim, uint32_t rescore) {
+    return quant_recall_fn(h, metric, x, alive, n, qs, nq, dim, rescore, NULL, NULL);
+}
+
+typedef struct outside_vectors {
+    const float *x;
+    size_t dim;
+    int normalize;
+    int calls;
+} outside_vectors;
+
+/* hnsw_vector_fn over the test's own array (label_of(i) -> row i). */
+static int outside_vector(uint64_t label, void *ctx, float *out) {
+    outside_vectors *o = ctx;
+    size_t i = (size_t)((label - 7) / 1000003ULL);
+    memcpy(out, o->x + i * o->dim, o->dim * sizeof(float));
+    if (o->normalize) vec_normalize(out, o->dim);
+    o->calls++;
+    return 0;
 }
 
 /* Q8 and BIN, with and without exact vectors: recall against brute force
@@ -1020,6 +1043,14 @@ TEST(test_quantized_modes) {
         EXPECT(hnsw_validate(h) == HNSW_OK);
         double r1 = quant_recall(h, p.metric, x, alive, n, qs, nq, dim, 0);
         double r_once = quant_recall(h, p.metric, x, alive, n, qs, nq, dim, 1);
+        if (modes[mi].no_exact) { /* exact vectors from outside the index: rescored like the exact modes */
+            outside_vectors o = {x, dim, p.metric == HNSW_METRIC_COSINE, 0};
+            double r_out = quant_recall_fn(h, p.metric, x, alive, n, qs, nq, dim, 0, outside_vector, &o);
+            printf("  %s NOEXACT %s with outside exact vectors: recall@10 %.3f\n",
+                   modes[mi].q == HNSW_QUANT_Q8 ? "Q8" : "BIN", metric_name(p.metric), r_out);
+            EXPECT(o.calls >= (int)(nq * K));
+            if (p.metric != HNSW_METRIC_IP) EXPECT(r_out >= 0.93);
+        }
         hnsw_memory m;
         hnsw_memory_usage(h, &m);
         EXPECT(m.codes > 0);

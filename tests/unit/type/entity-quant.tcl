@@ -116,12 +116,13 @@ start_server {tags {entity phenix-only quant}} {
         catch {r ph.create e1 DIM 8 METRIC L2 QUANT BIN NOEXACT} e; lappend out $e
         catch {r ph.create e2 DIM 8 INDEX FLAT QUANT Q8} e; lappend out $e
         catch {r ph.create e3 DIM 8 QUANT NONE NOEXACT} e; lappend out $e
+        catch {r ph.create e3b DIM 8 METRIC L2 QUANT BIN ONDISK} e; lappend out $e
         catch {r ph.create e4 DIM 8 QUANT Q4} e; lappend out $e
         catch {r ph.create e5 DIM 8 RESCORE 3} e; lappend out $e
         catch {r ph.create e6 DIM 8 QUANT Q8 RESCORE 0} e; lappend out $e
         catch {r ph.create e7 QUANT Q8} e; lappend out $e
         set out
-    } {{ERR QUANT BIN NOEXACT needs METRIC COSINE or IP: signs alone give no L2 distance} {ERR QUANT needs DIM and INDEX HNSW} {ERR NOEXACT needs QUANT Q8 or BIN} {ERR unknown QUANT 'Q4' (Q8, BIN or NONE)} {ERR RESCORE needs QUANT Q8 or BIN} {ERR RESCORE must be between 1 and 100} {ERR QUANT needs DIM and INDEX HNSW}}
+    } {{ERR QUANT BIN NOEXACT or ONDISK needs METRIC COSINE or IP: a graph on signs alone gives no L2 distance} {ERR QUANT needs DIM and INDEX HNSW} {ERR NOEXACT and ONDISK need QUANT Q8 or BIN} {ERR QUANT BIN NOEXACT or ONDISK needs METRIC COSINE or IP: a graph on signs alone gives no L2 distance} {ERR unknown QUANT 'Q4' (Q8, BIN or NONE)} {ERR RESCORE needs QUANT Q8 or BIN} {ERR RESCORE must be between 1 and 100} {ERR QUANT needs DIM and INDEX HNSW}}
 
     test "Quantized collections come back from DEBUG RELOAD with the same answers" {
         set q [fvec {*}[lrepeat 32 0.3]]
@@ -140,6 +141,54 @@ start_server {tags {entity phenix-only quant}} {
 }
 
 start_server {tags {entity phenix-only quant}} {
+    test "QUANT Q8 ONDISK: codes in memory, exact vectors in a file, exact recall and values" {
+        r ph.create qd DIM 32 METRIC L2 QUANT Q8 ONDISK
+        fill_random qd 2000 32 21
+        r ph.set qd:x VALUES 32 {*}[lrepeat 32 0.123456]
+        set info [r ph.info qd]
+        set vals [dict get [r ph.get qd:x VALUES] values]
+        list [dict get $info exact_vectors] [dict get $info memory_vectors] [dict get $info vector_file_bytes] \
+            [expr {abs([lindex $vals 0] - 0.123456) < 1e-7}] \
+            [expr {[dict get [dict get $info bytes_per_vector] exact_vectors_on_disk] == 128}] \
+            [expr {[quant_recall qd 32 20] >= 0.95}]
+    } {disk 0 256128 1 1 1}
+
+    test "QUANT Q8 ONDISK: scores are exact; freed records are reused" {
+        set q [fvec {*}[lrepeat 32 0.25]]
+        set a [r ph.search qd VECTOR $q K 5 WITHSCORES]
+        set b [r ph.search qd VECTOR $q K 5 WITHSCORES EXACT]
+        set same 1
+        foreach ra $a rb $b {
+            if {[dict get $ra key] ne [dict get $rb key] || abs([dict get $ra score] - [dict get $rb score]) > 1e-4} {
+                set same 0
+            }
+        }
+        for {set i 0} {$i < 400} {incr i} { r del qd:$i }
+        fill_random qd 400 32 22 ;# the same 400 keys again
+        for {set i 400} {$i < 600} {incr i} { r ph.set qd:$i VALUES 32 {*}[lrepeat 32 [expr {$i / 1000.0}]] }
+        # 2001 records plus one: an update writes its new record before it frees the old one
+        list $same [dict get [r ph.info qd] vector_file_bytes] [dict get [r ph.info qd] vectors] \
+            [lindex [dict get [r ph.get qd:450 VALUES] values] 5] [expr {[quant_recall qd 32 20] >= 0.95}]
+    } {1 256256 2001 0.44999998807907104 1}
+
+    test "QUANT Q8 ONDISK comes back from DEBUG RELOAD and a BGSAVE restart with exact vectors" {
+        set q [fvec {*}[lrepeat 32 0.3]]
+        set before [list [r ph.search qd VECTOR $q K 10 WITHSCORES] [r ph.get qd:x VALUES] [r ph.get qd:450 VALUES]]
+        assert_equal OK [r debug reload]
+        set after1 [list [r ph.search qd VECTOR $q K 10 WITHSCORES] [r ph.get qd:x VALUES] [r ph.get qd:450 VALUES]]
+        # a background save while the set changes: the child reads the
+        # records its copy of the keyspace points at
+        r bgsave
+        for {set i 600} {$i < 700} {incr i} { r del qd:$i }
+        for {set i 700} {$i < 800} {incr i} { r ph.set qd:$i VALUES 32 {*}[lrepeat 32 9] }
+        wait_for {[s rdb_bgsave_in_progress] == 0} 10000
+        assert_equal ok [s rdb_last_bgsave_status]
+        restart_server term {--save ""}
+        wait_done_loading
+        set after2 [list [r ph.search qd VECTOR $q K 10 WITHSCORES] [r ph.get qd:x VALUES] [r ph.get qd:450 VALUES]]
+        list [expr {$before eq $after1}] [expr {$after2 eq $before}] [dict get [r ph.info qd] exact_vectors]
+    } {1 1 disk}
+
     test "VECTOR FP16 and INT8 blobs store the values they encode" {
         r ph.create v DIM 4 METRIC L2
         # binary16: 1.0 = 0x3c00, -2.0 = 0xc000, 0.5 = 0x3800, 1024 = 0x6400
