@@ -6,13 +6,23 @@
  * it never outlives the process and never needs cleaning up; snapshots and
  * the log carry the vectors, the file is only their working copy.
  *
- * Invariants: records 1..nrecords exist in the file (nrecords * size
- * bytes); a record is in use, on the free list, or on the pending list,
- * never two of these; a record on the free list is not read by any forked
- * child (it was freed while none ran, or released after).
+ * Layout: the file is a sequence of 64 MB chunks, each holding
+ * floor(64 MB / size) records from its start (the tail of a chunk is a
+ * hole); a chunk is added by growing the file (sparse) and mapping the
+ * chunk read-only and shared. Writes go through pwrite, so a full disk is
+ * an error code; reads are memory copies from the mapping (a pread per
+ * rescored candidate costs a system call, which on a virtual machine is
+ * several times the distance computation). A forked child inherits the
+ * mappings and reads the same pages.
  *
- * Complexity: put, get and free are one pwrite/pread or O(1) list work
- * (the lists grow by doubling). Memory: 4 bytes per free or pending record.
+ * Invariants: records 1..nrecords lie in mapped chunks; a record is in
+ * use, on the free list, or on the pending list, never two of these; a
+ * record on the free list is not read by any forked child (it was freed
+ * while none ran, or released after).
+ *
+ * Complexity: put is one pwrite (plus ftruncate and mmap every 64 MB), get
+ * a memcpy, free O(1) list work (the lists grow by doubling). Memory: 4
+ * bytes per free or pending record, one pointer per chunk.
  *
  * Naming: vecfile_*; "rec" is a record number (1-based, 0 means none). */
 #include "vecfile.h"
@@ -20,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,13 +42,22 @@ typedef struct reclist {
     size_t n, cap;
 } reclist;
 
+#define VF_CHUNK ((size_t)64 << 20)
+
 struct vecfile {
     int fd;
     uint32_t dim;
-    size_t size;       /* bytes per record */
-    uint32_t nrecords; /* records the file holds */
+    size_t size;        /* bytes per record */
+    uint32_t per_chunk; /* records per chunk */
+    uint32_t nrecords;  /* records the file holds */
+    uint8_t **maps;     /* the mapped chunks */
+    uint32_t nmaps;
     reclist freel, pending;
 };
+
+/* Where record rec (>= 1) lives: chunk and byte within it. */
+static inline uint32_t rec_chunk(const vecfile *f, uint32_t rec) { return (rec - 1) / f->per_chunk; }
+static inline size_t rec_within(const vecfile *f, uint32_t rec) { return (size_t)((rec - 1) % f->per_chunk) * f->size; }
 
 static void list_push(reclist *l, uint32_t rec) {
     if (l->n == l->cap) {
@@ -64,11 +84,14 @@ vecfile *vecfile_open(const char *dir, uint32_t dim) {
     f->fd = fd;
     f->dim = dim;
     f->size = (size_t)dim * sizeof(float);
+    f->per_chunk = (uint32_t)(VF_CHUNK / f->size);
     return f;
 }
 
 void vecfile_close(vecfile *f) {
     if (!f) return;
+    for (uint32_t i = 0; i < f->nmaps; i++) munmap(f->maps[i], VF_CHUNK);
+    zfree(f->maps);
     close(f->fd);
     zfree(f->freel.r);
     zfree(f->pending.r);
@@ -92,6 +115,18 @@ static int write_all(int fd, const void *p, size_t n, off_t off) {
     return 0;
 }
 
+/* Grows the file by one (sparse) chunk and maps it. 0 or -1 with errno. */
+static int add_chunk(vecfile *f) {
+    off_t end = (off_t)(f->nmaps + 1) * (off_t)VF_CHUNK;
+    if (ftruncate(f->fd, end) != 0) return -1;
+    void *m = mmap(NULL, VF_CHUNK, PROT_READ, MAP_SHARED, f->fd, end - (off_t)VF_CHUNK);
+    if (m == MAP_FAILED) return -1;
+    madvise(m, VF_CHUNK, MADV_RANDOM); /* rescoring reads single records */
+    f->maps = zrealloc(f->maps, sizeof(uint8_t *) * (f->nmaps + 1));
+    f->maps[f->nmaps++] = m;
+    return 0;
+}
+
 uint32_t vecfile_put(vecfile *f, const float *v) {
     int reuse = f->freel.n > 0;
     if (!reuse && f->nrecords == UINT32_MAX - 1) {
@@ -99,11 +134,9 @@ uint32_t vecfile_put(vecfile *f, const float *v) {
         return 0;
     }
     uint32_t rec = reuse ? f->freel.r[f->freel.n - 1] : f->nrecords + 1;
-    if (write_all(f->fd, v, f->size, (off_t)(rec - 1) * (off_t)f->size) != 0) {
-        /* a failed append may have extended the file: cut it back */
-        if (!reuse && ftruncate(f->fd, (off_t)f->nrecords * (off_t)f->size) != 0) errno = EIO;
-        return 0;
-    }
+    uint32_t c = rec_chunk(f, rec);
+    if (c == f->nmaps && add_chunk(f) != 0) return 0;
+    if (write_all(f->fd, v, f->size, (off_t)c * (off_t)VF_CHUNK + (off_t)rec_within(f, rec)) != 0) return 0;
     if (reuse) f->freel.n--;
     else f->nrecords++;
     return rec;
@@ -111,17 +144,7 @@ uint32_t vecfile_put(vecfile *f, const float *v) {
 
 int vecfile_get(const vecfile *f, uint32_t rec, float *out) {
     if (rec == 0 || rec > f->nrecords) return -1;
-    char *b = (char *)out;
-    size_t n = f->size;
-    off_t off = (off_t)(rec - 1) * (off_t)f->size;
-    while (n) {
-        ssize_t r = pread(f->fd, b, n, off);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) return -1;
-        b += r;
-        n -= (size_t)r;
-        off += r;
-    }
+    memcpy(out, f->maps[rec_chunk(f, rec)] + rec_within(f, rec), f->size);
     return 0;
 }
 
@@ -140,5 +163,5 @@ void vecfile_get_stats(const vecfile *f, vecfile_stats *out) {
     out->records = f->nrecords - out->free;
     out->file_bytes = (uint64_t)f->nrecords * f->size;
     out->memory = zmalloc_size((void *)f) + (f->freel.r ? zmalloc_size(f->freel.r) : 0) +
-                  (f->pending.r ? zmalloc_size(f->pending.r) : 0);
+                  (f->pending.r ? zmalloc_size(f->pending.r) : 0) + (f->maps ? zmalloc_size(f->maps) : 0);
 }

@@ -2,7 +2,7 @@
  *
  * The exact fp32 vectors of a collection created with QUANT ... ONDISK: the
  * HNSW graph walks on codes held in memory and only the few candidates it
- * rescores are read back from here (pread), so the vectors cost disk and
+ * rescores are read back from here (a shared read-only mapping), so the vectors cost disk and
  * page cache, which the kernel reclaims under memory pressure, instead of
  * heap. Records are numbered from 1; record r lives at byte (r - 1) * size.
  *
@@ -34,8 +34,9 @@ void vecfile_close(vecfile *f);
  * Returns the record number (>= 1), or 0 with errno set. */
 uint32_t vecfile_put(vecfile *f, const float *v);
 
-/* Reads record rec into out. Returns 0, or -1 (bad record number, I/O
- * error, short file). */
+/* Copies record rec into out. Returns 0, or -1 for a bad record number.
+ * (An I/O error of the disk under the mapping raises SIGBUS, as for any
+ * mapped file.) */
 int vecfile_get(const vecfile *f, uint32_t rec, float *out);
 
 /* Frees record rec: for reuse at once, or with deferred (a snapshot child
@@ -48,7 +49,7 @@ void vecfile_release_pending(vecfile *f);
 typedef struct vecfile_stats {
     uint64_t records;     /* records in use */
     uint64_t free;        /* reusable plus pending */
-    uint64_t file_bytes;  /* size of the file */
+    uint64_t file_bytes;  /* bytes of the records (the file is sparse beyond) */
     uint64_t memory;      /* heap bytes held (lists, the struct) */
 } vecfile_stats;
 

@@ -13,7 +13,7 @@
 # gets a filtered-search section (FIELD indexes, FILTER at 0.1%..50% and a class
 # TAG filter, recall against the exact filtered top 10, plans, q/s next to the
 # unfiltered query): pass --filtered-only to run just that, --no-filtered to skip it.
-# A quantized section (QUANT Q8 / Q8 NOEXACT / BIN against fp32 and faiss IndexHNSWSQ
+# A quantized section (QUANT Q8 / NOEXACT / ONDISK / BIN against fp32 and faiss IndexHNSWSQ
 # 8-bit: bytes/vector by part, build time, recall@10, q/s per --quant-ef) follows:
 # --quantized-only runs just that, --no-quantized skips it.
 #

@@ -79,8 +79,32 @@ TEST(test_child_sees_its_records) {
     vecfile_close(f);
 }
 
+TEST(test_records_across_chunks) {
+    /* 256 KB records: 256 per 64 MB chunk, so 260 records need two chunks */
+    uint32_t dim = 65536;
+    vecfile *f = vecfile_open("/tmp", dim);
+    ASSERT(f);
+    float *v = malloc(sizeof(float) * dim), *out = malloc(sizeof(float) * dim);
+    for (uint32_t r = 1; r <= 260; r++) {
+        fill(v, 8, (float)r); /* the first 8 values tell records apart */
+        v[dim - 1] = (float)r;
+        if (vecfile_put(f, v) != r) break;
+    }
+    int ok = 1;
+    for (uint32_t r = 250; r <= 260; r++)
+        ok &= vecfile_get(f, r, out) == 0 && out[0] == (float)r && out[dim - 1] == (float)r;
+    EXPECT(ok);
+    vecfile_stats st;
+    vecfile_get_stats(f, &st);
+    EXPECT(st.records == 260 && st.file_bytes == 260ull * dim * 4);
+    free(v);
+    free(out);
+    vecfile_close(f);
+}
+
 int main(void) {
     RUN(test_round_trip_and_reuse);
     RUN(test_child_sees_its_records);
+    RUN(test_records_across_chunks);
     return TEST_REPORT();
 }
