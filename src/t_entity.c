@@ -50,12 +50,15 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <strings.h>
 
 #include "fieldidx.h"
 #include "filter.h"
 #include "flat.h"
 #include "hnsw.h"
+#include "ivfpq.h"
 #include "persist.h"
 #include "planner.h"
 #include "quant.h"
@@ -68,7 +71,9 @@
 #define MAX_EF 65536
 #define MAX_COLLECTIONS 1024
 
-enum { INDEX_HNSW = 0, INDEX_FLAT = 1 };
+enum { INDEX_HNSW = 0, INDEX_FLAT = 1, INDEX_IVFPQ = 2 };
+
+typedef struct ivf_job ivf_job;
 
 typedef struct entity entity;
 typedef struct coll_field coll_field;
@@ -85,7 +90,11 @@ typedef struct collection {
     int ondisk;        /* QUANT ... ONDISK */
     vecfile *vf;       /* QUANT ... ONDISK: the exact vectors (unit length for COSINE) */
     uint32_t rescore;  /* RESCORE: default over-fetch of quantized walks */
-    float *decoded;    /* NOEXACT: one decoded vector (coll_get_vector) */
+    float *decoded;    /* NOEXACT, ONDISK, IVFPQ: one vector read back (coll_get_vector) */
+    uint32_t nlist, pq_m, nprobe; /* INDEX IVFPQ */
+    ivfpq_index *ivf;
+    ivf_job *job;      /* IVFPQ: the training under way, or NULL */
+    long long trainings;
     hnsw_index *hnsw;
     flat_index *flat;
     hnsw_scratch *scratch;
@@ -151,6 +160,202 @@ static double score_of(const collection *c, float d) {
     return d;
 }
 
+/* ---------------- IVF-PQ training ----------------
+ *
+ * An IVFPQ collection answers exactly until it holds ivfpq_min_train
+ * vectors. Then the main thread copies a sample and queues a job for the
+ * training thread: one thread for the whole server, started with the first
+ * job, one job at a time (training is rare and long; two jobs on two cores
+ * would starve the event loop). The thread reads only its job's sample and
+ * writes only the job's model, result and progress (atomics). The main
+ * thread polls the jobs from a 10 ms timer, installs a finished model, and
+ * then encodes the pending vectors a bounded slice per tick
+ * (ivfpq_encode_step), so the loop never stalls; searches meanwhile scan
+ * the lists plus the pending vectors exactly. A collection freed, dropped
+ * or flushed abandons its job (cancel flag, coll = NULL); the timer frees
+ * abandoned jobs once the thread is done with them. */
+struct ivf_job {
+    ivfpq_params params;
+    float *sample;
+    size_t n;
+    ivfpq_progress prog;
+    ivfpq_model *model;
+    int rc;
+    _Atomic int finished;
+    collection *coll; /* NULL once abandoned */
+    int64_t start_us;
+    int logged_pct;
+    ivf_job *next_queued, *next;
+};
+
+#define IVF_TICK_MS 10
+#define IVF_ENCODE_SLICE_US 2000
+#define IVF_SAMPLE_MAX 100000 /* vectors trained on, at most */
+
+static struct {
+    pthread_t thread;
+    int started, timer_on;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    ivf_job *queue; /* waiting for the thread (under mu) */
+    ivf_job *jobs;  /* every job not yet freed (main thread only) */
+} ivft = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static void *ivf_thread_main(void *arg) {
+    (void)arg;
+    for (;;) {
+        pthread_mutex_lock(&ivft.mu);
+        while (!ivft.queue) pthread_cond_wait(&ivft.cv, &ivft.mu);
+        ivf_job *j = ivft.queue;
+        ivft.queue = j->next_queued;
+        pthread_mutex_unlock(&ivft.mu);
+        j->rc = ivfpq_train(&j->params, j->sample, j->n, &j->prog, &j->model);
+        atomic_store(&j->finished, 1);
+    }
+    return NULL;
+}
+
+static int ivf_timer(el_loop *loop, long long id, void *ud);
+
+/* Makes sure the IVF timer runs (it stops by itself when no IVFPQ
+ * collection is left). */
+static void ivf_schedule(void) {
+    if (ivft.timer_on || !server.loop) return;
+    ivft.timer_on = 1;
+    el_timer_add(server.loop, IVF_TICK_MS, ivf_timer, NULL);
+}
+
+/* Detaches c from its running training, which is cancelled. */
+static void ivf_abandon_job(collection *c) {
+    if (!c->job) return;
+    atomic_store(&c->job->prog.cancel, 1);
+    c->job->coll = NULL;
+    c->job = NULL;
+}
+
+/* Queues a training of c's index on a sample of its vectors. */
+static void ivf_start_job(collection *c) {
+    ivf_job *j = zcalloc(sizeof(*j));
+    j->params = *ivfpq_get_params(c->ivf);
+    if (ivfpq_train_sample(c->ivf, IVF_SAMPLE_MAX, &j->sample, &j->n) != IVFPQ_OK) {
+        zfree(j);
+        return;
+    }
+    j->coll = c;
+    j->start_us = util_monotonic_us();
+    j->next = ivft.jobs;
+    ivft.jobs = j;
+    c->job = j;
+    server_log(LL_NOTICE, "collection %s: IVF-PQ training started on %zu vectors (nlist %u, pq_m %u)", c->name, j->n,
+               c->nlist, c->pq_m);
+    pthread_mutex_lock(&ivft.mu);
+    ivf_job **tail = &ivft.queue;
+    while (*tail) tail = &(*tail)->next_queued;
+    *tail = j;
+    pthread_cond_signal(&ivft.cv);
+    pthread_mutex_unlock(&ivft.mu);
+    if (!ivft.started) {
+        if (pthread_create(&ivft.thread, NULL, ivf_thread_main, NULL) != 0) {
+            server_log(LL_WARNING, "IVF-PQ: cannot start the training thread; collections stay exact");
+            return;
+        }
+        pthread_detach(ivft.thread);
+        ivft.started = 1;
+    }
+}
+
+/* A finished job: its model goes to its collection (if still there). */
+static void ivf_finish_job(ivf_job *j) {
+    collection *c = j->coll;
+    zfree(j->sample);
+    j->sample = NULL;
+    if (!c) {
+        ivfpq_model_free(j->model);
+        return;
+    }
+    c->job = NULL;
+    if (j->rc == IVFPQ_OK && ivfpq_install_model(c->ivf, j->model) == IVFPQ_OK) {
+        c->trainings++;
+        server_log(LL_NOTICE, "collection %s: IVF-PQ trained in %.1f s; encoding %zu vectors", c->name,
+                   (double)(util_monotonic_us() - j->start_us) / 1e6, ivfpq_pending_count(c->ivf));
+    } else {
+        ivfpq_model_free(j->model);
+        server_log(LL_WARNING, "collection %s: IVF-PQ training failed: %s", c->name, ivfpq_strerror(j->rc));
+    }
+}
+
+/* One collection's share of a tick: start a training when due, log its
+ * progress, encode a slice of pending vectors once trained. */
+static void ivf_collection_tick(collection *c, int64_t end_us) {
+    ivfpq_index *x = c->ivf;
+    if (c->job) {
+        uint64_t total = atomic_load(&c->job->prog.total), done = atomic_load(&c->job->prog.done);
+        int pct = total ? (int)(100 * done / total) : 0;
+        if (pct >= c->job->logged_pct + 20 && pct < 100) {
+            c->job->logged_pct = pct;
+            server_log(LL_NOTICE, "collection %s: IVF-PQ training %d%% done", c->name, pct);
+        }
+        return;
+    }
+    if (!ivfpq_is_trained(x)) {
+        if (ivfpq_count(x) >= ivfpq_min_train(ivfpq_get_params(x))) ivf_start_job(c);
+        return;
+    }
+    long left = (long)ivfpq_pending_count(x);
+    if (left == 0) return;
+    while (left > 0 && util_monotonic_us() < end_us) left = ivfpq_encode_step(x, 256);
+    if (left == 0) server_log(LL_NOTICE, "collection %s: IVF-PQ encoding done, %zu vectors", c->name, ivfpq_count(x));
+}
+
+static int ivf_timer(el_loop *loop, long long id, void *ud) {
+    (void)loop;
+    (void)id;
+    (void)ud;
+    for (ivf_job **pj = &ivft.jobs; *pj;) {
+        ivf_job *j = *pj;
+        if (!atomic_load(&j->finished)) {
+            pj = &j->next;
+            continue;
+        }
+        *pj = j->next;
+        ivf_finish_job(j);
+        zfree(j);
+    }
+    int64_t end = util_monotonic_us() + IVF_ENCODE_SLICE_US;
+    int any = ivft.jobs != NULL;
+    for (int d = 0; d < server.dbnum; d++)
+        for (int i = 0; i < server.dbs[d].ncolls; i++) {
+            collection *c = server.dbs[d].colls[i];
+            if (!c->ivf) continue;
+            any = 1;
+            ivf_collection_tick(c, end);
+        }
+    if (any) return IVF_TICK_MS;
+    ivft.timer_on = 0;
+    return -1;
+}
+
+/* PH.INFO's index_state of an IVFPQ collection and its progress (%). */
+static const char *ivf_state(const collection *c, double *progress) {
+    *progress = 100;
+    if (c->job) {
+        uint64_t total = atomic_load(&c->job->prog.total), done = atomic_load(&c->job->prog.done);
+        *progress = total ? 100.0 * (double)done / (double)total : 0;
+        return "training";
+    }
+    if (!ivfpq_is_trained(c->ivf)) {
+        size_t need = ivfpq_min_train(ivfpq_get_params(c->ivf)), have = ivfpq_count(c->ivf);
+        *progress = need ? 100.0 * (double)(have < need ? have : need) / (double)need : 0;
+        return "untrained (exact search)";
+    }
+    size_t pend = ivfpq_pending_count(c->ivf), n = ivfpq_count(c->ivf);
+    if (pend) {
+        *progress = n ? 100.0 * (double)(n - pend) / (double)n : 0;
+        return "encoding";
+    }
+    return "ready";
+}
+
 /* ---------------- collections ---------------- */
 
 static collection *coll_find(db *d, const char *name, size_t len) {
@@ -171,6 +376,15 @@ static collection *coll_for_key(db *d, const char *key, size_t len) {
 /* Creates the empty index of c (when it has vectors). */
 static int coll_make_index(collection *c) {
     if (!c->dim) return 0;
+    if (c->index == INDEX_IVFPQ) {
+        ivfpq_params ip = {.dim = c->dim, .metric = (ivfpq_metric)c->metric, .nlist = c->nlist, .pq_m = c->pq_m,
+                           .pq_bits = 8, .seed = 0x1f5eed00ULL + (uint64_t)c->db->id};
+        if (!c->decoded) c->decoded = zmalloc(sizeof(float) * c->dim);
+        if (c->ondisk && !c->vf && !(c->vf = vecfile_open(server.dir, c->dim))) return -1;
+        if (ivfpq_create(&ip, &c->ivf) != IVFPQ_OK) return -1;
+        ivf_schedule();
+        return 0;
+    }
     if (c->index == INDEX_FLAT) {
         c->flat = flat_create(c->dim, c->metric);
         return c->flat ? 0 : -1;
@@ -188,6 +402,9 @@ static int coll_make_index(collection *c) {
 }
 
 static void coll_free_index(collection *c) {
+    ivf_abandon_job(c);
+    ivfpq_free(c->ivf);
+    c->ivf = NULL;
     hnsw_free(c->hnsw);
     flat_free(c->flat);
     vecfile_close(c->vf); /* a snapshot child keeps its own descriptor */
@@ -200,6 +417,10 @@ static void coll_free_index(collection *c) {
  * decodes its code into c->decoded: valid until the next call. */
 static const float *coll_get_vector(const collection *c, uint64_t label) {
     if (c->flat) return flat_get_vector(c->flat, label);
+    if (c->ivf) {
+        if (c->vf) return vecfile_get(c->vf, ENTITY_OF(label)->disk_rec, c->decoded) == 0 ? c->decoded : NULL;
+        return ivfpq_get_vector(c->ivf, label, c->decoded) == IVFPQ_OK ? c->decoded : NULL;
+    }
     if (!c->hnsw) return NULL;
     if (!c->no_exact) return hnsw_get_vector(c->hnsw, label);
     if (c->vf) return vecfile_get(c->vf, ENTITY_OF(label)->disk_rec, c->decoded) == 0 ? c->decoded : NULL;
@@ -215,10 +436,16 @@ static int vector_file_deferred(collection *c) {
 }
 
 #define INDEX_ERR_FILE (-100) /* the vector file refused a write */
+#define INDEX_ERR_IVF (-200)  /* IVF-PQ errors are -200 + their code */
 
 static const char *index_strerror(int r) {
-    return r == INDEX_ERR_FILE ? "could not write the vector file" : hnsw_strerror(r);
+    if (r == INDEX_ERR_FILE) return "could not write the vector file";
+    if (r < INDEX_ERR_IVF + 50 && r > INDEX_ERR_IVF - 50) return ivfpq_strerror(r - INDEX_ERR_IVF);
+    return hnsw_strerror(r);
 }
+
+/* An ivfpq result in index_* terms (0, or an error index_strerror names). */
+static int ivf_result(int r) { return r == IVFPQ_OK ? 0 : INDEX_ERR_IVF + r; }
 
 /* ONDISK: writes v (normalized for COSINE, as the index compares it) to the
  * vector file. Returns the record, or 0 (logged). */
@@ -238,7 +465,8 @@ static uint32_t vector_file_put(collection *c, const float *v) {
 static int index_insert(collection *c, entity *e, const float *v) {
     uint32_t rec = 0;
     if (c->vf && !(rec = vector_file_put(c, v))) return INDEX_ERR_FILE;
-    int r = c->hnsw ? hnsw_insert(c->hnsw, LABEL(e), v) : flat_insert(c->flat, LABEL(e), v);
+    int r = c->ivf ? ivf_result(ivfpq_add(c->ivf, LABEL(e), v))
+            : c->hnsw ? hnsw_insert(c->hnsw, LABEL(e), v) : flat_insert(c->flat, LABEL(e), v);
     if (r < 0) {
         if (rec) vecfile_free(c->vf, rec, 0); /* never referenced */
         return r;
@@ -250,7 +478,8 @@ static int index_insert(collection *c, entity *e, const float *v) {
 static int index_update(collection *c, entity *e, const float *v) {
     uint32_t rec = 0;
     if (c->vf && !(rec = vector_file_put(c, v))) return INDEX_ERR_FILE;
-    int r = c->hnsw ? hnsw_update(c->hnsw, LABEL(e), v) : flat_update(c->flat, LABEL(e), v);
+    int r = c->ivf ? ivf_result(ivfpq_update(c->ivf, LABEL(e), v))
+            : c->hnsw ? hnsw_update(c->hnsw, LABEL(e), v) : flat_update(c->flat, LABEL(e), v);
     if (c->vf) {
         if (r < 0) {
             vecfile_free(c->vf, rec, 0);
@@ -263,7 +492,8 @@ static int index_update(collection *c, entity *e, const float *v) {
 }
 
 static void index_delete(collection *c, entity *e) {
-    if (c->hnsw) hnsw_delete(c->hnsw, LABEL(e));
+    if (c->ivf) ivfpq_delete(c->ivf, LABEL(e));
+    else if (c->hnsw) hnsw_delete(c->hnsw, LABEL(e));
     else if (c->flat) flat_delete(c->flat, LABEL(e));
     if (c->vf) {
         vecfile_free(c->vf, e->disk_rec, vector_file_deferred(c));
@@ -809,23 +1039,107 @@ static void coll_adopt_existing(collection *c) {
     dict_iter_release(&it);
 }
 
-/* PH.CREATE's QUANT, NOEXACT and RESCORE against the rest; replies and
- * returns -1 when they do not fit. */
-static int check_quant_options(client *c, uint32_t dim, hnsw_metric metric, int index, hnsw_quant quant, int no_exact,
-                               uint32_t rescore) {
-    const char *err = NULL;
-    if (quant && (!dim || index != INDEX_HNSW)) err = "QUANT needs DIM and INDEX HNSW";
-    else if (no_exact && !quant) err = "NOEXACT and ONDISK need QUANT Q8 or BIN";
-    else if (rescore && !quant) err = "RESCORE needs QUANT Q8 or BIN";
-    else if (quant == HNSW_QUANT_BIN && no_exact && metric == HNSW_METRIC_L2)
-        err = "QUANT BIN NOEXACT or ONDISK needs METRIC COSINE or IP: a graph on signs alone gives no L2 distance";
-    if (err) add_reply_error(c, err);
-    return err ? -1 : 0;
+/* The vector and index options of PH.CREATE. */
+typedef struct coll_spec {
+    uint32_t dim, M, efc, efr, rescore, nlist, pq_m, nprobe;
+    hnsw_metric metric;
+    hnsw_quant quant;
+    int index, no_exact, ondisk, ivf_option; /* ivf_option: NLIST, PQ_M, PQ_BITS or NPROBE given */
+} coll_spec;
+
+/* Parses one vector or index option at argv[*i] (a name and its value;
+ * QUANT <type> may be followed by NOEXACT or ONDISK). Returns 1 and
+ * advances *i past it, 0 when argv[*i] is no such option, -1 after
+ * replying. */
+static int parse_index_option(client *c, int *i, coll_spec *sp) {
+    int at = *i;
+    resp_arg *v = &c->argv[at + 1];
+    int rc = 0;
+    if (arg_is(c, at, "dim")) {
+        rc = parse_u32_opt(c, at + 1, 1, HNSW_MAX_DIM, "DIM", &sp->dim);
+    } else if (arg_is(c, at, "metric")) {
+        if (arg_is(c, at + 1, "cosine")) sp->metric = HNSW_METRIC_COSINE;
+        else if (arg_is(c, at + 1, "l2")) sp->metric = HNSW_METRIC_L2;
+        else if (arg_is(c, at + 1, "ip")) sp->metric = HNSW_METRIC_IP;
+        else rc = -1, add_reply_errorf(c, "unknown METRIC '%.*s'", (int)(v->len > 32 ? 32 : v->len), v->ptr);
+    } else if (arg_is(c, at, "index")) {
+        if (arg_is(c, at + 1, "hnsw")) sp->index = INDEX_HNSW;
+        else if (arg_is(c, at + 1, "flat")) sp->index = INDEX_FLAT;
+        else if (arg_is(c, at + 1, "ivfpq")) sp->index = INDEX_IVFPQ;
+        else rc = -1, add_reply_errorf(c, "unknown INDEX '%.*s'", (int)(v->len > 32 ? 32 : v->len), v->ptr);
+    } else if (arg_is(c, at, "m")) {
+        rc = parse_u32_opt(c, at + 1, 2, HNSW_MAX_M, "M", &sp->M);
+    } else if (arg_is(c, at, "ef_construction")) {
+        rc = parse_u32_opt(c, at + 1, 1, 4096, "EF_CONSTRUCTION", &sp->efc);
+    } else if (arg_is(c, at, "ef_runtime")) {
+        rc = parse_u32_opt(c, at + 1, 1, MAX_EF, "EF_RUNTIME", &sp->efr);
+    } else if (arg_is(c, at, "quant")) {
+        if (arg_is(c, at + 1, "q8")) sp->quant = HNSW_QUANT_Q8;
+        else if (arg_is(c, at + 1, "bin")) sp->quant = HNSW_QUANT_BIN;
+        else if (arg_is(c, at + 1, "none")) sp->quant = HNSW_QUANT_NONE;
+        else rc = -1, add_reply_errorf(c, "unknown QUANT '%.*s' (Q8, BIN or NONE)", (int)(v->len > 32 ? 32 : v->len), v->ptr);
+        if (at + 2 < c->argc && (arg_is(c, at + 2, "noexact") || arg_is(c, at + 2, "ondisk"))) {
+            sp->no_exact = 1;
+            sp->ondisk = arg_is(c, at + 2, "ondisk");
+            (*i)++; /* QUANT <type> NOEXACT|ONDISK: three arguments */
+        }
+    } else if (arg_is(c, at, "rescore")) {
+        rc = parse_u32_opt(c, at + 1, 1, 100, "RESCORE", &sp->rescore);
+    } else if (arg_is(c, at, "nlist")) {
+        rc = parse_u32_opt(c, at + 1, 1, IVFPQ_MAX_NLIST, "NLIST", &sp->nlist);
+        sp->ivf_option = 1;
+    } else if (arg_is(c, at, "pq_m")) {
+        rc = parse_u32_opt(c, at + 1, 1, HNSW_MAX_DIM, "PQ_M", &sp->pq_m);
+        sp->ivf_option = 1;
+    } else if (arg_is(c, at, "pq_bits")) {
+        if (!arg_is(c, at + 1, "8")) rc = -1, add_reply_error(c, "PQ_BITS must be 8 (8-bit sub-quantizers, 256 centroids each)");
+        sp->ivf_option = 1;
+    } else if (arg_is(c, at, "nprobe")) {
+        rc = parse_u32_opt(c, at + 1, 1, IVFPQ_MAX_NLIST, "NPROBE", &sp->nprobe);
+        sp->ivf_option = 1;
+    } else {
+        return 0;
+    }
+    *i += 2;
+    return rc < 0 ? -1 : 1;
 }
 
 /* Default over-fetch of quantized walks, from the benchmark (docs/quantization.md). */
 #define RESCORE_DEFAULT_Q8 2
 #define RESCORE_DEFAULT_BIN 16
+#define IVF_NLIST_DEFAULT 1024
+#define IVF_NPROBE_DEFAULT 16
+
+/* The largest divisor of dim that is at most dim / 4 (IVF-PQ's default
+ * PQ_M: sub-vectors of 4 components or more, 1 byte each). */
+static uint32_t default_pq_m(uint32_t dim) {
+    for (uint32_t m = dim / 4 ? dim / 4 : 1; m > 1; m--)
+        if (dim % m == 0) return m;
+    return 1;
+}
+
+/* Checks the options against each other and fills the defaults that depend
+ * on others; replies and returns -1 when they do not fit. */
+static int check_spec(client *c, coll_spec *sp) {
+    const char *err = NULL;
+    int ivf = sp->index == INDEX_IVFPQ;
+    if (sp->quant && (!sp->dim || sp->index != INDEX_HNSW)) err = "QUANT needs DIM and INDEX HNSW";
+    else if (sp->no_exact && !sp->quant) err = "NOEXACT and ONDISK need QUANT Q8 or BIN";
+    else if (sp->rescore && !sp->quant && !ivf) err = "RESCORE needs QUANT Q8 or BIN, or INDEX IVFPQ";
+    else if (sp->quant == HNSW_QUANT_BIN && sp->no_exact && sp->metric == HNSW_METRIC_L2)
+        err = "QUANT BIN NOEXACT or ONDISK needs METRIC COSINE or IP: a graph on signs alone gives no L2 distance";
+    else if (sp->ivf_option && !ivf) err = "NLIST, PQ_M, PQ_BITS and NPROBE need INDEX IVFPQ";
+    else if (ivf && !sp->dim) err = "INDEX IVFPQ needs DIM";
+    if (!err && ivf) {
+        if (!sp->nlist) sp->nlist = IVF_NLIST_DEFAULT;
+        if (!sp->pq_m) sp->pq_m = default_pq_m(sp->dim);
+        if (!sp->nprobe) sp->nprobe = IVF_NPROBE_DEFAULT;
+        if (sp->dim % sp->pq_m) err = "PQ_M must divide DIM";
+        sp->ondisk = sp->rescore > 0; /* IVFPQ rescores from exact vectors kept in the vector file */
+    }
+    if (err) add_reply_error(c, err);
+    return err ? -1 : 0;
+}
 
 void phCreateCommand(client *c) {
     resp_arg *name = &c->argv[1];
@@ -838,12 +1152,10 @@ void phCreateCommand(client *c) {
         return;
     }
     ds prefix = NULL;
-    uint32_t dim = 0, M = 16, efc = 200, efr = 64, rescore = 0;
-    hnsw_metric metric = HNSW_METRIC_COSINE;
-    hnsw_quant quant = HNSW_QUANT_NONE;
-    int index = INDEX_HNSW, rc = 0, nfields = 0, no_exact = 0, ondisk = 0;
+    coll_spec sp = {.M = 16, .efc = 200, .efr = 64, .metric = HNSW_METRIC_COSINE, .index = INDEX_HNSW};
+    int rc = 0, nfields = 0;
     fieldidx *fields[MAX_FIELDS];
-    for (int i = 2; i < c->argc && rc == 0; i += 2) {
+    for (int i = 2; i < c->argc && rc == 0;) {
         if (i + 1 >= c->argc) {
             add_reply_err_syntax(c);
             rc = -1;
@@ -851,55 +1163,19 @@ void phCreateCommand(client *c) {
             fields[nfields] = parse_field_decl(c, i, NULL, fields, nfields);
             if (fields[nfields]) nfields++;
             else rc = -1;
-            i++; /* FIELD <path> <type>: three arguments */
+            i += 3; /* FIELD <path> <type> */
         } else if (arg_is(c, i, "prefix")) {
             ds_free(prefix);
             prefix = ds_new(c->argv[i + 1].ptr, c->argv[i + 1].len);
-        } else if (arg_is(c, i, "dim")) {
-            rc = parse_u32_opt(c, i + 1, 1, HNSW_MAX_DIM, "DIM", &dim);
-        } else if (arg_is(c, i, "metric")) {
-            if (arg_is(c, i + 1, "cosine")) metric = HNSW_METRIC_COSINE;
-            else if (arg_is(c, i + 1, "l2")) metric = HNSW_METRIC_L2;
-            else if (arg_is(c, i + 1, "ip")) metric = HNSW_METRIC_IP;
-            else {
-                add_reply_errorf(c, "unknown METRIC '%.*s'", (int)c->argv[i + 1].len, c->argv[i + 1].ptr);
-                rc = -1;
-            }
-        } else if (arg_is(c, i, "index")) {
-            if (arg_is(c, i + 1, "hnsw")) index = INDEX_HNSW;
-            else if (arg_is(c, i + 1, "flat")) index = INDEX_FLAT;
-            else {
-                add_reply_errorf(c, "unknown INDEX '%.*s'", (int)c->argv[i + 1].len, c->argv[i + 1].ptr);
-                rc = -1;
-            }
-        } else if (arg_is(c, i, "m")) {
-            rc = parse_u32_opt(c, i + 1, 2, HNSW_MAX_M, "M", &M);
-        } else if (arg_is(c, i, "ef_construction")) {
-            rc = parse_u32_opt(c, i + 1, 1, 4096, "EF_CONSTRUCTION", &efc);
-        } else if (arg_is(c, i, "ef_runtime")) {
-            rc = parse_u32_opt(c, i + 1, 1, MAX_EF, "EF_RUNTIME", &efr);
-        } else if (arg_is(c, i, "quant")) {
-            if (arg_is(c, i + 1, "q8")) quant = HNSW_QUANT_Q8;
-            else if (arg_is(c, i + 1, "bin")) quant = HNSW_QUANT_BIN;
-            else if (arg_is(c, i + 1, "none")) quant = HNSW_QUANT_NONE;
-            else {
-                add_reply_errorf(c, "unknown QUANT '%.*s' (Q8, BIN or NONE)", (int)(c->argv[i + 1].len > 32 ? 32 : c->argv[i + 1].len),
-                                 c->argv[i + 1].ptr);
-                rc = -1;
-            }
-            if (i + 2 < c->argc && (arg_is(c, i + 2, "noexact") || arg_is(c, i + 2, "ondisk"))) {
-                no_exact = 1;
-                ondisk = arg_is(c, i + 2, "ondisk");
-                i++; /* QUANT <type> NOEXACT|ONDISK: three arguments */
-            }
-        } else if (arg_is(c, i, "rescore")) {
-            rc = parse_u32_opt(c, i + 1, 1, 100, "RESCORE", &rescore);
-        } else {
+            i += 2;
+        } else if ((rc = parse_index_option(c, &i, &sp)) == 0) {
             add_reply_err_syntax(c);
             rc = -1;
+        } else if (rc > 0) {
+            rc = 0;
         }
     }
-    if (rc == 0) rc = check_quant_options(c, dim, metric, index, quant, no_exact, rescore);
+    if (rc == 0) rc = check_spec(c, &sp);
     if (rc != 0) {
         ds_free(prefix);
         while (nfields) fieldidx_free(fields[--nfields]);
@@ -920,16 +1196,22 @@ void phCreateCommand(client *c) {
     coll->name = ds_new(name->ptr, name->len);
     coll->prefix = prefix;
     coll->db = c->db;
-    coll->dim = dim;
-    coll->metric = metric;
-    coll->index = index;
-    coll->M = M;
-    coll->ef_construction = efc;
-    coll->ef_runtime = efr;
-    coll->quant = quant;
-    coll->no_exact = no_exact;
-    coll->ondisk = ondisk;
-    coll->rescore = rescore ? rescore : quant == HNSW_QUANT_Q8 ? RESCORE_DEFAULT_Q8 : quant ? RESCORE_DEFAULT_BIN : 1;
+    coll->dim = sp.dim;
+    coll->metric = sp.metric;
+    coll->index = sp.index;
+    coll->M = sp.M;
+    coll->ef_construction = sp.efc;
+    coll->ef_runtime = sp.efr;
+    coll->quant = sp.quant;
+    coll->no_exact = sp.no_exact;
+    coll->ondisk = sp.ondisk;
+    coll->nlist = sp.nlist;
+    coll->pq_m = sp.pq_m;
+    coll->nprobe = sp.nprobe;
+    coll->rescore = sp.rescore       ? sp.rescore
+                    : sp.quant == HNSW_QUANT_Q8 ? RESCORE_DEFAULT_Q8
+                    : sp.quant      ? RESCORE_DEFAULT_BIN
+                                    : 1;
     coll->scratch = hnsw_scratch_new();
     for (int k = 0; k < nfields; k++) coll_add_field(coll, fields[k], 0); /* filled by the adoption below */
     if (coll_make_index(coll) != 0) {
@@ -1050,6 +1332,11 @@ static void reply_kv_long(client *c, const char *k, long long v) {
     add_reply_long(c, v);
 }
 
+static void reply_kv_double(client *c, const char *k, double v) {
+    add_reply_bulk_cstr(c, k);
+    add_reply_double(c, v);
+}
+
 static void reply_kv_str(client *c, const char *k, const char *v) {
     add_reply_bulk_cstr(c, k);
     add_reply_bulk_cstr(c, v);
@@ -1089,21 +1376,34 @@ void phInfoCommand(client *c) {
         mother = m.other;
     } else if (coll->flat) {
         flat_memory(coll->flat, &mvec, &mother);
+    } else if (coll->ivf) {
+        ivfpq_memory m;
+        ivfpq_memory_usage(coll->ivf, &m);
+        mcodes = m.codes;
+        mlinks = m.ids + m.lookup + m.terms;
+        mvec = m.pending;
+        mother = m.model + m.other;
     }
+    double progress = 100;
+    const char *state = coll->ivf ? ivf_state(coll, &progress) : "ready";
     mother += sizeof(*coll) + (size_t)coll->entities * sizeof(entity);
     long long gedges, gmem;
     graph_db_stats(c->db, &gedges, &gmem); /* edges may cross collections: the database's */
-    add_reply_map_len(c, 35);
+    add_reply_map_len(c, 40);
     reply_kv_str(c, "name", coll->name);
     reply_kv_str(c, "prefix", coll->prefix);
     reply_kv_long(c, "dim", coll->dim);
     reply_kv_str(c, "metric", metric_name(coll->metric));
-    reply_kv_str(c, "index", coll->index == INDEX_FLAT ? "FLAT" : "HNSW");
+    reply_kv_str(c, "index", coll->index == INDEX_FLAT ? "FLAT" : coll->index == INDEX_IVFPQ ? "IVFPQ" : "HNSW");
     reply_kv_long(c, "m", coll->M);
     reply_kv_long(c, "ef_construction", coll->ef_construction);
     reply_kv_long(c, "ef_runtime", coll->ef_runtime);
+    reply_kv_long(c, "nlist", coll->nlist);
+    reply_kv_long(c, "pq_m", coll->pq_m);
+    reply_kv_long(c, "nprobe", coll->nprobe);
+    reply_kv_long(c, "trainings", coll->trainings);
     reply_kv_str(c, "quant", quant_name(coll->quant));
-    reply_kv_str(c, "exact_vectors", coll->vf ? "disk" : coll->no_exact ? "no" : "yes");
+    reply_kv_str(c, "exact_vectors", coll->vf ? "disk" : coll->no_exact || coll->ivf ? "no" : "yes");
     reply_kv_long(c, "rescore", coll->rescore);
     reply_kv_long(c, "entities", coll->entities);
     reply_kv_long(c, "vectors", coll->vectors);
@@ -1118,7 +1418,8 @@ void phInfoCommand(client *c) {
     reply_kv_long(c, "vector_file_bytes", (long long)vs.file_bytes);
     add_reply_bulk_cstr(c, "bytes_per_vector");
     reply_bytes_per_vector(c, coll, mcodes, mlinks, mvec, mother, vs.file_bytes);
-    reply_kv_str(c, "index_state", "ready");
+    reply_kv_str(c, "index_state", state);
+    reply_kv_double(c, "index_progress", progress);
     reply_kv_str(c, "simd", vec_isa_name(vec_dist_current()));
     reply_kv_long(c, "searches", coll->searches);
     reply_kv_long(c, "exact_searches", coll->exact_searches);
@@ -1435,6 +1736,7 @@ static bool accept_label_bool(uint64_t label, void *p) { return accept_label(lab
 typedef struct search_opts {
     size_t k, ef;
     uint32_t rescore; /* RESCORE: over-fetch of a quantized walk (0: the collection's) */
+    uint32_t nprobe;  /* NPROBE: IVF-PQ lists scanned (0: the collection's) */
     int exact, withscores, withmeta, withvectors;
     double radius;
     int has_radius;
@@ -1473,6 +1775,9 @@ static int parse_search_opts(client *c, int i, collection *coll, search_opts *o)
         } else if (arg_is(c, i, "rescore") && more) {
             if (arg_long_range(c, ++i, 1, 100, &v, "RESCORE must be between 1 and 100") < 0) return -1;
             o->rescore = (uint32_t)v;
+        } else if (arg_is(c, i, "nprobe") && more) {
+            if (arg_long_range(c, ++i, 1, IVFPQ_MAX_NLIST, &v, "NPROBE must be between 1 and 1048576") < 0) return -1;
+            o->nprobe = (uint32_t)v;
         } else if (arg_is(c, i, "radius") && more) {
             if (!util_str2d(c->argv[i + 1].ptr, c->argv[i + 1].len, &o->radius) || isnan(o->radius)) {
                 add_reply_error(c, "RADIUS must be a number");
@@ -1676,10 +1981,13 @@ static fieldidx_labelset *search_set(fieldidx_labelset **s) {
 }
 
 /* Strategies besides the planner's: an unfiltered walk and EXACT scans. */
-enum { STRAT_HNSW = PLAN_COUNT, STRAT_EXACT };
+enum { STRAT_HNSW = PLAN_COUNT, STRAT_EXACT, STRAT_IVFPQ };
 
 static const char *strategy_name(int s) {
-    return s == STRAT_HNSW ? "hnsw" : s == STRAT_EXACT ? "exact" : planner_strategy_name((planner_strategy)s);
+    return s == STRAT_HNSW    ? "hnsw"
+           : s == STRAT_EXACT ? "exact"
+           : s == STRAT_IVFPQ ? "ivfpq"
+                              : planner_strategy_name((planner_strategy)s);
 }
 
 typedef struct search_plan {
@@ -1787,6 +2095,12 @@ static double *plan_factors(collection *coll, const search_plan *p) {
 /* Step 2: the strategy. */
 static void plan_search(collection *coll, const search_opts *o, search_plan *p) {
     int exact_only = coll->flat || o->exact;
+    if (coll->ivf) { /* the probed lists, filtered as they are scanned; exact when that falls short */
+        p->strategy = exact_only ? STRAT_EXACT : STRAT_IVFPQ;
+        p->est_source = "none";
+        p->est_matches = (double)coll->vectors;
+        return;
+    }
     if (!o->filter) {
         p->strategy = exact_only ? STRAT_EXACT : STRAT_HNSW;
         p->est_source = "none";
@@ -1849,9 +2163,74 @@ static float *index_query(const collection *coll, const float *q) {
     return qq;
 }
 
-/* Exact top k of the accepted vectors of an HNSW or FLAT collection. */
+/* IVFPQ's exact scan: every list and the pending vectors, each vector as
+ * the collection holds it (the file with RESCORE, else the reconstruction;
+ * pending ones as given). */
+static int ivf_exact_scan(collection *coll, const float *qq, size_t k, search_ctx *sctx, uint64_t *labels,
+                          float *dists) {
+    flat_topk t;
+    flat_topk_init(&t, k);
+    uint32_t nl = ivfpq_is_trained(coll->ivf) ? coll->nlist : 0;
+    for (uint32_t l = 0; l < nl; l++) {
+        size_t n;
+        const uint64_t *ids;
+        const uint8_t *codes;
+        if (ivfpq_export_list(coll->ivf, l, &n, &ids, &codes) != IVFPQ_OK) continue;
+        for (size_t i = 0; i < n; i++) {
+            if (!accept_label(ids[i], sctx)) continue;
+            const float *v = coll_get_vector(coll, ids[i]);
+            if (v) flat_topk_push(&t, ids[i], query_distance(coll, qq, v));
+        }
+    }
+    size_t np = ivfpq_pending_count(coll->ivf);
+    for (size_t i = 0; i < np; i++) {
+        uint64_t label;
+        const float *v;
+        if (ivfpq_export_pending(coll->ivf, i, &label, &v) != IVFPQ_OK || !accept_label(label, sctx)) continue;
+        flat_topk_push(&t, label, query_distance(coll, qq, v));
+    }
+    return (int)flat_topk_finish(&t, labels, dists);
+}
+
+/* IVF-PQ search: nprobe lists by ADC (plus the vectors not encoded yet,
+ * exactly); with RESCORE, k * rescore candidates re-ranked by their exact
+ * vectors from the vector file. Returns the results or an index error. */
+static int ivf_search(collection *coll, const float *q, const search_opts *o, search_ctx *sctx, uint64_t *labels,
+                      float *dists) {
+    size_t k = o->k, keep = coll->vf ? k * (o->rescore ? o->rescore : coll->rescore) : k;
+    uint64_t *cl = keep > k ? zmalloc(sizeof(uint64_t) * keep) : labels;
+    float *cd = keep > k ? zmalloc(sizeof(float) * keep) : dists;
+    int needs_filter = sctx->filter || sctx->exclude || dict_size(sctx->db->expires);
+    ivfpq_search_params sp = {.k = keep, .nprobe = o->nprobe ? o->nprobe : coll->nprobe,
+                              .filter = needs_filter ? accept_label_bool : NULL, .filter_ctx = sctx};
+    int n = ivfpq_search(coll->ivf, q, &sp, cl, cd, NULL);
+    if (n >= 0 && keep > k) {
+        float *qq = index_query(coll, q);
+        flat_topk t;
+        flat_topk_init(&t, k);
+        for (int i = 0; i < n; i++) {
+            const float *v = coll_get_vector(coll, cl[i]);
+            flat_topk_push(&t, cl[i], v ? query_distance(coll, qq, v) : cd[i]);
+        }
+        n = (int)flat_topk_finish(&t, labels, dists);
+        zfree(qq);
+    }
+    if (keep > k) {
+        zfree(cl);
+        zfree(cd);
+    }
+    return n < 0 ? ivf_result(n) : n;
+}
+
+/* Exact top k of the accepted vectors of an HNSW, FLAT or IVFPQ collection. */
 static int exact_scan(collection *coll, const float *q, size_t k, search_ctx *sctx, uint64_t *labels, float *dists) {
     if (coll->flat) return flat_search(coll->flat, q, k, accept_label, sctx, labels, dists);
+    if (coll->ivf) {
+        float *qq = index_query(coll, q);
+        int n = ivf_exact_scan(coll, qq, k, sctx, labels, dists);
+        zfree(qq);
+        return n;
+    }
     uint32_t cnt = hnsw_count(coll->hnsw);
     float *qq = index_query(coll, q);
     flat_topk t;
@@ -2104,7 +2483,13 @@ static int search_execute(collection *coll, const float *q, const search_opts *o
                           uint64_t *labels, float *dists) {
     int n, cut = 0, strategy = p->strategy;
     int64_t start = util_monotonic_us(), t0 = start;
-    if (strategy == PLAN_INDEX_SCAN) {
+    if (strategy == STRAT_IVFPQ) {
+        n = ivf_search(coll, q, o, sctx, labels, dists);
+        if (n >= 0 && o->filter && (size_t)n < o->k) { /* the probed lists held too few matches */
+            p->fallback = 2;
+            n = exact_fallback(coll, q, o, sctx, p, labels, dists);
+        }
+    } else if (strategy == PLAN_INDEX_SCAN) {
         n = index_scan(coll, q, o->k, sctx, p, labels, dists);
     } else if (strategy == PLAN_FULL_SCAN || strategy == STRAT_EXACT) {
         n = exact_scan(coll, q, o->k, sctx, labels, dists);
@@ -2158,10 +2543,6 @@ static void count_strategy(collection *coll, const search_plan *p) {
     if (p->fallback) coll->filtered_fallback++;
 }
 
-static void reply_kv_double(client *c, const char *k, double v) {
-    add_reply_bulk_cstr(c, k);
-    add_reply_double(c, v);
-}
 
 /* PH.EXPLAIN's reply: the plan, and with ANALYZE what the run did. */
 static void reply_plan(client *c, collection *coll, const search_opts *o, const search_plan *p, int n) {
@@ -2261,7 +2642,7 @@ static void search_generic(client *c, int explain) {
         dists = zmalloc(sizeof(float) * o.k);
         n = search_execute(coll, q, &o, &sctx, &plan, labels, dists);
         if (n < 0) {
-            add_reply_errorf(c, "search failed: %s", hnsw_strerror(n));
+            add_reply_errorf(c, "search failed: %s", index_strerror(n));
             goto done;
         }
         if (!explain) count_strategy(coll, &plan);
@@ -2310,7 +2691,7 @@ static void encode_file_vector(ds *out, const entity *e) {
 
 void entity_encode(ds *out, const pobj *o, int mode) {
     const entity *e = o->v.p;
-    int in_graph = mode == SER_MODE_SNAPSHOT && e->has_vec && attached(e) && e->coll->hnsw;
+    int in_graph = mode == SER_MODE_SNAPSHOT && e->has_vec && attached(e) && (e->coll->hnsw || e->coll->ivf);
     int exact = in_graph && e->coll->vf;
     ser_put_u8(out, (uint8_t)((e->has_vec ? ENT_F_VEC : 0) | (in_graph ? ENT_F_IN_GRAPH : 0) | (exact ? ENT_F_EXACT : 0)));
     if (e->has_vec) {
@@ -2387,8 +2768,9 @@ pobj *entity_decode(ser_reader *r, db *d, const char *key, size_t klen, int mode
     e->vec = vec;
     collection *c = coll_for_key(d, key, klen);
     if (flags & ENT_F_IN_GRAPH) {
-        if (!c || !c->hnsw || c->dim != dim || !(flags & ENT_F_EXACT) != !c->vf) {
-            *err = !c || !c->hnsw || c->dim != dim ? "an entity's vector is in a graph its collection does not have"
+        int has_index = c && (c->hnsw || c->ivf) && c->dim == dim;
+        if (!has_index || !(flags & ENT_F_EXACT) != !c->vf) {
+            *err = !has_index ? "an entity's vector is in an index its collection does not have"
                                                    : "an entity's exact vector does not match its collection's ONDISK";
             pobj tmp = {.type = OBJ_ENTITY, .v.p = e};
             entity_free_value(&tmp);
@@ -2412,7 +2794,7 @@ pobj *entity_decode(ser_reader *r, db *d, const char *key, size_t klen, int mode
         c->entities++;
         c->vectors++;
         c->metadata_bytes += e->meta_bytes;
-    } else if (c && mode == SER_MODE_SNAPSHOT && c->hnsw && e->has_vec) {
+    } else if (c && mode == SER_MODE_SNAPSHOT && (c->hnsw || c->ivf) && e->has_vec) {
         pending_attach *p = zmalloc(sizeof(*p));
         p->e = e;
         p->next = pending_attaches;
@@ -2452,6 +2834,7 @@ int entity_load_finish(void) {
         for (int k = 0; k < server.dbs[i].ncolls; k++) {
             collection *c = server.dbs[i].colls[k];
             if (c->hnsw && (long long)hnsw_count(c->hnsw) != c->vectors) rc = -1;
+            if (c->ivf && (long long)ivfpq_count(c->ivf) != c->vectors) rc = -1;
         }
     fields_rebuild_all(); /* field indexes are not in snapshots */
     return rc;
@@ -2481,7 +2864,7 @@ int entity_collection_count(db *d) { return d->ncolls; }
 
 void entity_collection_args(db *d, int i, ds *out) {
     collection *c = d->colls[i];
-    ds a[24];
+    ds a[32];
     int n = 0;
     a[n++] = ds_new(c->name, ds_len(c->name));
     a[n++] = ds_from_cstr("PREFIX");
@@ -2492,13 +2875,25 @@ void entity_collection_args(db *d, int i, ds *out) {
         a[n++] = ds_from_cstr("METRIC");
         a[n++] = ds_from_cstr(metric_name(c->metric));
         a[n++] = ds_from_cstr("INDEX");
-        a[n++] = ds_from_cstr(c->index == INDEX_FLAT ? "FLAT" : "HNSW");
+        a[n++] = ds_from_cstr(c->index == INDEX_FLAT ? "FLAT" : c->index == INDEX_IVFPQ ? "IVFPQ" : "HNSW");
         a[n++] = ds_from_cstr("M");
         a[n++] = ds_catfmt(ds_empty(8), "%u", c->M);
         a[n++] = ds_from_cstr("EF_CONSTRUCTION");
         a[n++] = ds_catfmt(ds_empty(8), "%u", c->ef_construction);
         a[n++] = ds_from_cstr("EF_RUNTIME");
         a[n++] = ds_catfmt(ds_empty(8), "%u", c->ef_runtime);
+        if (c->ivf) {
+            a[n++] = ds_from_cstr("NLIST");
+            a[n++] = ds_catfmt(ds_empty(8), "%u", c->nlist);
+            a[n++] = ds_from_cstr("PQ_M");
+            a[n++] = ds_catfmt(ds_empty(8), "%u", c->pq_m);
+            a[n++] = ds_from_cstr("NPROBE");
+            a[n++] = ds_catfmt(ds_empty(8), "%u", c->nprobe);
+            if (c->vf) {
+                a[n++] = ds_from_cstr("RESCORE");
+                a[n++] = ds_catfmt(ds_empty(8), "%u", c->rescore);
+            }
+        }
         if (c->quant) {
             a[n++] = ds_from_cstr("QUANT");
             a[n++] = ds_from_cstr(quant_name(c->quant));
@@ -2520,8 +2915,55 @@ void entity_collection_args(db *d, int i, ds *out) {
  * per level), so a snapshot writes a large graph in bounded blocks.
  * export_begin returns the node count, or -1 when the collection has no
  * graph (nothing written). */
+/* The IVF-PQ section of collection c: header (name, dim, whether trained;
+ * then the model), then units: each list (its number, its entries as key
+ * and code) and each pending vector (key, vector as stored). Returns the
+ * number of units. */
+static long long ivf_export_begin(collection *c, ds *out) {
+    int trained = ivfpq_is_trained(c->ivf);
+    ser_put_bytes(out, c->name, ds_len(c->name));
+    ser_put_u32(out, c->dim);
+    ser_put_u8(out, (uint8_t)trained);
+    if (trained) {
+        size_t nc = (size_t)c->nlist * c->dim, nb = (size_t)256 * c->dim;
+        float *cent = zmalloc(sizeof(float) * nc), *books = zmalloc(sizeof(float) * nb);
+        ivfpq_export_model(c->ivf, cent, books);
+        ser_put_f32s(out, cent, nc);
+        ser_put_f32s(out, books, nb);
+        zfree(cent);
+        zfree(books);
+    }
+    return (long long)(trained ? c->nlist : 0) + (long long)ivfpq_pending_count(c->ivf);
+}
+
+static void ivf_export_units(collection *c, uint32_t from, uint32_t to, ds *out) {
+    uint32_t nl = ivfpq_is_trained(c->ivf) ? c->nlist : 0;
+    for (uint32_t u = from; u < to; u++) {
+        if (u < nl) {
+            size_t n;
+            const uint64_t *ids;
+            const uint8_t *codes;
+            ivfpq_export_list(c->ivf, u, &n, &ids, &codes);
+            ser_put_varint(out, n);
+            for (size_t i = 0; i < n; i++) {
+                entity *e = ENTITY_OF(ids[i]);
+                ser_put_bytes(out, e->key, ds_len(e->key));
+                ser_put_bytes(out, codes + i * c->pq_m, c->pq_m);
+            }
+        } else {
+            uint64_t label;
+            const float *v;
+            ivfpq_export_pending(c->ivf, u - nl, &label, &v);
+            entity *e = ENTITY_OF(label);
+            ser_put_bytes(out, e->key, ds_len(e->key));
+            ser_put_f32s(out, v, c->dim);
+        }
+    }
+}
+
 long long entity_graph_export_begin(db *d, int i, ds *out) {
     collection *c = d->colls[i];
+    if (c->ivf) return ivf_export_begin(c, out);
     if (!c->hnsw) return -1;
     hnsw_graph_info gi;
     hnsw_export_info(c->hnsw, &gi);
@@ -2540,6 +2982,10 @@ long long entity_graph_export_begin(db *d, int i, ds *out) {
 
 void entity_graph_export_nodes(db *d, int i, uint32_t from, uint32_t to, ds *out) {
     collection *c = d->colls[i];
+    if (c->ivf) {
+        ivf_export_units(c, from, to, out);
+        return;
+    }
     for (uint32_t s = from; s < to; s++) {
         hnsw_node_view nv;
         if (hnsw_export_node(c->hnsw, s, &nv) != HNSW_OK) break;
@@ -2559,6 +3005,8 @@ static struct {
     collection *c;
     db *d;
     hnsw_index *h;
+    ivfpq_index *ivf; /* an IVFPQ section instead of a graph */
+    uint32_t nl;      /* IVFPQ: units that are lists (the rest are pending vectors) */
     uint32_t count, next, dim;
     float *vec;
     uint32_t *links;
@@ -2566,9 +3014,77 @@ static struct {
 
 void entity_graph_import_abort(void) {
     hnsw_free(gimp.h);
+    ivfpq_free(gimp.ivf);
     zfree(gimp.vec);
     zfree(gimp.links);
     memset(&gimp, 0, sizeof(gimp));
+}
+
+/* The header of an IVFPQ section for c (name already read): a new index
+ * with the model installed. */
+static int ivf_import_begin(collection *c, ser_reader *r, const char **err) {
+    uint32_t dim;
+    uint8_t trained;
+    *err = "bad IVF-PQ section";
+    if (!ser_get_u32(r, &dim) || !ser_get_u8(r, &trained) || dim != c->dim || trained > 1) return -1;
+    if (ivfpq_create(ivfpq_get_params(c->ivf), &gimp.ivf) != IVFPQ_OK) return -1;
+    if (trained) {
+        size_t nc = (size_t)c->nlist * c->dim, nb = (size_t)256 * c->dim;
+        if (ser_remaining(r) != (nc + nb) * sizeof(float)) return -1;
+        float *cent = zmalloc(sizeof(float) * nc), *books = zmalloc(sizeof(float) * nb);
+        ser_get_f32s(r, cent, nc);
+        ser_get_f32s(r, books, nb);
+        ivfpq_model *m = NULL;
+        int rc = ivfpq_import_model(ivfpq_get_params(c->ivf), cent, books, &m);
+        zfree(cent);
+        zfree(books);
+        if (rc != IVFPQ_OK || ivfpq_install_model(gimp.ivf, m) != IVFPQ_OK) {
+            ivfpq_model_free(m);
+            *err = "an IVF-PQ model failed validation";
+            return -1;
+        }
+    } else if (ser_remaining(r)) {
+        return -1;
+    }
+    gimp.c = c;
+    gimp.nl = trained ? c->nlist : 0;
+    gimp.dim = c->dim;
+    gimp.vec = zmalloc(sizeof(float) * c->dim);
+    return 0;
+}
+
+/* Resolves a key of an IVFPQ section to its entity's label, or 0. */
+static uint64_t ivf_import_label(ser_reader *r) {
+    const char *k;
+    size_t kl;
+    if (!ser_get_bytes(r, &k, &kl)) return 0;
+    dict_entry *de = ds_dict_find(gimp.d->keys, k, kl);
+    pobj *o = de ? de->v.val : NULL;
+    entity *e = o && o->type == OBJ_ENTITY ? o->v.p : NULL;
+    return e && e->coll == gimp.c && e->has_vec && !e->vec ? LABEL(e) : 0;
+}
+
+/* One unit of an IVFPQ section: a list, or a pending vector. */
+static int ivf_import_unit(ser_reader *r, const char **err) {
+    *err = "bad IVF-PQ section";
+    if (gimp.next < gimp.nl) {
+        uint64_t n;
+        if (!ser_get_varint(r, &n) || n > UINT32_MAX) return -1;
+        for (uint64_t i = 0; i < n; i++) {
+            uint64_t label = ivf_import_label(r);
+            const char *code;
+            size_t cl;
+            if (!label || !ser_get_bytes(r, &code, &cl) || cl != gimp.c->pq_m ||
+                ivfpq_import_list(gimp.ivf, gimp.next, 1, &label, (const uint8_t *)code) != IVFPQ_OK)
+                return -1;
+        }
+    } else {
+        uint64_t label = ivf_import_label(r);
+        if (!label || !ser_get_f32s(r, gimp.vec, gimp.dim) || ivfpq_import_pending(gimp.ivf, label, gimp.vec) != IVFPQ_OK)
+            return -1;
+    }
+    gimp.next++;
+    return 0;
 }
 
 int entity_graph_import_begin(db *d, ser_reader *r, const char **err) {
@@ -2580,6 +3096,12 @@ int entity_graph_import_begin(db *d, ser_reader *r, const char **err) {
     entity_graph_import_abort();
     *err = "bad graph section";
     ser_get_bytes(r, &name, &nlen);
+    collection *ic = coll_find(d, name, nlen);
+    if (ic && ic->ivf) {
+        gimp.d = d;
+        gimp.count = UINT32_MAX; /* units are counted by the section's blocks */
+        return ivf_import_begin(ic, r, err);
+    }
     ser_get_u32(r, &gi.params.dim);
     ser_get_u8(r, &metric);
     ser_get_u32(r, &gi.params.M);
@@ -2666,16 +3188,28 @@ static int import_one_node(ser_reader *r, const char **err) {
 }
 
 int entity_graph_import_nodes(ser_reader *r, const char **err) {
-    if (!gimp.h) {
+    if (!gimp.h && !gimp.ivf) {
         *err = "graph nodes without a graph header";
         return -1;
     }
     while (ser_remaining(r))
-        if (import_one_node(r, err) != 0) return -1;
+        if ((gimp.ivf ? ivf_import_unit(r, err) : import_one_node(r, err)) != 0) return -1;
     return 0;
 }
 
 int entity_graph_import_finish(const char **err) {
+    if (gimp.ivf) {
+        if ((long long)ivfpq_count(gimp.ivf) != gimp.c->vectors || gimp.next < gimp.nl) {
+            *err = "an IVF-PQ section does not hold every vector of its collection";
+            return -1;
+        }
+        ivfpq_free(gimp.c->ivf);
+        gimp.c->ivf = gimp.ivf;
+        gimp.ivf = NULL;
+        ivf_schedule();
+        entity_graph_import_abort();
+        return 0;
+    }
     if (!gimp.h || gimp.next != gimp.count) {
         *err = "a graph section ended before all its nodes";
         return -1;

@@ -122,7 +122,7 @@ start_server {tags {entity phenix-only quant}} {
         catch {r ph.create e6 DIM 8 QUANT Q8 RESCORE 0} e; lappend out $e
         catch {r ph.create e7 QUANT Q8} e; lappend out $e
         set out
-    } {{ERR QUANT BIN NOEXACT or ONDISK needs METRIC COSINE or IP: a graph on signs alone gives no L2 distance} {ERR QUANT needs DIM and INDEX HNSW} {ERR NOEXACT and ONDISK need QUANT Q8 or BIN} {ERR QUANT BIN NOEXACT or ONDISK needs METRIC COSINE or IP: a graph on signs alone gives no L2 distance} {ERR unknown QUANT 'Q4' (Q8, BIN or NONE)} {ERR RESCORE needs QUANT Q8 or BIN} {ERR RESCORE must be between 1 and 100} {ERR QUANT needs DIM and INDEX HNSW}}
+    } {{ERR QUANT BIN NOEXACT or ONDISK needs METRIC COSINE or IP: a graph on signs alone gives no L2 distance} {ERR QUANT needs DIM and INDEX HNSW} {ERR NOEXACT and ONDISK need QUANT Q8 or BIN} {ERR QUANT BIN NOEXACT or ONDISK needs METRIC COSINE or IP: a graph on signs alone gives no L2 distance} {ERR unknown QUANT 'Q4' (Q8, BIN or NONE)} {ERR RESCORE needs QUANT Q8 or BIN, or INDEX IVFPQ} {ERR RESCORE must be between 1 and 100} {ERR QUANT needs DIM and INDEX HNSW}}
 
     test "Quantized collections come back from DEBUG RELOAD with the same answers" {
         set q [fvec {*}[lrepeat 32 0.3]]
