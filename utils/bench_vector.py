@@ -788,6 +788,134 @@ def run_quantized(args, ds, coll):
     return res
 
 
+# --------------------------------------------------------------------------- IVF-PQ
+
+def ivf_params(ds, args):
+    n, dim = ds["base"].shape
+    nlist = args.ivf_nlist or (1024 if n >= 50000 else 256)
+    m = args.ivf_m or 16
+    while dim % m:
+        m -= 1
+    return nlist, m
+
+
+def run_ivfpq(args, ds, coll):
+    """INDEX IVFPQ against faiss IndexIVFPQ with the same nlist, m, nbits (8) and nprobe:
+    train/encode time, bytes/vector, recall@10 and server us/query per nprobe (issue 8)."""
+    base, queries = ds["base"], ds["queries"]
+    n, dim = base.shape
+    nlist, m = ivf_params(ds, args)
+    print()
+    print("=" * 100)
+    print("IVF-PQ: %s, %d x %d (%s), %d queries, k=%d, nlist=%d, m=%d, nbits=8"
+          % (ds["name"], n, dim, ds["metric"], len(queries), K, nlist, m))
+    print("=" * 100)
+    truth, _, _ = ground_truth(ds)
+    res = {}
+    mem_rows = []
+    for label, extra in (("Phenix", ()), ("Phenix RESCORE 4", ("RESCORE", 4))):
+        ph = Phenix(args.host, args.port, coll, ds)
+        mem0 = ph.used_memory()
+        pl = ph.load(("INDEX", "IVFPQ", "NLIST", nlist, "PQ_M", m, "NPROBE", 16) + tuple(extra))
+        t0 = time.perf_counter()
+        p = Progress("Phenix IVF-PQ training + encoding", 100, "%")
+        while True:
+            info = ph.ph_info()
+            st = info.get("index_state")
+            p.update(int(float(info.get("index_progress", 0))) if st != "ready" else 100)
+            if st == "ready":
+                break
+            time.sleep(0.2)
+        p.done()
+        train_s = time.perf_counter() - t0
+        mem1 = ph.used_memory()
+        bpv = info.get("bytes_per_vector") or {}
+        if isinstance(bpv, list):
+            bpv = dict(zip(bpv[0::2], bpv[1::2]))
+        bpv = {(k.decode() if isinstance(k, bytes) else k): float(v) for k, v in bpv.items()}
+        per_vec = (mem1[0] - mem0[0]) / n
+        mem_rows.append([label, fmt(pl["seconds"], "%.1f"), fmt(train_s, "%.1f"), fmt(per_vec),
+                         fmt(bpv.get("codes", 0)), fmt(bpv.get("graph", 0)), fmt(bpv.get("other", 0)),
+                         fmt(bpv.get("exact_vectors_on_disk", 0))])
+        # the index alone: codes, ids and lists, the model (PH.INFO memory_index + memory_codes +
+        # the model's share of memory_other is not separated: codes + ids/lists + model bytes)
+        model = (nlist * dim * 4 + 256 * dim * 4) / n
+        res[label] = {"mem": per_vec, "index_mem": bpv.get("codes", 0) + bpv.get("graph", 0) + model, "np": {}}
+        for nprobe in args.nprobe:
+            best = None
+            for _ in range(args.repeats):
+                f, qps, usec = ph.search_pipelined(queries, 10, ("NPROBE", nprobe))
+                if best is None or usec < best["usec"]:
+                    best = {"recall": recall_at_k(f, truth), "qps": qps, "usec": usec}
+            res[label]["np"][nprobe] = best
+            sys.stderr.write("  %-17s nprobe %-4d recall %.4f  server %.1f us/q\n"
+                             % (label, nprobe, best["recall"], best["usec"]))
+        ph.drop()
+    if faiss is not None:
+        cosine = ds["metric"] == "COSINE"
+        b = normalized(base) if cosine else base
+        qs = normalized(queries) if cosine else queries
+        r0, h0 = rss_bytes(), heap_bytes()
+        metric = faiss.METRIC_INNER_PRODUCT if cosine else faiss.METRIC_L2
+        quantizer = faiss.IndexFlatIP(dim) if cosine else faiss.IndexFlatL2(dim)
+        index = faiss.IndexIVFPQ(quantizer, dim, nlist, m, 8, metric)
+        t0 = time.perf_counter()
+        index.train(b[:min(n, 100000)])
+        index.add(b)
+        fs = time.perf_counter() - t0
+        r1, h1 = rss_bytes(), heap_bytes()
+        fmem = (h1 - h0) / n if h0 is not None else (r1 - r0) / n
+        formula = m + 8 + (nlist * dim * 4 + 256 * dim * 4) / n
+        mem_rows.append(["faiss IndexIVFPQ", "-", fmt(fs, "%.1f"), fmt(fmem), fmt(m), "8 (ids)",
+                         "-", "-"])
+        res["faiss"] = {"mem": fmem, "formula": formula, "np": {}}
+        for nprobe in args.nprobe:
+            index.nprobe = nprobe
+            best = None
+            for _ in range(args.repeats):
+                t0 = time.perf_counter()
+                _, ids = index.search(qs, K)  # one batch, one thread: no per-call overhead
+                el = time.perf_counter() - t0
+                found = [row.tolist() for row in ids]
+                cur = {"recall": recall_at_k(found, truth), "qps": len(qs) / el, "usec": el * 1e6 / len(qs)}
+                if best is None or cur["usec"] < best["usec"]:
+                    best = cur
+            res["faiss"]["np"][nprobe] = best
+        del index
+    print_table("Build and memory (Phenix: load s, training + encoding s after the load, used_memory "
+                "delta / N, PH.INFO bytes_per_vector; faiss: train + add s, malloc in-use delta / N)",
+                ["", "load s", "train s", "B/vec", "codes", "ids/lists", "other", "on disk"], mem_rows)
+    labels = [l for l in ("Phenix", "Phenix RESCORE 4", "faiss") if l in res]
+    rows = []
+    for nprobe in args.nprobe:
+        row = [str(nprobe)]
+        for l in labels:
+            r = res[l]["np"][nprobe]
+            row.append("%.4f / %s" % (r["recall"], fmt(r["usec"], "%.1f")))
+        if "faiss" in res:
+            row.append("%.2fx" % (res["faiss"]["np"][nprobe]["usec"] / res["Phenix"]["np"][nprobe]["usec"]))
+        rows.append(row)
+    print_table("recall@10 / us per query (Phenix: server side, INFO commandstats; faiss: all queries in "
+                "one search call, 1 thread), best of %d" % args.repeats,
+                ["nprobe"] + labels + (["faiss us / Ph us"] if "faiss" in res else []), rows)
+    if "faiss" in res:
+        print()
+        print("Goals (issue 8, IVF-PQ at the same nlist, m, nbits, nprobe):")
+        d = max(abs(res["Phenix"]["np"][p]["recall"] - res["faiss"]["np"][p]["recall"]) for p in args.nprobe)
+        worst = min(res["faiss"]["np"][p]["usec"] / res["Phenix"]["np"][p]["usec"] for p in args.nprobe)
+        print("  recall@10 vs faiss: largest difference %.4f (goal: match)" % d)
+        print("  queries/s vs faiss: worst ratio %.2fx (goal >= 1.00x; Phenix server time per query, faiss "
+              "batch time per query)" % worst)
+        print("  memory, the index alone: Phenix %.1f B/vec (codes + ids/lists + model) vs faiss %.1f B/vec "
+              "measured (%.1f by faiss's layout) = %.2fx (goal <= 1.00x)"
+              % (res["Phenix"]["index_mem"], res["faiss"]["mem"], res["faiss"]["formula"],
+                 res["Phenix"]["index_mem"] / max(res["faiss"]["mem"], 1)))
+        print("  memory, the whole database: Phenix %.0f B/vec (keys, entities, metadata included) = %.2fx faiss"
+              % (res["Phenix"]["mem"], res["Phenix"]["mem"] / max(res["faiss"]["mem"], 1)))
+    sys.stdout.flush()
+    return res
+
+
 # --------------------------------------------------------------------------- filtered
 
 FILTER_SELECTIVITIES = (0.001, 0.01, 0.1, 0.5)
@@ -965,11 +1093,16 @@ def main():
     ap.add_argument("--quantized-only", action="store_true", help="run only the quantized section")
     ap.add_argument("--no-quantized", action="store_true", help="skip the quantized section")
     ap.add_argument("--quant-ef", default="40,80,160", help="EF values of the quantized section")
+    ap.add_argument("--nprobe", default="1,4,16,64", help="NPROBE values of the IVF-PQ section")
+    ap.add_argument("--ivf-nlist", type=int, default=0, help="IVF-PQ NLIST (default 1024, 256 below 50k)")
+    ap.add_argument("--ivf-m", type=int, default=0, help="IVF-PQ PQ_M (default 16, or the next divisor of dim)")
+    ap.add_argument("--no-ivfpq", action="store_true", help="skip the IVF-PQ section")
     ap.add_argument("--repeats", type=int, default=None,
                     help="runs of each search measurement, best kept (default 3; --quick 1)")
     args = ap.parse_args()
     args.ef = [int(x) for x in args.ef.split(",") if x]
     args.quant_ef = [int(x) for x in args.quant_ef.split(",") if x]
+    args.nprobe = [int(x) for x in args.nprobe.split(",") if x]
     if args.quantized_only:
         args.no_filtered = True
 
@@ -1022,6 +1155,8 @@ def main():
                 run_filtered(args, ds, "benchfmf")
             if not args.no_quantized and not args.filtered_only:
                 run_quantized(args, ds, "benchfmq")
+            if not args.no_ivfpq and not args.filtered_only:
+                run_ivfpq(args, ds, "benchfmivf")
         elif name == "synthetic":
             ds = make_synthetic(n_syn, nq)
             if not args.filtered_only and not args.quantized_only:
@@ -1030,6 +1165,8 @@ def main():
                 run_filtered(args, ds, "benchsynf")
             if not args.no_quantized and not args.filtered_only:
                 run_quantized(args, ds, "benchsynq")
+            if not args.no_ivfpq and not args.filtered_only:
+                run_ivfpq(args, ds, "benchsynivf")
         else:
             print("unknown data set %r (fashion, synthetic)" % name, file=sys.stderr)
             return 2
