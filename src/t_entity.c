@@ -95,6 +95,7 @@ typedef struct collection {
     ivfpq_index *ivf;
     ivf_job *job;      /* IVFPQ: the training under way, or NULL */
     long long trainings;
+    size_t train_retry_at; /* after a failed training: retry once this many vectors exist */
     hnsw_index *hnsw;
     flat_index *flat;
     hnsw_scratch *scratch;
@@ -280,7 +281,9 @@ static void ivf_finish_job(ivf_job *j) {
                    (double)(util_monotonic_us() - j->start_us) / 1e6, ivfpq_pending_count(c->ivf));
     } else {
         ivfpq_model_free(j->model);
-        server_log(LL_WARNING, "collection %s: IVF-PQ training failed: %s", c->name, ivfpq_strerror(j->rc));
+        c->train_retry_at = ivfpq_count(c->ivf) + ivfpq_count(c->ivf) / 10 + 1;
+        server_log(LL_WARNING, "collection %s: IVF-PQ training failed: %s; retrying at %zu vectors", c->name,
+                   ivfpq_strerror(j->rc), c->train_retry_at);
     }
 }
 
@@ -298,7 +301,8 @@ static void ivf_collection_tick(collection *c, int64_t end_us) {
         return;
     }
     if (!ivfpq_is_trained(x)) {
-        if (ivfpq_count(x) >= ivfpq_min_train(ivfpq_get_params(x))) ivf_start_job(c);
+        size_t n = ivfpq_count(x);
+        if (n >= ivfpq_min_train(ivfpq_get_params(x)) && n >= c->train_retry_at) ivf_start_job(c);
         return;
     }
     long left = (long)ivfpq_pending_count(x);
@@ -2198,13 +2202,14 @@ static int ivf_exact_scan(collection *coll, const float *qq, size_t k, search_ct
 static int ivf_search(collection *coll, const float *q, const search_opts *o, search_ctx *sctx, uint64_t *labels,
                       float *dists) {
     size_t k = o->k, keep = coll->vf ? k * (o->rescore ? o->rescore : coll->rescore) : k;
-    uint64_t *cl = keep > k ? zmalloc(sizeof(uint64_t) * keep) : labels;
-    float *cd = keep > k ? zmalloc(sizeof(float) * keep) : dists;
-    int needs_filter = sctx->filter || sctx->exclude || dict_size(sctx->db->expires);
+    uint64_t *cl = coll->vf ? zmalloc(sizeof(uint64_t) * keep) : labels;
+    float *cd = coll->vf ? zmalloc(sizeof(float) * keep) : dists;
+    /* the filter callback also checks expiry, LIKE's own entity and TIMEOUT */
+    int needs_filter = sctx->filter || sctx->exclude || dict_size(sctx->db->expires) || sctx->deadline_us;
     ivfpq_search_params sp = {.k = keep, .nprobe = o->nprobe ? o->nprobe : coll->nprobe,
                               .filter = needs_filter ? accept_label_bool : NULL, .filter_ctx = sctx};
     int n = ivfpq_search(coll->ivf, q, &sp, cl, cd, NULL);
-    if (n >= 0 && keep > k) {
+    if (n >= 0 && coll->vf) { /* re-ranked by exact distance, also with RESCORE 1 */
         float *qq = index_query(coll, q);
         flat_topk t;
         flat_topk_init(&t, k);
@@ -2215,7 +2220,7 @@ static int ivf_search(collection *coll, const float *q, const search_opts *o, se
         n = (int)flat_topk_finish(&t, labels, dists);
         zfree(qq);
     }
-    if (keep > k) {
+    if (coll->vf) {
         zfree(cl);
         zfree(cd);
     }

@@ -15,7 +15,10 @@
 # unfiltered query): pass --filtered-only to run just that, --no-filtered to skip it.
 # A quantized section (QUANT Q8 / NOEXACT / ONDISK / BIN against fp32 and faiss IndexHNSWSQ
 # 8-bit: bytes/vector by part, build time, recall@10, q/s per --quant-ef) follows:
-# --quantized-only runs just that, --no-quantized skips it.
+# --quantized-only runs just that (and the IVF-PQ section), --no-quantized skips it;
+# --quant-modes picks modes. An IVF-PQ section (INDEX IVFPQ with and without RESCORE 4
+# against faiss IndexIVFPQ at the same nlist, m, nbits and nprobe; --nprobe, --ivf-nlist,
+# --ivf-m) follows; --no-ivfpq skips it.
 #
 # Environment:
 #   PHENIX_SERVER  server binary (default src/phenix-server)

@@ -718,6 +718,8 @@ def run_quantized(args, ds, coll):
     for label, extra in QUANT_MODES:
         if label.startswith("BIN") and ds["metric"] == "L2" and ("NOEXACT" in extra or "ONDISK" in extra):
             continue
+        if args.quant_modes and label not in args.quant_modes:
+            continue
         ph = Phenix(args.host, args.port, coll, ds)
         pl = ph.load(extra)
         info = pl["info"]
@@ -741,7 +743,7 @@ def run_quantized(args, ds, coll):
             sys.stderr.write("  %-11s ef %-4d recall %.4f  %.0f q/s  server %.1f us/q\n"
                              % (label, ef, best["recall"], best["qps"], best["usec"]))
         ph.drop()
-    fs = build_faiss_sq8(ds)
+    fs = build_faiss_sq8(ds) if not args.quant_modes or "faiss SQ8" in args.quant_modes else None
     if fs is not None:
         mem_rows.append(["faiss HNSWSQ8", fmt(fs["seconds"], "%.1f"), fmt(fs["mem_per_vec"]),
                          "-", "-", "-", "-", "-"])
@@ -764,9 +766,9 @@ def run_quantized(args, ds, coll):
                 "per call, 1 thread), best of %d" % args.repeats, ["ef"] + labels, rows)
     print()
     print("Goals (issue 8):")
-    f32 = res["fp32"]
+    f32 = res.get("fp32")
     for l in ("Q8", "Q8 NOEXACT", "Q8 ONDISK"):
-        if l not in res:
+        if l not in res or f32 is None:
             continue
         drops = [f32["ef"][ef]["recall"] - res[l]["ef"][ef]["recall"] for ef in efs]
         print("  %s: recall@10 loss vs fp32 at the same ef: max %.4f (goal <= 0.01); memory "
@@ -779,7 +781,7 @@ def run_quantized(args, ds, coll):
                   % (l, max(res[l]["ef"][ef]["recall"] for ef in efs), n, dim))
     print("  (ONDISK: the exact vectors are in a file in the server's dir, read back for rescoring;"
           " they cost page cache, not heap: 'exact vecs' above is heap only)")
-    if "faiss SQ8" in res:
+    if "faiss SQ8" in res and "Q8" in res:
         for ef in efs:
             a, b = res["Q8"]["ef"][ef], res["faiss SQ8"]["ef"][ef]
             print("  ef %d: Q8 recall %.4f vs faiss SQ8 %.4f; server us/q %.1f vs faiss %.1f = %.2fx"
@@ -1093,6 +1095,8 @@ def main():
     ap.add_argument("--quantized-only", action="store_true", help="run only the quantized section")
     ap.add_argument("--no-quantized", action="store_true", help="skip the quantized section")
     ap.add_argument("--quant-ef", default="40,80,160", help="EF values of the quantized section")
+    ap.add_argument("--quant-modes", default="",
+                    help="comma-separated subset of: fp32, Q8, Q8 NOEXACT, Q8 ONDISK, BIN, BIN ONDISK, faiss SQ8")
     ap.add_argument("--nprobe", default="1,4,16,64", help="NPROBE values of the IVF-PQ section")
     ap.add_argument("--ivf-nlist", type=int, default=0, help="IVF-PQ NLIST (default 1024, 256 below 50k)")
     ap.add_argument("--ivf-m", type=int, default=0, help="IVF-PQ PQ_M (default 16, or the next divisor of dim)")
@@ -1103,6 +1107,7 @@ def main():
     args.ef = [int(x) for x in args.ef.split(",") if x]
     args.quant_ef = [int(x) for x in args.quant_ef.split(",") if x]
     args.nprobe = [int(x) for x in args.nprobe.split(",") if x]
+    args.quant_modes = [x.strip() for x in args.quant_modes.split(",") if x.strip()]
     if args.quantized_only:
         args.no_filtered = True
 
