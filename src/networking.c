@@ -133,7 +133,25 @@ void add_reply_long(client *c, long long v) {
     else add_header(c, ':', v);
 }
 
+/* Bulk replies are most of what array replies (LRANGE, ZRANGE, HGETALL...)
+ * are made of: when the tail block has room, header, payload and CRLF are
+ * written in place with one round of bookkeeping instead of three. */
 void add_reply_bulk(client *c, const char *p, size_t len) {
+    reply_block *t = c->reply_tail;
+    if (t && t->size - t->used >= len + 32 && !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY)) &&
+        (c->conn.fd >= 0 || (c->flags & CLIENT_FAKE))) {
+        char *w = t->buf + t->used;
+        size_t h = (size_t)resp_fmt_header(w, '$', (long long)len);
+        memcpy(w + h, p, len);
+        w[h + len] = '\r';
+        w[h + len + 1] = '\n';
+        t->used += h + len + 2;
+        c->reply_bytes += h + len + 2;
+        c->reply_turn = server.loop_turn;
+        mark_pending(c);
+        check_output_limits(c);
+        return;
+    }
     add_header(c, '$', (long long)len);
     add_reply_raw(c, p, len);
     add_reply_raw(c, "\r\n", 2);
