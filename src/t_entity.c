@@ -2864,6 +2864,17 @@ static void coll_append_field_args(const collection *c, ds *out) {
     }
 }
 
+/* Appends "NAME value" to the argument array a (at *n). */
+static void arg_str(ds *a, int *n, const char *name, const char *v) {
+    a[(*n)++] = ds_from_cstr(name);
+    a[(*n)++] = ds_from_cstr(v);
+}
+
+static void arg_u32(ds *a, int *n, const char *name, uint32_t v) {
+    a[(*n)++] = ds_from_cstr(name);
+    a[(*n)++] = ds_catfmt(ds_empty(8), "%u", v);
+}
+
 /* Collections of d with the PH.CREATE arguments that recreate them. */
 int entity_collection_count(db *d) { return d->ncolls; }
 
@@ -2875,36 +2886,22 @@ void entity_collection_args(db *d, int i, ds *out) {
     a[n++] = ds_from_cstr("PREFIX");
     a[n++] = ds_new(c->prefix, ds_len(c->prefix));
     if (c->dim) {
-        a[n++] = ds_from_cstr("DIM");
-        a[n++] = ds_catfmt(ds_empty(8), "%u", c->dim);
-        a[n++] = ds_from_cstr("METRIC");
-        a[n++] = ds_from_cstr(metric_name(c->metric));
-        a[n++] = ds_from_cstr("INDEX");
-        a[n++] = ds_from_cstr(c->index == INDEX_FLAT ? "FLAT" : c->index == INDEX_IVFPQ ? "IVFPQ" : "HNSW");
-        a[n++] = ds_from_cstr("M");
-        a[n++] = ds_catfmt(ds_empty(8), "%u", c->M);
-        a[n++] = ds_from_cstr("EF_CONSTRUCTION");
-        a[n++] = ds_catfmt(ds_empty(8), "%u", c->ef_construction);
-        a[n++] = ds_from_cstr("EF_RUNTIME");
-        a[n++] = ds_catfmt(ds_empty(8), "%u", c->ef_runtime);
+        arg_u32(a, &n, "DIM", c->dim);
+        arg_str(a, &n, "METRIC", metric_name(c->metric));
+        arg_str(a, &n, "INDEX", c->index == INDEX_FLAT ? "FLAT" : c->index == INDEX_IVFPQ ? "IVFPQ" : "HNSW");
+        arg_u32(a, &n, "M", c->M);
+        arg_u32(a, &n, "EF_CONSTRUCTION", c->ef_construction);
+        arg_u32(a, &n, "EF_RUNTIME", c->ef_runtime);
         if (c->ivf) {
-            a[n++] = ds_from_cstr("NLIST");
-            a[n++] = ds_catfmt(ds_empty(8), "%u", c->nlist);
-            a[n++] = ds_from_cstr("PQ_M");
-            a[n++] = ds_catfmt(ds_empty(8), "%u", c->pq_m);
-            a[n++] = ds_from_cstr("NPROBE");
-            a[n++] = ds_catfmt(ds_empty(8), "%u", c->nprobe);
-            if (c->vf) {
-                a[n++] = ds_from_cstr("RESCORE");
-                a[n++] = ds_catfmt(ds_empty(8), "%u", c->rescore);
-            }
+            arg_u32(a, &n, "NLIST", c->nlist);
+            arg_u32(a, &n, "PQ_M", c->pq_m);
+            arg_u32(a, &n, "NPROBE", c->nprobe);
+            if (c->vf) arg_u32(a, &n, "RESCORE", c->rescore);
         }
         if (c->quant) {
-            a[n++] = ds_from_cstr("QUANT");
-            a[n++] = ds_from_cstr(quant_name(c->quant));
+            arg_str(a, &n, "QUANT", quant_name(c->quant));
             if (c->no_exact) a[n++] = ds_from_cstr(c->ondisk ? "ONDISK" : "NOEXACT");
-            a[n++] = ds_from_cstr("RESCORE");
-            a[n++] = ds_catfmt(ds_empty(8), "%u", c->rescore);
+            arg_u32(a, &n, "RESCORE", c->rescore);
         }
     }
     ser_put_varint(out, (uint64_t)n + 3 * (uint64_t)c->nfields);

@@ -476,11 +476,19 @@ def build_faiss(ds):
     else:
         index = faiss.IndexHNSWFlat(dim, M)
     index.hnsw.efConstruction = EF_CONSTRUCTION
-    p = Progress("faiss HNSWFlat build (1 thr)", n)
+    return faiss_fill(index, base, "faiss HNSWFlat build (1 thr)", r0, h0, cosine, train=False)
+
+
+def faiss_fill(index, base, label, r0, h0, cosine, train):
+    """Trains index (when asked) and adds base with a progress line: the build record of
+    build_faiss and build_faiss_sq8 (rate, seconds, RSS and heap deltas from r0/h0 / N)."""
+    n = len(base)
     t0 = time.perf_counter()
-    step = 2000
-    for s in range(0, n, step):
-        e = min(n, s + step)
+    if train:
+        index.train(base[:min(n, 100000)])
+    p = Progress(label, n)
+    for s in range(0, n, 2000):
+        e = min(n, s + 2000)
         index.add(base[s:e])
         p.update(e)
     el = time.perf_counter() - t0
@@ -687,18 +695,7 @@ def build_faiss_sq8(ds):
     metric = faiss.METRIC_INNER_PRODUCT if cosine else faiss.METRIC_L2
     index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, M, metric)
     index.hnsw.efConstruction = EF_CONSTRUCTION
-    t0 = time.perf_counter()
-    index.train(base[:min(n, 100000)])
-    p = Progress("faiss HNSWSQ8 build (1 thr)", n)
-    for s in range(0, n, 2000):
-        e = min(n, s + 2000)
-        index.add(base[s:e])
-        p.update(e)
-    el = time.perf_counter() - t0
-    p.done()
-    r1, h1 = rss_bytes(), heap_bytes()
-    return {"index": index, "rate": n / el, "seconds": el, "mem_per_vec": (r1 - r0) / n,
-            "heap_per_vec": (h1 - h0) / n if h0 is not None else None, "cosine": cosine}
+    return faiss_fill(index, base, "faiss HNSWSQ8 build (1 thr)", r0, h0, cosine, train=True)
 
 
 def run_quantized(args, ds, coll):

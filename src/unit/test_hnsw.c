@@ -18,16 +18,7 @@
 
 #define K 10
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-
-static uint64_t rng_next(void) {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-
-static float rng_float(void) { return (float)((double)(rng_next() >> 11) / 4503599627370496.0 - 1.0); }
+#include "test_rng.h"
 
 static uint64_t label_of(size_t i) { return 1000003ULL * i + 7; }
 
@@ -613,6 +604,18 @@ static int import_all(const exported *e, hnsw_index **out) {
     return err;
 }
 
+/* 1 when h and g give the same labels and distances for every query. */
+static int same_answers(hnsw_index *h, hnsw_index *g, const float *qs, size_t nq, size_t dim) {
+    for (size_t i = 0; i < nq; i++) {
+        uint64_t a[K], b[K];
+        float da[K], db[K];
+        int ra = hnsw_search(h, qs + i * dim, K, 80, NULL, NULL, a, da);
+        int rb = hnsw_search(g, qs + i * dim, K, 80, NULL, NULL, b, db);
+        if (ra != rb || memcmp(a, b, sizeof(a)) != 0 || memcmp(da, db, sizeof(da)) != 0) return 0;
+    }
+    return 1;
+}
+
 TEST(test_export_import_roundtrip) {
     size_t n = 3000, dim = 24, nq = 100;
     float *x = random_vectors(n, dim), *qs = random_vectors(nq, dim);
@@ -629,15 +632,7 @@ TEST(test_export_import_roundtrip) {
     EXPECT(hnsw_validate(g) == HNSW_OK);
     EXPECT(same_graph(h, g));
     EXPECT(hnsw_count(g) == hnsw_count(h));
-    int same = 1;
-    for (size_t i = 0; i < nq; i++) {
-        uint64_t a[K], b[K];
-        float da[K], db[K];
-        int ra = hnsw_search(h, qs + i * dim, K, 80, NULL, NULL, a, da);
-        int rb = hnsw_search(g, qs + i * dim, K, 80, NULL, NULL, b, db);
-        same &= ra == rb && memcmp(a, b, sizeof(a)) == 0 && memcmp(da, db, sizeof(da)) == 0;
-    }
-    EXPECT(same);
+    EXPECT(same_answers(h, g, qs, nq, dim));
     printf("  imported %u nodes in %.1f ms\n", hnsw_count(g), timp * 1e3);
     /* the imported index keeps working: writes follow the same path */
     EXPECT(hnsw_insert(g, label_of(0), x) >= 0);
@@ -1085,15 +1080,7 @@ TEST(test_quantized_modes) {
         export_all(h, &e);
         hnsw_index *g = NULL;
         EXPECT(import_all(&e, &g) == HNSW_OK);
-        int same = g != NULL;
-        for (size_t i = 0; same && i < nq; i++) {
-            uint64_t a[K], b[K];
-            float da[K], db[K];
-            int ra = hnsw_search(h, qs + i * dim, K, 80, NULL, NULL, a, da);
-            int rb = hnsw_search(g, qs + i * dim, K, 80, NULL, NULL, b, db);
-            same &= ra == rb && memcmp(a, b, sizeof(a)) == 0 && memcmp(da, db, sizeof(da)) == 0;
-        }
-        EXPECT(same);
+        EXPECT(g && same_answers(h, g, qs, nq, dim));
         if (modes[mi].no_exact && g) { /* a damaged code is refused */
             hnsw_free(g);
             g = NULL;

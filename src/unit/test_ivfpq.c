@@ -22,17 +22,7 @@
 
 #define K 10
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-
-static uint64_t rng_next(void) {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-
-/* Uniform in [-1, 1). */
-static float rng_float(void) { return (float)((double)(rng_next() >> 11) / 4503599627370496.0 - 1.0); }
+#include "test_rng.h"
 
 static uint64_t label_of(size_t i) { return 1000003ULL * i + 7; }
 

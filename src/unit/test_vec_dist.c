@@ -16,17 +16,8 @@
 
 #define MAX_DIM 4096
 
-static uint64_t rng_state = 0x243f6a8885a308d3ULL;
-
-static uint64_t rng_next(void) {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-
-/* Uniform in [-1, 1). */
-static float rng_float(void) { return (float)((double)(rng_next() >> 11) / 4503599627370496.0 - 1.0); }
+#define TEST_RNG_SEED 0x243f6a8885a308d3ULL
+#include "test_rng.h"
 
 /* Double-precision references and the scales of their terms. */
 static double ref_l2sq(const float *a, const float *b, size_t n) {
