@@ -1051,6 +1051,13 @@ typedef struct coll_spec {
     int index, no_exact, ondisk, ivf_option; /* ivf_option: NLIST, PQ_M, PQ_BITS or NPROBE given */
 } coll_spec;
 
+/* The position of argv[at] among names[0..n) (case-insensitive), or -1. */
+static int arg_choice(client *c, int at, const char *const *names, int n) {
+    for (int k = 0; k < n; k++)
+        if (arg_is(c, at, names[k])) return k;
+    return -1;
+}
+
 /* Parses one vector or index option at argv[*i] (a name and its value;
  * QUANT <type> may be followed by NOEXACT or ONDISK). Returns 1 and
  * advances *i past it, 0 when argv[*i] is no such option, -1 after
@@ -1059,17 +1066,17 @@ static int parse_index_option(client *c, int *i, coll_spec *sp) {
     int at = *i;
     resp_arg *v = &c->argv[at + 1];
     int rc = 0;
+    static const char *const metrics[] = {"l2", "ip", "cosine"}; /* in hnsw_metric order */
+    static const char *const indexes[] = {"hnsw", "flat", "ivfpq"}; /* INDEX_* order */
+    static const char *const quants[] = {"none", "q8", "bin"};      /* hnsw_quant order */
+    int choice;
     if (arg_is(c, at, "dim")) {
         rc = parse_u32_opt(c, at + 1, 1, HNSW_MAX_DIM, "DIM", &sp->dim);
     } else if (arg_is(c, at, "metric")) {
-        if (arg_is(c, at + 1, "cosine")) sp->metric = HNSW_METRIC_COSINE;
-        else if (arg_is(c, at + 1, "l2")) sp->metric = HNSW_METRIC_L2;
-        else if (arg_is(c, at + 1, "ip")) sp->metric = HNSW_METRIC_IP;
+        if ((choice = arg_choice(c, at + 1, metrics, 3)) >= 0) sp->metric = (hnsw_metric)choice;
         else rc = -1, add_reply_errorf(c, "unknown METRIC '%.*s'", (int)(v->len > 32 ? 32 : v->len), v->ptr);
     } else if (arg_is(c, at, "index")) {
-        if (arg_is(c, at + 1, "hnsw")) sp->index = INDEX_HNSW;
-        else if (arg_is(c, at + 1, "flat")) sp->index = INDEX_FLAT;
-        else if (arg_is(c, at + 1, "ivfpq")) sp->index = INDEX_IVFPQ;
+        if ((choice = arg_choice(c, at + 1, indexes, 3)) >= 0) sp->index = choice;
         else rc = -1, add_reply_errorf(c, "unknown INDEX '%.*s'", (int)(v->len > 32 ? 32 : v->len), v->ptr);
     } else if (arg_is(c, at, "m")) {
         rc = parse_u32_opt(c, at + 1, 2, HNSW_MAX_M, "M", &sp->M);
@@ -1078,9 +1085,7 @@ static int parse_index_option(client *c, int *i, coll_spec *sp) {
     } else if (arg_is(c, at, "ef_runtime")) {
         rc = parse_u32_opt(c, at + 1, 1, MAX_EF, "EF_RUNTIME", &sp->efr);
     } else if (arg_is(c, at, "quant")) {
-        if (arg_is(c, at + 1, "q8")) sp->quant = HNSW_QUANT_Q8;
-        else if (arg_is(c, at + 1, "bin")) sp->quant = HNSW_QUANT_BIN;
-        else if (arg_is(c, at + 1, "none")) sp->quant = HNSW_QUANT_NONE;
+        if ((choice = arg_choice(c, at + 1, quants, 3)) >= 0) sp->quant = (hnsw_quant)choice;
         else rc = -1, add_reply_errorf(c, "unknown QUANT '%.*s' (Q8, BIN or NONE)", (int)(v->len > 32 ? 32 : v->len), v->ptr);
         if (at + 2 < c->argc && (arg_is(c, at + 2, "noexact") || arg_is(c, at + 2, "ondisk"))) {
             sp->no_exact = 1;

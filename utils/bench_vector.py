@@ -182,6 +182,14 @@ def ratio(a, b):
     return "%.2fx" % (a / b)
 
 
+def print_section(title):
+    print()
+    print("=" * 100)
+    print(title)
+    print("=" * 100)
+    sys.stdout.flush()
+
+
 def print_table(title, header, rows):
     print()
     print(title)
@@ -519,12 +527,8 @@ def search_faiss(f, queries, ef):
 def run_dataset(args, ds, coll):
     base, queries = ds["base"], ds["queries"]
     n, dim = base.shape
-    print()
-    print("=" * 100)
-    print("%s: %d x %d (%s), %d queries, k=%d, M=%d, ef_construction=%d"
-          % (ds["name"], n, dim, ds["metric"], len(queries), K, M, EF_CONSTRUCTION))
-    print("=" * 100)
-    sys.stdout.flush()
+    print_section("%s: %d x %d (%s), %d queries, k=%d, M=%d, ef_construction=%d"
+                  % (ds["name"], n, dim, ds["metric"], len(queries), K, M, EF_CONSTRUCTION))
 
     truth, truth_how, truth_s = ground_truth(ds)
     print("ground truth: %s (%.1f s)" % (truth_how, truth_s))
@@ -704,11 +708,8 @@ def run_quantized(args, ds, coll):
     recall@10 and queries/s per ef (issue 8)."""
     base, queries = ds["base"], ds["queries"]
     n, dim = base.shape
-    print()
-    print("=" * 100)
-    print("Quantized search: %s, %d x %d (%s), %d queries, k=%d, M=%d, ef_construction=%d"
-          % (ds["name"], n, dim, ds["metric"], len(queries), K, M, EF_CONSTRUCTION))
-    print("=" * 100)
+    print_section("Quantized search: %s, %d x %d (%s), %d queries, k=%d, M=%d, ef_construction=%d"
+                  % (ds["name"], n, dim, ds["metric"], len(queries), K, M, EF_CONSTRUCTION))
     truth, truth_how, _ = ground_truth(ds)
     efs = args.quant_ef
     rows, mem_rows, res = [], [], {}
@@ -816,11 +817,13 @@ def run_ivfpq(args, ds, coll):
     base, queries = ds["base"], ds["queries"]
     n, dim = base.shape
     nlist, m = ivf_params(ds, args)
-    print()
-    print("=" * 100)
-    print("IVF-PQ: %s, %d x %d (%s), %d queries, k=%d, nlist=%d, m=%d, nbits=8"
-          % (ds["name"], n, dim, ds["metric"], len(queries), K, nlist, m))
-    print("=" * 100)
+    if n < 39 * max(nlist, 256):  # ivfpq_min_train: below it the index never trains
+        print()
+        print("IVF-PQ: skipped, %d vectors are fewer than the %d an IVFPQ collection with NLIST %d "
+              "trains on" % (n, 39 * max(nlist, 256), nlist))
+        return {}
+    print_section("IVF-PQ: %s, %d x %d (%s), %d queries, k=%d, nlist=%d, m=%d, nbits=8"
+                  % (ds["name"], n, dim, ds["metric"], len(queries), K, nlist, m))
     truth, _, _ = ground_truth(ds)
     res = {}
     mem_rows = []
