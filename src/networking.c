@@ -56,6 +56,14 @@ static void mark_pending(client *c) {
     server.pending_write = c;
 }
 
+/* Bookkeeping after len bytes were appended to c's reply. */
+static void reply_appended(client *c, size_t len) {
+    c->reply_bytes += len;
+    c->reply_turn = server.loop_turn;
+    mark_pending(c);
+    check_output_limits(c);
+}
+
 void add_reply_raw(client *c, const char *p, size_t len) {
     if (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY)) return;
     if (c->conn.fd < 0 && !(c->flags & CLIENT_FAKE)) return;
@@ -79,10 +87,7 @@ void add_reply_raw(client *c, const char *p, size_t len) {
         else c->reply_head = b;
         c->reply_tail = b;
     }
-    c->reply_bytes += len;
-    c->reply_turn = server.loop_turn;
-    mark_pending(c);
-    check_output_limits(c);
+    reply_appended(c, len);
 }
 
 static void add_reply_cstr(client *c, const char *s) { add_reply_raw(c, s, strlen(s)); }
@@ -146,10 +151,7 @@ void add_reply_bulk(client *c, const char *p, size_t len) {
         w[h + len] = '\r';
         w[h + len + 1] = '\n';
         t->used += h + len + 2;
-        c->reply_bytes += h + len + 2;
-        c->reply_turn = server.loop_turn;
-        mark_pending(c);
-        check_output_limits(c);
+        reply_appended(c, h + len + 2);
         return;
     }
     add_header(c, '$', (long long)len);

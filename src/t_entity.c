@@ -421,13 +421,10 @@ static void coll_free_index(collection *c) {
  * decodes its code into c->decoded: valid until the next call. */
 static const float *coll_get_vector(const collection *c, uint64_t label) {
     if (c->flat) return flat_get_vector(c->flat, label);
-    if (c->ivf) {
-        if (c->vf) return vecfile_get(c->vf, ENTITY_OF(label)->disk_rec, c->decoded) == 0 ? c->decoded : NULL;
-        return ivfpq_get_vector(c->ivf, label, c->decoded) == IVFPQ_OK ? c->decoded : NULL;
-    }
+    if (c->vf) return vecfile_get(c->vf, ENTITY_OF(label)->disk_rec, c->decoded) == 0 ? c->decoded : NULL;
+    if (c->ivf) return ivfpq_get_vector(c->ivf, label, c->decoded) == IVFPQ_OK ? c->decoded : NULL;
     if (!c->hnsw) return NULL;
     if (!c->no_exact) return hnsw_get_vector(c->hnsw, label);
-    if (c->vf) return vecfile_get(c->vf, ENTITY_OF(label)->disk_rec, c->decoded) == 0 ? c->decoded : NULL;
     return hnsw_copy_vector(c->hnsw, label, c->decoded) ? c->decoded : NULL;
 }
 
@@ -2249,8 +2246,7 @@ static int exact_scan(collection *coll, const float *q, size_t k, search_ctx *sc
         uint64_t label = hnsw_label_at(coll->hnsw, s);
         if (!accept_label(label, sctx)) continue;
         const float *v = hnsw_vector_at(coll->hnsw, s);
-        if (!v && coll->vf) v = coll_get_vector(coll, label); /* ONDISK: the file */
-        else if (!v && hnsw_copy_vector_at(coll->hnsw, s, coll->decoded)) v = coll->decoded; /* NOEXACT */
+        if (!v) v = coll_get_vector(coll, label); /* ONDISK: the file; NOEXACT: the decoded code */
         if (v) flat_topk_push(&t, label, query_distance(coll, qq, v));
     }
     zfree(qq);

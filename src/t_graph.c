@@ -923,35 +923,25 @@ void graph_search_reply(client *c, graph_expand_opts *o, void **hits, const doub
 
 /* ---------------- durability interface ---------------- */
 
-void graph_foreach_out_edge(pobj *o, graph_edge_visit_fn *fn, void *priv) {
+/* Calls fn for each edge of o in direction dir with the key at its other end. */
+static void foreach_edge(pobj *o, int dir, graph_edge_visit_fn *fn, void *priv) {
     struct graph_node *n = *slot_of(o);
-    size_t deg = graph_degree(n, GRAPH_OUT);
+    size_t deg = graph_degree(n, dir);
     for (size_t i = 0; i < deg; i++) {
         graph_edge e;
-        graph_edge_at(n, GRAPH_OUT, i, &e);
-        ds to = key_of(e.to);
+        graph_edge_at(n, dir, i, &e);
+        ds peer = key_of(dir == GRAPH_OUT ? e.to : e.from);
         size_t tl;
         const char *tn = graph_type_name(graph_node_store(n), e.type, &tl);
         char *m = e.meta ? json_dumps(e.meta, JSON_COMPACT) : NULL;
-        fn(priv, to, ds_len(to), tn, tl, e.weight, m, m ? strlen(m) : 0);
+        fn(priv, peer, ds_len(peer), tn, tl, e.weight, m, m ? strlen(m) : 0);
         free_json_text(m);
     }
 }
 
-void graph_foreach_in_edge(pobj *o, graph_edge_visit_fn *fn, void *priv) {
-    struct graph_node *n = *slot_of(o);
-    size_t deg = graph_degree(n, GRAPH_IN);
-    for (size_t i = 0; i < deg; i++) {
-        graph_edge e;
-        graph_edge_at(n, GRAPH_IN, i, &e);
-        ds from = key_of(e.from);
-        size_t tl;
-        const char *tn = graph_type_name(graph_node_store(n), e.type, &tl);
-        char *m = e.meta ? json_dumps(e.meta, JSON_COMPACT) : NULL;
-        fn(priv, from, ds_len(from), tn, tl, e.weight, m, m ? strlen(m) : 0);
-        free_json_text(m);
-    }
-}
+void graph_foreach_out_edge(pobj *o, graph_edge_visit_fn *fn, void *priv) { foreach_edge(o, GRAPH_OUT, fn, priv); }
+
+void graph_foreach_in_edge(pobj *o, graph_edge_visit_fn *fn, void *priv) { foreach_edge(o, GRAPH_IN, fn, priv); }
 
 int graph_restore_edge(db *d, const char *from, size_t flen, const char *to, size_t tlen, const char *type,
                        size_t tylen, double weight, const char *meta_json, size_t mlen, const char **err) {
