@@ -1732,7 +1732,10 @@ static int accept_label(uint64_t label, void *p) {
         dict_entry *x = dict_find(s->db->expires, ENTITY_OF(label)->key);
         if (x && x->v.s64 <= s->now_ms) return 0;
     }
-    if (s->filter && !filter_eval(s->filter, ENTITY_OF(label)->meta)) return 0;
+    if (s->filter) {
+        s->checks++;
+        if (!filter_eval(s->filter, ENTITY_OF(label)->meta)) return 0;
+    }
     s->accepted++;
     return 1;
 }
@@ -2525,8 +2528,8 @@ static int search_execute(collection *coll, const float *q, const search_opts *o
             n = exact_fallback(coll, q, o, sctx, p, labels, dists);
         }
         p->us_fallback = util_monotonic_us() - t0;
-        p->checks = sctx->checks;
     }
+    p->checks = sctx->checks;
     if (!p->fallback) p->us_search = util_monotonic_us() - start - p->us_setup;
     p->timed_out = sctx->timed_out || cut;
     if (p->planned && strategy < PLAN_COUNT && !p->timed_out && p->pp.cost[strategy] > 0) {
