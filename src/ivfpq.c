@@ -45,23 +45,27 @@
  * (uint64), codes (pq_m bytes per vector, one vector after the other) and,
  * for L2, terms (float). Deleting moves the last entry into the hole.
  * Pending store: labels and dim floats per vector, same discipline.
- * Lookup: open addressing with linear probing, one uint64 bucket per
- * vector = 8-bit fingerprint of the label hash | 24-bit list number
- * (PENDING_LIST for the pending store) | 32-bit position; the label itself
- * is read from the list, so a bucket is 8 bytes. Home bucket by Lemire's
- * multiply-shift range reduction, so the table grows by 1.5x (load kept in
- * (0.53, 0.8]); deletion by Knuth's Algorithm R (TAOCP 6.4), no
- * tombstones. ivfpq_shrink trims lists to size and rebuilds the lookup at
- * load 0.8 (10 bytes per vector).
+ * Finding a label: the index keeps no map from label to location for
+ * encoded vectors (it would cost 10 bytes per vector, more than half a
+ * 16-byte code). The caller's locator (ivfpq.h) remembers each encoded
+ * label's list number; the label is then found by scanning that one list
+ * (O(n / nlist) expected). Pending vectors, which cost 4 * dim bytes each
+ * anyway, have a lookup: open addressing with linear probing, one uint64
+ * bucket per pending vector = 8-bit fingerprint of the label hash |
+ * 32-bit position in the pending store (the label itself is read from the
+ * store). Home bucket by Lemire's multiply-shift range reduction, so the
+ * table grows by 1.5x (load kept in (0.53, 0.8]); deletion by Knuth's
+ * Algorithm R (TAOCP 6.4), no tombstones; freed when the last pending
+ * vector is encoded.
  * Bytes per encoded vector after a shrink: pq_m (code) + 8 (label) + 4
- * (L2 term) + 10 (lookup). faiss IndexIVFPQ holds pq_m + 8 but has no
- * lookup by label (its remove_ids scans every list) and, for L2, holds the
- * nlist x pq_m x 256 table instead of the terms.
+ * (L2 term). faiss IndexIVFPQ holds pq_m + 8 (its remove_ids scans every
+ * list) and, for L2, the nlist x pq_m x 256 table instead of the terms.
  *
  * Invariants (checked by ivfpq_validate)
  * --------------------------------------
- *  I1 every stored label has exactly one bucket, whose location points at
- *     an entry holding that label; nused == encoded + pending;
+ *  I1 every pending label has exactly one bucket, whose position points at
+ *     the entry holding it, and no other bucket is used; every encoded label
+ *     is in the list its locator names; no label is stored twice;
  *  I2 lists exist iff a model is installed; list sizes sum to nencoded;
  *  I3 pending vectors are finite (unit or zero for COSINE); terms finite.
  *
@@ -107,10 +111,9 @@
 #define PQ_ITERS          20
 #define MAX_PTS_PER_CENT  256
 #define SCAN_BLOCK        256
-#define PENDING_LIST      0xFFFFFFu
 #define EMPTY_BUCKET      UINT64_MAX
 #define FP_SHIFT          56
-#define LOC_MASK          ((1ULL << FP_SHIFT) - 1)
+#define POS_MASK          0xFFFFFFFFULL
 #define MAX_COUNT         (UINT32_MAX - 1u)
 
 struct ivfpq_model {
@@ -138,8 +141,9 @@ struct ivfpq_index {
     uint64_t *pend_labels;
     float *pend_vecs;
     size_t npend, pend_cap;
-    uint64_t *buckets;
-    size_t nbuckets, nused;
+    ivfpq_locator loc;
+    uint64_t *buckets; /* the pending lookup */
+    size_t nbuckets;
     uint64_t rng;
     /* scratch for search and encoding */
     float *s_query, *s_res, *s_coarse, *s_table, *s_tmp, *s_dist;
@@ -634,20 +638,13 @@ int ivfpq_train(const ivfpq_params *p, const float *sample, size_t n, ivfpq_prog
     return rc;
 }
 
-/* ------------------------------------------------------------ label lookup */
+/* ------------------------------------------------------------ pending lookup */
 
-static uint64_t make_loc(uint32_t list, uint32_t pos) { return ((uint64_t)list << 32) | pos; }
-static uint32_t loc_list(uint64_t b) { return (uint32_t)((b & LOC_MASK) >> 32); }
-static uint32_t loc_pos(uint64_t b) { return (uint32_t)b; }
-
-static uint64_t label_at(const ivfpq_index *idx, uint64_t b) {
-    uint32_t l = loc_list(b), pos = loc_pos(b);
-    return l == PENDING_LIST ? idx->pend_labels[pos] : idx->lists[l].labels[pos];
-}
+static uint32_t bucket_pos(uint64_t b) { return (uint32_t)(b & POS_MASK); }
 
 static size_t home_of(uint64_t h, size_t nb) { return (size_t)(((unsigned __int128)h * nb) >> 64); }
 
-/* Bucket index holding label, or SIZE_MAX. */
+/* Bucket index of pending label, or SIZE_MAX. */
 static size_t lookup_find(const ivfpq_index *idx, uint64_t label) {
     if (idx->nbuckets == 0) return SIZE_MAX;
     uint64_t h = hash_label(label), fp = h & 0xFF;
@@ -655,31 +652,30 @@ static size_t lookup_find(const ivfpq_index *idx, uint64_t label) {
     for (;;) {
         uint64_t b = idx->buckets[i];
         if (b == EMPTY_BUCKET) return SIZE_MAX;
-        if ((b >> FP_SHIFT) == fp && label_at(idx, b) == label) return i;
+        if ((b >> FP_SHIFT) == fp && idx->pend_labels[bucket_pos(b)] == label) return i;
         if (++i == idx->nbuckets) i = 0;
     }
 }
 
-static void lookup_place(uint64_t *buckets, size_t nb, uint64_t h, uint64_t loc) {
+static void lookup_place(uint64_t *buckets, size_t nb, uint64_t h, uint32_t pos) {
     size_t i = home_of(h, nb);
     while (buckets[i] != EMPTY_BUCKET)
         if (++i == nb) i = 0;
-    buckets[i] = ((h & 0xFF) << FP_SHIFT) | loc;
+    buckets[i] = ((h & 0xFF) << FP_SHIFT) | pos;
 }
 
 static void lookup_resize(ivfpq_index *idx, size_t nb);
 
-/* Records label at loc; label must be absent and already stored at loc. */
-static void lookup_insert(ivfpq_index *idx, uint64_t label, uint64_t loc) {
-    if ((idx->nused + 1) * 5 > idx->nbuckets * 4)
+/* Records pending label at pos; npend already counts it. */
+static void lookup_insert(ivfpq_index *idx, uint64_t label, uint32_t pos) {
+    if (idx->npend * 5 > idx->nbuckets * 4)
         lookup_resize(idx, idx->nbuckets < 16 ? 16 : idx->nbuckets + idx->nbuckets / 2);
-    lookup_place(idx->buckets, idx->nbuckets, hash_label(label), loc);
-    idx->nused++;
+    lookup_place(idx->buckets, idx->nbuckets, hash_label(label), pos);
 }
 
-static void lookup_set_loc(ivfpq_index *idx, uint64_t label, uint64_t loc) {
+static void lookup_set_pos(ivfpq_index *idx, uint64_t label, uint32_t pos) {
     size_t i = lookup_find(idx, label);
-    idx->buckets[i] = (idx->buckets[i] & ~LOC_MASK) | loc;
+    idx->buckets[i] = (idx->buckets[i] & ~POS_MASK) | pos;
 }
 
 /* Empties bucket i (Knuth's Algorithm R): later buckets of the cluster
@@ -691,15 +687,27 @@ static void lookup_remove_at(ivfpq_index *idx, size_t i) {
         size_t r;
         do {
             if (++j == nb) j = 0;
-            if (idx->buckets[j] == EMPTY_BUCKET) {
-                idx->nused--;
-                return;
-            }
-            r = home_of(hash_label(label_at(idx, idx->buckets[j])), nb);
+            if (idx->buckets[j] == EMPTY_BUCKET) return;
+            r = home_of(hash_label(idx->pend_labels[bucket_pos(idx->buckets[j])]), nb);
         } while (i <= j ? (i < r && r <= j) : (i < r || r <= j));
         idx->buckets[i] = idx->buckets[j];
         i = j;
     }
+}
+
+/* Position of encoded label in the list its locator names, or -1 (the
+ * list is returned in *list). */
+static long find_encoded(const ivfpq_index *idx, uint64_t label, uint32_t *list) {
+    if (!idx->model) return -1;
+    uint32_t l = idx->loc.get(label, idx->loc.ctx);
+    if (l >= idx->p.nlist) return -1;
+    const ivf_list *lst = &idx->lists[l];
+    for (uint32_t pos = 0; pos < lst->size; pos++)
+        if (lst->labels[pos] == label) {
+            *list = l;
+            return pos;
+        }
+    return -1;
 }
 
 /* ------------------------------------------------------------ storage */
@@ -718,7 +726,7 @@ static void list_release(ivf_list *l) {
     memset(l, 0, sizeof(*l));
 }
 
-/* Appends (label, code) to list and records it in the lookup. */
+/* Appends (label, code) to list and tells the locator. */
 static void list_append(ivfpq_index *idx, uint32_t list, uint64_t label, const uint8_t *code) {
     ivf_list *l = &idx->lists[list];
     if (l->size == l->cap) list_reserve(idx, l, l->cap ? l->cap * 2 : 4);
@@ -727,17 +735,17 @@ static void list_append(ivfpq_index *idx, uint32_t list, uint64_t label, const u
     memcpy(l->codes + (size_t)pos * idx->p.pq_m, code, idx->p.pq_m);
     if (l->terms) l->terms[pos] = l2_term(idx->model, list, code);
     idx->nencoded++;
-    lookup_insert(idx, label, make_loc(list, pos));
+    idx->loc.set(label, list, idx->loc.ctx);
 }
 
 static void list_remove(ivfpq_index *idx, uint32_t list, uint32_t pos) {
     ivf_list *l = &idx->lists[list];
     uint32_t last = --l->size;
+    idx->loc.set(l->labels[pos], IVFPQ_NO_LIST, idx->loc.ctx);
     if (pos != last) {
         l->labels[pos] = l->labels[last];
         memcpy(l->codes + (size_t)pos * idx->p.pq_m, l->codes + (size_t)last * idx->p.pq_m, idx->p.pq_m);
         if (l->terms) l->terms[pos] = l->terms[last];
-        lookup_set_loc(idx, l->labels[pos], make_loc(list, pos));
     }
     idx->nencoded--;
     if (l->size == 0) list_release(l);
@@ -756,23 +764,28 @@ static void pending_append(ivfpq_index *idx, uint64_t label, const float *vec) {
     size_t pos = idx->npend++;
     idx->pend_labels[pos] = label;
     memcpy(idx->pend_vecs + pos * idx->p.dim, vec, idx->p.dim * sizeof(float));
-    lookup_insert(idx, label, make_loc(PENDING_LIST, (uint32_t)pos));
+    lookup_insert(idx, label, (uint32_t)pos);
 }
 
 static void pending_release_all(ivfpq_index *idx) {
     zfree(idx->pend_labels);
     zfree(idx->pend_vecs);
+    zfree(idx->buckets);
     idx->pend_labels = NULL;
     idx->pend_vecs = NULL;
-    idx->pend_cap = 0;
+    idx->buckets = NULL;
+    idx->pend_cap = idx->nbuckets = 0;
 }
 
-static void pending_remove(ivfpq_index *idx, size_t pos) {
+/* Removes the pending vector of bucket i. */
+static void pending_remove(ivfpq_index *idx, size_t i) {
+    size_t pos = bucket_pos(idx->buckets[i]);
+    lookup_remove_at(idx, i);
     size_t last = --idx->npend, dim = idx->p.dim;
     if (pos != last) {
         idx->pend_labels[pos] = idx->pend_labels[last];
         memcpy(idx->pend_vecs + pos * dim, idx->pend_vecs + last * dim, dim * sizeof(float));
-        lookup_set_loc(idx, idx->pend_labels[pos], make_loc(PENDING_LIST, (uint32_t)pos));
+        lookup_set_pos(idx, idx->pend_labels[pos], (uint32_t)pos);
     }
     if (idx->npend == 0) pending_release_all(idx);
     else if (idx->pend_cap >= 64 && idx->npend < idx->pend_cap / 4) pending_reserve(idx, idx->pend_cap / 2);
@@ -789,11 +802,12 @@ static void encode_append(ivfpq_index *idx, uint64_t label, const float *x) {
 
 /* ------------------------------------------------------------ lifetime */
 
-int ivfpq_create(const ivfpq_params *p, ivfpq_index **out) {
+int ivfpq_create(const ivfpq_params *p, const ivfpq_locator *loc, ivfpq_index **out) {
     *out = NULL;
-    if (ivfpq_check_params(p) != IVFPQ_OK) return IVFPQ_ERR_ARG;
+    if (ivfpq_check_params(p) != IVFPQ_OK || !loc || !loc->get || !loc->set) return IVFPQ_ERR_ARG;
     ivfpq_index *idx = zcalloc(sizeof(*idx));
     idx->p = *p;
+    idx->loc = *loc;
     idx->dsub = p->dim / p->pq_m;
     idx->nlist_pad = pad8(p->nlist);
     idx->rng = p->seed;
@@ -818,7 +832,6 @@ void ivfpq_free(ivfpq_index *idx) {
     }
     ivfpq_model_free(idx->model);
     pending_release_all(idx);
-    zfree(idx->buckets);
     zfree(idx->s_query);
     zfree(idx->s_res);
     zfree(idx->s_coarse);
@@ -859,10 +872,16 @@ static int prepare_vector(ivfpq_index *idx, const float *vec) {
     return 1;
 }
 
+/* 1 when label is stored, pending or encoded. */
+static int present(const ivfpq_index *idx, uint64_t label) {
+    uint32_t list;
+    return lookup_find(idx, label) != SIZE_MAX || find_encoded(idx, label, &list) >= 0;
+}
+
 int ivfpq_add(ivfpq_index *idx, uint64_t label, const float *vec) {
     if (!prepare_vector(idx, vec)) return IVFPQ_ERR_ARG;
-    if (lookup_find(idx, label) != SIZE_MAX) return IVFPQ_ERR_EXISTS;
-    if (idx->nused >= MAX_COUNT) return IVFPQ_ERR_FULL;
+    if (present(idx, label)) return IVFPQ_ERR_EXISTS;
+    if (ivfpq_count(idx) >= MAX_COUNT) return IVFPQ_ERR_FULL;
     if (idx->model) encode_append(idx, label, idx->s_query);
     else pending_append(idx, label, idx->s_query);
     return IVFPQ_OK;
@@ -870,24 +889,26 @@ int ivfpq_add(ivfpq_index *idx, uint64_t label, const float *vec) {
 
 int ivfpq_delete(ivfpq_index *idx, uint64_t label) {
     size_t i = lookup_find(idx, label);
-    if (i == SIZE_MAX) return IVFPQ_ERR_NOTFOUND;
-    uint64_t b = idx->buckets[i];
-    lookup_remove_at(idx, i);
-    if (loc_list(b) == PENDING_LIST) pending_remove(idx, loc_pos(b));
-    else list_remove(idx, loc_list(b), loc_pos(b));
+    if (i != SIZE_MAX) {
+        pending_remove(idx, i);
+        return IVFPQ_OK;
+    }
+    uint32_t list;
+    long pos = find_encoded(idx, label, &list);
+    if (pos < 0) return IVFPQ_ERR_NOTFOUND;
+    list_remove(idx, list, (uint32_t)pos);
     return IVFPQ_OK;
 }
 
 int ivfpq_update(ivfpq_index *idx, uint64_t label, const float *vec) {
     if (!prepare_vector(idx, vec)) return IVFPQ_ERR_ARG;
     size_t i = lookup_find(idx, label);
-    if (i == SIZE_MAX) return IVFPQ_ERR_NOTFOUND;
-    uint64_t b = idx->buckets[i];
-    if (loc_list(b) == PENDING_LIST && !idx->model) {
-        memcpy(idx->pend_vecs + (size_t)loc_pos(b) * idx->p.dim, idx->s_query, idx->p.dim * sizeof(float));
+    if (i != SIZE_MAX && !idx->model) {
+        memcpy(idx->pend_vecs + (size_t)bucket_pos(idx->buckets[i]) * idx->p.dim, idx->s_query,
+               idx->p.dim * sizeof(float));
         return IVFPQ_OK;
     }
-    ivfpq_delete(idx, label);
+    if (ivfpq_delete(idx, label) != IVFPQ_OK) return IVFPQ_ERR_NOTFOUND;
     encode_append(idx, label, idx->s_query);
     return IVFPQ_OK;
 }
@@ -913,13 +934,13 @@ int ivfpq_install_model(ivfpq_index *idx, ivfpq_model *model) {
 
 int ivfpq_is_trained(const ivfpq_index *idx) { return idx->model != NULL; }
 
-/* Rebuilds the lookup with nb buckets (nb * 0.8 >= nused). */
+/* Rebuilds the pending lookup with nb buckets (nb * 0.8 >= npend). */
 static void lookup_resize(ivfpq_index *idx, size_t nb) {
     uint64_t *nbk = zmalloc(nb * sizeof(uint64_t));
     memset(nbk, 0xFF, nb * sizeof(uint64_t));
     for (size_t i = 0; i < idx->nbuckets; i++) {
         uint64_t b = idx->buckets[i];
-        if (b != EMPTY_BUCKET) lookup_place(nbk, nb, hash_label(label_at(idx, b)), b & LOC_MASK);
+        if (b != EMPTY_BUCKET) lookup_place(nbk, nb, hash_label(idx->pend_labels[bucket_pos(b)]), bucket_pos(b));
     }
     zfree(idx->buckets);
     idx->buckets = nbk;
@@ -932,9 +953,9 @@ void ivfpq_shrink(ivfpq_index *idx) {
         if (lst->size && lst->size < lst->cap) list_reserve(idx, lst, lst->size);
     }
     if (idx->npend && idx->npend < idx->pend_cap) pending_reserve(idx, idx->npend);
-    size_t nb = idx->nused * 5 / 4 + 1;
+    size_t nb = idx->npend * 5 / 4 + 1;
     if (nb < 16) nb = 16;
-    if (nb < idx->nbuckets) lookup_resize(idx, nb);
+    if (idx->npend && nb < idx->nbuckets) lookup_resize(idx, nb);
 }
 
 long ivfpq_encode_step(ivfpq_index *idx, size_t max_vectors) {
@@ -944,8 +965,7 @@ long ivfpq_encode_step(ivfpq_index *idx, size_t max_vectors) {
         size_t pos = idx->npend - 1;
         uint64_t label = idx->pend_labels[pos];
         memcpy(idx->s_query, idx->pend_vecs + pos * dim, dim * sizeof(float));
-        lookup_remove_at(idx, lookup_find(idx, label));
-        pending_remove(idx, pos);
+        pending_remove(idx, lookup_find(idx, label));
         encode_append(idx, label, idx->s_query);
         if (idx->npend == 0) ivfpq_shrink(idx);
     }
@@ -1108,24 +1128,26 @@ int ivfpq_search(ivfpq_index *idx, const float *query, const ivfpq_search_params
 
 /* ------------------------------------------------------------ reads */
 
-size_t ivfpq_count(const ivfpq_index *idx) { return idx->nused; }
+size_t ivfpq_count(const ivfpq_index *idx) { return idx->nencoded + idx->npend; }
 size_t ivfpq_pending_count(const ivfpq_index *idx) { return idx->npend; }
-int ivfpq_contains(const ivfpq_index *idx, uint64_t label) { return lookup_find(idx, label) != SIZE_MAX; }
+int ivfpq_contains(const ivfpq_index *idx, uint64_t label) { return present(idx, label); }
 
 int ivfpq_get_vector(const ivfpq_index *idx, uint64_t label, float *out) {
     size_t i = lookup_find(idx, label);
-    if (i == SIZE_MAX) return IVFPQ_ERR_NOTFOUND;
-    uint64_t b = idx->buckets[i];
-    uint32_t list = loc_list(b), pos = loc_pos(b);
-    if (list == PENDING_LIST) memcpy(out, idx->pend_vecs + (size_t)pos * idx->p.dim, idx->p.dim * sizeof(float));
-    else decode(idx->model, list, idx->lists[list].codes + (size_t)pos * idx->p.pq_m, out);
+    if (i != SIZE_MAX) {
+        memcpy(out, idx->pend_vecs + (size_t)bucket_pos(idx->buckets[i]) * idx->p.dim, idx->p.dim * sizeof(float));
+        return IVFPQ_OK;
+    }
+    uint32_t list;
+    long pos = find_encoded(idx, label, &list);
+    if (pos < 0) return IVFPQ_ERR_NOTFOUND;
+    decode(idx->model, list, idx->lists[list].codes + (size_t)pos * idx->p.pq_m, out);
     return IVFPQ_OK;
 }
 
 long ivfpq_list_of(const ivfpq_index *idx, uint64_t label) {
-    size_t i = lookup_find(idx, label);
-    if (i == SIZE_MAX || loc_list(idx->buckets[i]) == PENDING_LIST) return -1;
-    return (long)loc_list(idx->buckets[i]);
+    uint32_t list;
+    return find_encoded(idx, label, &list) < 0 ? -1 : (long)list;
 }
 
 void ivfpq_memory_usage(const ivfpq_index *idx, ivfpq_memory *out) {
@@ -1201,8 +1223,8 @@ int ivfpq_import_list(ivfpq_index *idx, uint32_t list_no, size_t n, const uint64
     if (!idx->model) return IVFPQ_ERR_STATE;
     if (list_no >= idx->p.nlist) return IVFPQ_ERR_CORRUPT;
     for (size_t i = 0; i < n; i++) {
-        if (lookup_find(idx, labels[i]) != SIZE_MAX) return IVFPQ_ERR_CORRUPT;
-        if (idx->nused >= MAX_COUNT) return IVFPQ_ERR_FULL;
+        if (present(idx, labels[i])) return IVFPQ_ERR_CORRUPT;
+        if (ivfpq_count(idx) >= MAX_COUNT) return IVFPQ_ERR_FULL;
         list_append(idx, list_no, labels[i], codes + i * idx->p.pq_m);
     }
     return IVFPQ_OK;
@@ -1210,46 +1232,58 @@ int ivfpq_import_list(ivfpq_index *idx, uint32_t list_no, size_t n, const uint64
 
 int ivfpq_import_pending(ivfpq_index *idx, uint64_t label, const float *vec) {
     size_t dim = idx->p.dim;
-    if (!vec || !all_finite(vec, dim) || lookup_find(idx, label) != SIZE_MAX) return IVFPQ_ERR_CORRUPT;
+    if (!vec || !all_finite(vec, dim) || present(idx, label)) return IVFPQ_ERR_CORRUPT;
     if (idx->p.metric == IVFPQ_METRIC_COSINE) {
         double nrm = vec_norm(vec, dim);
         if (nrm != 0.0 && fabs(nrm - 1.0) > 1e-3) return IVFPQ_ERR_CORRUPT;
     }
-    if (idx->nused >= MAX_COUNT) return IVFPQ_ERR_FULL;
+    if (ivfpq_count(idx) >= MAX_COUNT) return IVFPQ_ERR_FULL;
     pending_append(idx, label, vec);
     return IVFPQ_OK;
 }
 
 /* ------------------------------------------------------------ checks */
 
-static int check_entry(const ivfpq_index *idx, uint64_t label, uint64_t loc) {
-    size_t i = lookup_find(idx, label);
-    return i != SIZE_MAX && (idx->buckets[i] & LOC_MASK) == loc;
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
 }
 
 int ivfpq_validate(const ivfpq_index *idx) {
-    size_t seen = 0, dim = idx->p.dim;
+    size_t n = ivfpq_count(idx), k = 0, dim = idx->p.dim, used = 0;
     if ((idx->lists != NULL) != (idx->model != NULL)) return IVFPQ_ERR_CORRUPT;
-    for (size_t i = 0; i < idx->npend; i++) {
+    uint64_t *all = zmalloc((n ? n : 1) * sizeof(uint64_t));
+    int rc = IVFPQ_OK;
+    for (size_t i = 0; i < idx->npend && rc == IVFPQ_OK; i++) {
         const float *v = idx->pend_vecs + i * dim;
-        if (!check_entry(idx, idx->pend_labels[i], make_loc(PENDING_LIST, (uint32_t)i)) || !all_finite(v, dim))
-            return IVFPQ_ERR_CORRUPT;
-        if (idx->p.metric == IVFPQ_METRIC_COSINE) {
-            double nrm = vec_norm(v, dim);
-            if (nrm != 0.0 && fabs(nrm - 1.0) > 1e-3) return IVFPQ_ERR_CORRUPT;
-        }
+        size_t b = lookup_find(idx, idx->pend_labels[i]);
+        if (b == SIZE_MAX || bucket_pos(idx->buckets[b]) != i || !all_finite(v, dim)) rc = IVFPQ_ERR_CORRUPT;
+        double nrm = idx->p.metric == IVFPQ_METRIC_COSINE ? vec_norm(v, dim) : 0.0;
+        if (nrm != 0.0 && fabs(nrm - 1.0) > 1e-3) rc = IVFPQ_ERR_CORRUPT;
+        all[k++] = idx->pend_labels[i];
     }
-    for (uint32_t l = 0; idx->lists && l < idx->p.nlist; l++) {
+    for (size_t i = 0; i < idx->nbuckets; i++) used += idx->buckets[i] != EMPTY_BUCKET;
+    if (used != idx->npend) rc = IVFPQ_ERR_CORRUPT;
+    size_t seen = 0;
+    for (uint32_t l = 0; idx->lists && l < idx->p.nlist && rc == IVFPQ_OK; l++) {
         const ivf_list *lst = &idx->lists[l];
-        if (lst->size > lst->cap) return IVFPQ_ERR_CORRUPT;
+        if (lst->size > lst->cap || seen + lst->size > idx->nencoded) {
+            rc = IVFPQ_ERR_CORRUPT;
+            break;
+        }
         for (uint32_t pos = 0; pos < lst->size; pos++) {
-            if (!check_entry(idx, lst->labels[pos], make_loc(l, pos))) return IVFPQ_ERR_CORRUPT;
-            if (lst->terms && !isfinite(lst->terms[pos])) return IVFPQ_ERR_CORRUPT;
+            if (idx->loc.get(lst->labels[pos], idx->loc.ctx) != l) rc = IVFPQ_ERR_CORRUPT;
+            if (lst->terms && !isfinite(lst->terms[pos])) rc = IVFPQ_ERR_CORRUPT;
+            all[k++] = lst->labels[pos];
         }
         seen += lst->size;
     }
-    if (seen != idx->nencoded || idx->nused != idx->nencoded + idx->npend) return IVFPQ_ERR_CORRUPT;
-    size_t used = 0;
-    for (size_t i = 0; i < idx->nbuckets; i++) used += idx->buckets[i] != EMPTY_BUCKET;
-    return used == idx->nused ? IVFPQ_OK : IVFPQ_ERR_CORRUPT;
+    if (rc == IVFPQ_OK && seen != idx->nencoded) rc = IVFPQ_ERR_CORRUPT;
+    if (rc == IVFPQ_OK) {
+        qsort(all, k, sizeof(uint64_t), cmp_u64);
+        for (size_t i = 1; i < k; i++)
+            if (all[i] == all[i - 1]) rc = IVFPQ_ERR_CORRUPT;
+    }
+    zfree(all);
+    return rc;
 }

@@ -25,7 +25,12 @@
  *  delete, update, get_vector, search, export work in every state.
  *
  * Identity: the caller names each vector with a uint64 label, unique
- * within the index (the server uses entity pointers).
+ * within the index (the server uses entity pointers), and keeps, through
+ * an ivfpq_locator, the number of the list each encoded label is in: the
+ * index itself keeps no label map for encoded vectors (it would cost more
+ * memory than the codes; the server stores the list number in the entity
+ * at no cost). Finding an encoded label (delete, update, get) scans that
+ * one list.
  *
  * Distances (smaller is closer): L2 is the squared Euclidean distance; IP
  * is 1 - dot(a,b); COSINE is 1 - cos(a,b), computed as IP on vectors the
@@ -74,6 +79,22 @@ typedef struct ivfpq_params {
     uint64_t seed;       /* seeds sampling and k-means initialisation */
 } ivfpq_params;
 
+/* The list number of a label that is in no list. */
+#define IVFPQ_NO_LIST UINT32_MAX
+
+/* The caller's record of where each label is encoded. The index calls set
+ * (label, list) whenever it puts label into a list (add, update,
+ * encode_step, import_list) and set(label, IVFPQ_NO_LIST) when it takes
+ * it out (delete, update); get(label) must return the list last set for a
+ * label (any value for a label never set: the index checks by scanning,
+ * so a wrong answer costs a scan, never a wrong result). Callbacks must
+ * not call into the index. */
+typedef struct ivfpq_locator {
+    uint32_t (*get)(uint64_t label, void *ctx);
+    void (*set)(uint64_t label, uint32_t list, void *ctx);
+    void *ctx;
+} ivfpq_locator;
+
 typedef struct ivfpq_index ivfpq_index;
 typedef struct ivfpq_model ivfpq_model; /* trained quantizers; immutable */
 
@@ -120,7 +141,7 @@ typedef struct ivfpq_memory {
     size_t codes;   /* PQ codes in the lists */
     size_t ids;     /* labels in the lists and in the pending store */
     size_t terms;   /* L2 only: one float per encoded vector (see ivfpq.c) */
-    size_t lookup;  /* label -> location hash (delete/update/get by label) */
+    size_t lookup;  /* label -> position hash of the pending vectors */
     size_t model;   /* centroids, codebooks and their norms */
     size_t pending; /* fp32 vectors not encoded yet */
     size_t other;   /* list headers, search scratch, the struct */
@@ -132,9 +153,11 @@ typedef struct ivfpq_memory {
 /* Checks params: returns IVFPQ_OK or IVFPQ_ERR_ARG (dim/nlist out of range,
  * pq_m 0 or not dividing dim, pq_bits != 8, metric unknown). */
 int ivfpq_check_params(const ivfpq_params *params);
-/* Creates an empty, untrained index. Returns IVFPQ_OK and a new index the
- * caller frees with ivfpq_free in *out, or IVFPQ_ERR_ARG. */
-int ivfpq_create(const ivfpq_params *params, ivfpq_index **out);
+/* Creates an empty, untrained index whose encoded labels are tracked by
+ * loc (copied; its ctx must outlive the index). Returns IVFPQ_OK and a new
+ * index the caller frees with ivfpq_free in *out, or IVFPQ_ERR_ARG (bad
+ * params, loc or one of its callbacks NULL). */
+int ivfpq_create(const ivfpq_params *params, const ivfpq_locator *loc, ivfpq_index **out);
 /* Frees the index and everything it owns (its model too). NULL is a no-op. */
 void ivfpq_free(ivfpq_index *idx);
 /* The parameters (borrowed). */
@@ -156,7 +179,8 @@ int ivfpq_add(ivfpq_index *idx, uint64_t label, const float *vec);
 /* Replaces the vector of label (a pending vector is encoded if a model is
  * installed). Returns IVFPQ_OK, IVFPQ_ERR_NOTFOUND, IVFPQ_ERR_ARG. */
 int ivfpq_update(ivfpq_index *idx, uint64_t label, const float *vec);
-/* Removes label. Returns IVFPQ_OK or IVFPQ_ERR_NOTFOUND. O(1). */
+/* Removes label. Returns IVFPQ_OK or IVFPQ_ERR_NOTFOUND. O(1) expected
+ * while pending, O(size of its list) once encoded. */
 int ivfpq_delete(ivfpq_index *idx, uint64_t label);
 
 /* ---- training ---- */
@@ -189,7 +213,7 @@ int ivfpq_is_trained(const ivfpq_index *idx);
 long ivfpq_encode_step(ivfpq_index *idx, size_t max_vectors);
 
 /* Releases spare capacity: lists and pending store trimmed to their
- * sizes, the lookup rebuilt at load 0.8. O(n). Worth calling after a bulk
+ * sizes, the pending lookup rebuilt at load 0.8. O(n). Worth calling after a bulk
  * load (ivfpq_encode_step does it when the last pending vector is
  * encoded); later adds grow the arrays again by doubling. */
 void ivfpq_shrink(ivfpq_index *idx);

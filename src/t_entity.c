@@ -124,10 +124,15 @@ struct entity {
     float norm;   /* COSINE: norm of the vector given */
     uint32_t meta_bytes;
     uint32_t epoch; /* coll->epoch when attached */
-    uint8_t has_vec;
+    uint32_t has_vec : 8;
+    uint32_t ivf_list : 24; /* IVFPQ, encoded: the list holding the vector (ivfpq_locator); else ENT_NO_LIST */
     uint32_t disk_rec; /* ONDISK collection, attached: record of the exact vector in coll->vf */
     struct graph_node *edges; /* t_graph.c: NULL while the entity has no edges */
 };
+
+#define ENT_NO_LIST 0xFFFFFFu
+_Static_assert(IVFPQ_MAX_NLIST < ENT_NO_LIST, "an IVF-PQ list number fits entity.ivf_list");
+_Static_assert(sizeof(struct entity) == 64, "an entity is one cache line");
 
 /* An entity's label in its collection's index is its own address: a search
  * result leads straight to the entity, with no label map to keep. This is
@@ -377,6 +382,20 @@ static collection *coll_for_key(db *d, const char *key, size_t len) {
     return NULL;
 }
 
+/* The ivfpq_locator of every IVFPQ index: each entity holds the number of
+ * the list its code is in, in bits the entity struct had spare, so the
+ * index needs no label map of its own. */
+static uint32_t ivf_where_get(uint64_t label, void *ctx) {
+    uint32_t l = ENTITY_OF(label)->ivf_list;
+    return l == ENT_NO_LIST ? IVFPQ_NO_LIST : l;
+}
+
+static void ivf_where_set(uint64_t label, uint32_t list, void *ctx) {
+    ENTITY_OF(label)->ivf_list = list == IVFPQ_NO_LIST ? ENT_NO_LIST : list;
+}
+
+static const ivfpq_locator ivf_locator = {ivf_where_get, ivf_where_set, NULL};
+
 /* Creates the empty index of c (when it has vectors). */
 static int coll_make_index(collection *c) {
     if (!c->dim) return 0;
@@ -385,7 +404,7 @@ static int coll_make_index(collection *c) {
                            .pq_bits = 8, .seed = 0x1f5eed00ULL + (uint64_t)c->db->id};
         if (!c->decoded) c->decoded = zmalloc(sizeof(float) * c->dim);
         if (c->ondisk && !c->vf && !(c->vf = vecfile_open(server.dir, c->dim))) return -1;
-        if (ivfpq_create(&ip, &c->ivf) != IVFPQ_OK) return -1;
+        if (ivfpq_create(&ip, &ivf_locator, &c->ivf) != IVFPQ_OK) return -1;
         ivf_schedule();
         return 0;
     }
@@ -783,6 +802,7 @@ static entity *entity_new(void) {
     entity *e = zcalloc(sizeof(*e));
     e->meta = NULL; /* {} until metadata is set: most of the memory of an empty object */
     e->meta_bytes = 2;
+    e->ivf_list = ENT_NO_LIST;
     return e;
 }
 
@@ -3033,7 +3053,7 @@ static int ivf_import_begin(collection *c, ser_reader *r, const char **err) {
     uint8_t trained;
     *err = "bad IVF-PQ section";
     if (!ser_get_u32(r, &dim) || !ser_get_u8(r, &trained) || dim != c->dim || trained > 1) return -1;
-    if (ivfpq_create(ivfpq_get_params(c->ivf), &gimp.ivf) != IVFPQ_OK) return -1;
+    if (ivfpq_create(ivfpq_get_params(c->ivf), &ivf_locator, &gimp.ivf) != IVFPQ_OK) return -1;
     if (trained) {
         size_t nc = (size_t)c->nlist * c->dim, nb = (size_t)256 * c->dim;
         if (ser_remaining(r) != (nc + nb) * sizeof(float)) return -1;

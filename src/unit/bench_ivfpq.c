@@ -64,6 +64,12 @@ static double run_queries(ivfpq_index *idx, const float *q, size_t nq, size_t di
     return (double)nq / dt;
 }
 
+/* The locator (ivfpq.h): labels are 0..n-1, so an array of list numbers
+ * (the caller's side of the memory, as the server's entities hold it). */
+static uint32_t *where;
+static uint32_t where_get(uint64_t label, void *ctx) { return where[label]; }
+static void where_set(uint64_t label, uint32_t list, void *ctx) { where[label] = list; }
+
 int main(int argc, char **argv) {
     if (argc != 12) {
         fprintf(stderr, "usage: %s BASE N DIM QUERIES NQ GT METRIC NLIST M TRAIN_N NPROBES\n", argv[0]);
@@ -80,7 +86,9 @@ int main(int argc, char **argv) {
                                                    : IVFPQ_METRIC_COSINE;
     ivfpq_params p = {(uint32_t)dim, metric, (uint32_t)atoi(argv[8]), (uint32_t)atoi(argv[9]), 8, 42};
     ivfpq_index *idx;
-    if (ivfpq_create(&p, &idx) != IVFPQ_OK) {
+    where = malloc(n * sizeof(uint32_t));
+    ivfpq_locator loc = {where_get, where_set, NULL};
+    if (!where || ivfpq_create(&p, &loc, &idx) != IVFPQ_OK) {
         fprintf(stderr, "bad parameters\n");
         return 2;
     }
@@ -117,6 +125,7 @@ int main(int argc, char **argv) {
     printf("]}\n");
     free(list);
     ivfpq_free(idx);
+    free(where);
     free(base);
     free(queries);
     free(gt);

@@ -26,6 +26,72 @@
 
 static uint64_t label_of(size_t i) { return 1000003ULL * i + 7; }
 
+/* The test's locator (ivfpq.h): label -> list in an open-addressing table
+ * per index (a removed label keeps its slot with IVFPQ_NO_LIST). Every
+ * table is freed by tloc_free_all at the end. */
+typedef struct tloc {
+    uint64_t *labels;
+    uint32_t *lists;
+    size_t cap, used;
+    struct tloc *next;
+} tloc;
+static tloc *tlocs;
+
+static size_t tloc_slot(const tloc *t, uint64_t label) {
+    size_t i = (size_t)((label * 0x9e3779b97f4a7c15ULL) >> 20) & (t->cap - 1);
+    while (t->labels[i] != UINT64_MAX && t->labels[i] != label) i = (i + 1) & (t->cap - 1);
+    return i;
+}
+
+static uint32_t tloc_get(uint64_t label, void *ctx) {
+    tloc *t = ctx;
+    if (!t->cap) return IVFPQ_NO_LIST;
+    size_t i = tloc_slot(t, label);
+    return t->labels[i] == label ? t->lists[i] : IVFPQ_NO_LIST;
+}
+
+static void tloc_set(uint64_t label, uint32_t list, void *ctx) {
+    tloc *t = ctx;
+    if ((t->used + 1) * 2 > t->cap) {
+        tloc old = *t;
+        t->cap = old.cap ? old.cap * 2 : 64;
+        t->labels = malloc(t->cap * sizeof(uint64_t));
+        t->lists = malloc(t->cap * sizeof(uint32_t));
+        for (size_t i = 0; i < t->cap; i++) t->labels[i] = UINT64_MAX;
+        for (size_t i = 0; i < old.cap; i++)
+            if (old.labels[i] != UINT64_MAX) {
+                size_t j = tloc_slot(t, old.labels[i]);
+                t->labels[j] = old.labels[i];
+                t->lists[j] = old.lists[i];
+            }
+        free(old.labels);
+        free(old.lists);
+    }
+    size_t i = tloc_slot(t, label);
+    if (t->labels[i] != label) t->used++;
+    t->labels[i] = label;
+    t->lists[i] = list;
+}
+
+/* ivfpq_create with a new test locator. */
+static int create(const ivfpq_params *p, ivfpq_index **out) {
+    tloc *t = calloc(1, sizeof(*t));
+    t->next = tlocs;
+    tlocs = t;
+    ivfpq_locator loc = {tloc_get, tloc_set, t};
+    return ivfpq_create(p, &loc, out);
+}
+
+static void tloc_free_all(void) {
+    while (tlocs) {
+        tloc *t = tlocs;
+        tlocs = t->next;
+        free(t->labels);
+        free(t->lists);
+        free(t);
+    }
+}
+
 /* n points around nc centres (spread * U[-1,1]^dim) with noise * U[-1,1];
  * the centre of point i is i % nc. */
 static float *clustered(size_t n, size_t dim, size_t nc, float spread, float noise) {
@@ -46,7 +112,7 @@ static ivfpq_params mkparams(uint32_t dim, ivfpq_metric metric, uint32_t nlist, 
 static ivfpq_index *trained_index(const ivfpq_params *p, const float *x, size_t n) {
     ivfpq_index *idx;
     ivfpq_model *md;
-    if (ivfpq_create(p, &idx) != IVFPQ_OK) return NULL;
+    if (create(p, &idx) != IVFPQ_OK) return NULL;
     if (ivfpq_train(p, x, n, NULL, &md) != IVFPQ_OK || ivfpq_install_model(idx, md) != IVFPQ_OK) {
         ivfpq_free(idx);
         return NULL;
@@ -100,20 +166,22 @@ TEST(test_bad_params) {
     ivfpq_params p = mkparams(16, IVFPQ_METRIC_L2, 4, 4);
     ivfpq_params bad = p;
     bad.dim = 0;
-    EXPECT(ivfpq_create(&bad, &idx) == IVFPQ_ERR_ARG && idx == NULL);
+    EXPECT(create(&bad, &idx) == IVFPQ_ERR_ARG && idx == NULL);
     bad = p;
     bad.pq_m = 5;
-    EXPECT(ivfpq_create(&bad, &idx) == IVFPQ_ERR_ARG);
+    EXPECT(create(&bad, &idx) == IVFPQ_ERR_ARG);
     bad = p;
     bad.pq_bits = 4;
-    EXPECT(ivfpq_create(&bad, &idx) == IVFPQ_ERR_ARG);
+    EXPECT(create(&bad, &idx) == IVFPQ_ERR_ARG);
     bad = p;
     bad.nlist = 0;
-    EXPECT(ivfpq_create(&bad, &idx) == IVFPQ_ERR_ARG);
+    EXPECT(create(&bad, &idx) == IVFPQ_ERR_ARG);
     bad = p;
     bad.metric = (ivfpq_metric)7;
-    EXPECT(ivfpq_create(&bad, &idx) == IVFPQ_ERR_ARG);
-    ASSERT(ivfpq_create(&p, &idx) == IVFPQ_OK);
+    EXPECT(create(&bad, &idx) == IVFPQ_ERR_ARG);
+    ivfpq_locator half = {tloc_get, NULL, NULL};
+    EXPECT(ivfpq_create(&p, NULL, &idx) == IVFPQ_ERR_ARG && ivfpq_create(&p, &half, &idx) == IVFPQ_ERR_ARG);
+    ASSERT(create(&p, &idx) == IVFPQ_OK);
     float v[16] = {0}, *x = clustered(300, 16, 4, 1, 0.1f);
     ivfpq_model *md = NULL;
     EXPECT(ivfpq_train(&p, x, 255, NULL, &md) == IVFPQ_ERR_ARG && md == NULL); /* < 256 */
@@ -283,7 +351,7 @@ TEST(test_pending_search_exact) {
     for (int mi = 0; mi < 3; mi++) {
         ivfpq_params p = mkparams((uint32_t)dim, metrics[mi], 8, 4);
         ivfpq_index *idx;
-        ASSERT(ivfpq_create(&p, &idx) == IVFPQ_OK);
+        ASSERT(create(&p, &idx) == IVFPQ_OK);
         for (size_t i = 0; i < n; i++) ASSERT(ivfpq_add(idx, label_of(i), x + i * dim) == IVFPQ_OK);
         int same = 1;
         for (size_t qi = 0; qi < 5; qi++) {
@@ -324,7 +392,8 @@ TEST(test_add_delete_update_every_state) {
     float *x = clustered(n + 200, dim, 6, 1.0f, 0.4f), v[16], r[16];
     ivfpq_params p = mkparams((uint32_t)dim, IVFPQ_METRIC_L2, 8, 8);
     ivfpq_index *idx;
-    ASSERT(ivfpq_create(&p, &idx) == IVFPQ_OK);
+    ASSERT(create(&p, &idx) == IVFPQ_OK);
+    tloc *where = tlocs;
     uint64_t *live = malloc((n + 200) * sizeof(uint64_t));
     size_t nlive = 0;
     for (size_t i = 0; i < n; i++) {
@@ -391,11 +460,17 @@ TEST(test_add_delete_update_every_state) {
         live[nlive++] = label_of(i);
     }
     EXPECT(ivfpq_validate(idx) == IVFPQ_OK && finds_all(idx, dim, live, nlive));
-    /* everything deleted: the per-vector parts are empty */
+    /* the locator names each label's list; an encoded duplicate is refused */
+    int located = 1;
+    for (size_t i = 0; i < nlive; i++) located &= (long)tloc_get(live[i], where) == ivfpq_list_of(idx, live[i]);
+    EXPECT(located && ivfpq_add(idx, live[0], v) == IVFPQ_ERR_EXISTS && ivfpq_count(idx) == nlive);
+    /* everything deleted: the per-vector parts are empty, the locator says so */
     for (size_t i = 0; i < nlive; i++) EXPECT(ivfpq_delete(idx, live[i]) == IVFPQ_OK);
+    EXPECT(tloc_get(live[0], where) == IVFPQ_NO_LIST && ivfpq_delete(idx, live[0]) == IVFPQ_ERR_NOTFOUND);
     ivfpq_memory mem;
     ivfpq_memory_usage(idx, &mem);
-    EXPECT(ivfpq_count(idx) == 0 && mem.codes == 0 && mem.ids == 0 && mem.pending == 0 && mem.terms == 0);
+    EXPECT(ivfpq_count(idx) == 0 && mem.codes == 0 && mem.ids == 0 && mem.pending == 0 && mem.terms == 0 &&
+           mem.lookup == 0);
     EXPECT(ivfpq_validate(idx) == IVFPQ_OK);
     free(live);
     free(x);
@@ -413,7 +488,7 @@ TEST(test_train_cancel_and_sample) {
     EXPECT(atomic_load(&prog.phase) != IVFPQ_PHASE_DONE);
     /* the sample is a subset of the pending vectors, without repeats */
     ivfpq_index *idx;
-    ASSERT(ivfpq_create(&p, &idx) == IVFPQ_OK);
+    ASSERT(create(&p, &idx) == IVFPQ_OK);
     for (size_t i = 0; i < 500; i++) ivfpq_add(idx, label_of(i), x + i * dim);
     float *s;
     size_t ns;
@@ -437,7 +512,7 @@ TEST(test_train_cancel_and_sample) {
 static ivfpq_index *copy_index(const ivfpq_index *src) {
     const ivfpq_params *p = ivfpq_get_params(src);
     ivfpq_index *dst;
-    if (ivfpq_create(p, &dst) != IVFPQ_OK) return NULL;
+    if (create(p, &dst) != IVFPQ_OK) return NULL;
     if (ivfpq_is_trained(src)) {
         float *cent = malloc((size_t)p->nlist * p->dim * sizeof(float));
         float *cb = malloc(256 * (size_t)p->dim * sizeof(float));
@@ -477,7 +552,7 @@ TEST(test_export_import_roundtrip) {
     for (int mi = 0; mi < 2; mi++) {
         ivfpq_params p = mkparams((uint32_t)dim, metrics[mi], 16, 6);
         ivfpq_index *idx;
-        ASSERT(ivfpq_create(&p, &idx) == IVFPQ_OK);
+        ASSERT(create(&p, &idx) == IVFPQ_OK);
         for (size_t i = 0; i < n; i++) ivfpq_add(idx, label_of(i), x + i * dim);
         ivfpq_index *untrained = copy_index(idx);
         ivfpq_model *md;
@@ -513,7 +588,7 @@ TEST(test_import_rejects_corruption) {
     ASSERT(src);
     uint64_t labels[2] = {5, 5};
     uint8_t codes[8] = {1, 2, 3, 4, 5, 6, 7, 8};
-    ASSERT(ivfpq_create(&p, &dst) == IVFPQ_OK);
+    ASSERT(create(&p, &dst) == IVFPQ_OK);
     EXPECT(ivfpq_import_list(dst, 0, 1, labels, codes) == IVFPQ_ERR_STATE); /* no model */
     float *cent = malloc(8 * dim * sizeof(float)), *cb = malloc(256 * dim * sizeof(float));
     ASSERT(ivfpq_export_model(src, cent, cb) == IVFPQ_OK);
@@ -593,5 +668,6 @@ int main(void) {
     RUN(test_export_import_roundtrip);
     RUN(test_import_rejects_corruption);
     RUN(test_filter_and_stats);
+    tloc_free_all();
     return TEST_REPORT();
 }
