@@ -15,6 +15,11 @@
  * range), which is where the idea comes from; the code is ours. The
  * exactness that int8 loses is recovered by rescoring with fp32 vectors
  * (hnsw.c), so the walk only has to rank the right neighbourhood high.
+ * Measured (utils/q8_choice.py, ranking of the decoded vectors, recall@10
+ * without rescoring): synthetic clustered 128-d COSINE, per-vector 0.952
+ * vs per-dimension 0.939; Fashion-MNIST (integer pixels 0..255, which 256
+ * per-dimension levels store exactly) 0.990 vs 1.000; with RESCORE 2 both
+ * give 1.000. docs/quantization.md has the table.
  *
  * Invariants: a Q8 code's stored squared norm equals s^2 * sum c_i^2 of its
  * own values, so l2 = na + nb - 2 dot is the distance of the decoded
