@@ -23,13 +23,18 @@
  *   meta    label, pointer to the upper block (NULL for level 0), pointer
  *           to the layer-0 in-link list.
  * A node of level L > 0 owns one upper block: its level, L in-link list
- * pointers, and L link records [count, id_1 .. id_M]. Labels are found by an
- * open-addressing hash (linear probing, buckets hold slot numbers, the
- * label is read from meta) with Knuth's Algorithm R deletion, so no
- * tombstones. There are no per-node visited flags: a search uses a
- * scratch with one uint32 "epoch" per slot; a slot is visited iff its
- * entry equals the search's epoch, so clearing is one increment (a full
- * clear only when the 32-bit epoch wraps).
+ * pointers, and L link records [count, id_1 .. id_M]. An in-link list is
+ * one block [n, cap, ids] that grows one allocator size class at a time
+ * and uses all of it (cap comes from the block's usable size). Labels are
+ * found by an open-addressing hash (linear probing, buckets hold slot
+ * numbers, the label is read from meta) with Knuth's Algorithm R deletion,
+ * so no tombstones; or, when the caller can keep a number with each label
+ * (hnsw_set_locator: the server keeps it in the entity), by asking the
+ * caller, who is told every slot a label takes, so no hash at all. Either
+ * way a lookup is checked against meta's label. There are no per-node
+ * visited flags: a search uses a scratch with one uint32 "epoch" per slot;
+ * a slot is visited iff its entry equals the search's epoch, so clearing is
+ * one increment (a full clear only when the 32-bit epoch wraps).
  *
  * Deletion and in-links
  * ---------------------
@@ -67,7 +72,8 @@
  *     duplicates in a list, count <= M (l > 0) or 2M (l = 0);
  *  I2 for every link a->b at level l: exactly one of "b->a at level l" and
  *     "a in in(b, l)" holds; every entry of in(b, l) is such an a, once;
- *  I3 the label hash maps each node's label to its slot and nothing else;
+ *  I3 the label hash (or the caller's locator) maps each node's label to
+ *     its slot; the hash holds nothing else;
  *  I4 entry is HNSW_NONE iff count == 0; otherwise level(entry) ==
  *     max_level == the highest level of any node; level_count[l] counts the
  *     nodes of level exactly l.
@@ -80,8 +86,11 @@
  * neighbour list that overflows. Delete: for each level, O(in-degree)
  * repairs of O(M^2) distances each, plus O(M^2) link checks per
  * out-neighbour for the reachability rules. Memory per node: dim*4 + (2M+1)*4 + 24
- * bytes plus, on average, the in-lists (a few ids), one label bucket (4
- * bytes at load <= 3/4) and 1/(M-1) upper blocks.
+ * bytes plus, on average, the in-lists (a few ids; on clustered data about
+ * a quarter of the nodes have one, 17 bytes per node on average), one label
+ * bucket (4 bytes at load <= 3/4, so 5.3 to 10.7 per node; none with a
+ * locator), 1/(M-1) upper blocks and the 4-byte visited epoch of each
+ * scratch.
  *
  * Deviations from the paper (all of them)
  * ---------------------------------------
@@ -366,8 +375,9 @@ struct hnsw_index {
     int has_exact;             /* the vecs column holds fp32 vectors */
     uint32_t bin_words;        /* BIN: 64-bit words per code */
     uint8_t *cbuf;             /* incoming vector's code */
-    uint32_t *lm; /* label hash: slot or HNSW_NONE */
+    uint32_t *lm; /* label hash: slot or HNSW_NONE (unused with a locator) */
     size_t lm_cap;
+    hnsw_locator loc; /* loc.get != NULL: the caller finds labels (hnsw_set_locator) */
     hnsw_scratch scratch; /* the index's own searcher */
     cand *eps;            /* entry points between layers of an insert (efc) */
     cand *work;           /* heuristic candidates (4M + 1) */
@@ -496,14 +506,20 @@ static int ids_contain(const uint32_t *ids, uint32_t n, uint32_t id) {
 
 /* ------------------------------------------------------------ in-lists */
 
+/* Capacity of an in-list block: every id the allocator's size class holds
+ * (a list grows one size class at a time, so no class is half empty). */
+static uint32_t idlist_fit(const idlist *l) {
+    return (uint32_t)((zmalloc_size(l) - sizeof(idlist)) / sizeof(uint32_t));
+}
+
 static int idlist_add(hnsw_index *h, idlist **ref, uint32_t id) {
     idlist *l = *ref;
     if (!l || l->n == l->cap) {
-        uint32_t cap = l ? l->cap * 2 : 2;
-        idlist *nl = mem_realloc(&h->mem[MEM_LINKS], l, sizeof(idlist) + (size_t)cap * sizeof(uint32_t));
+        uint32_t want = l ? l->cap + l->cap / 4 + 1 : 2; /* geometric whatever the allocator */
+        idlist *nl = mem_realloc(&h->mem[MEM_LINKS], l, sizeof(idlist) + (size_t)want * sizeof(uint32_t));
         if (!nl) return -1;
         if (!l) nl->n = 0;
-        nl->cap = cap;
+        nl->cap = idlist_fit(nl);
         *ref = l = nl;
     }
     l->id[l->n++] = id;
@@ -524,7 +540,7 @@ static void idlist_remove(hnsw_index *h, idlist **ref, uint32_t id) {
         idlist *nl =
             mem_realloc(&h->mem[MEM_LINKS], l, sizeof(idlist) + (size_t)(l->cap / 2) * sizeof(uint32_t));
         if (nl) {
-            nl->cap /= 2;
+            nl->cap = idlist_fit(nl);
             *ref = nl;
         }
     }
@@ -607,7 +623,18 @@ static size_t label_bucket(const hnsw_index *h, uint64_t label) {
 }
 
 static uint32_t label_find(const hnsw_index *h, uint64_t label) {
+    if (h->loc.get) {
+        uint32_t s = h->loc.get(label, h->loc.ctx);
+        return s < h->count && meta_at(h, s)->label == label ? s : HNSW_NONE;
+    }
     return h->lm_cap ? h->lm[label_bucket(h, label)] : HNSW_NONE;
+}
+
+/* Records that label's node now lives in slot (hash or locator). With the
+ * hash, the bucket must already be reserved and label not present. */
+static void label_store(hnsw_index *h, uint64_t label, uint32_t slot) {
+    if (h->loc.set) h->loc.set(label, slot, h->loc.ctx);
+    else h->lm[label_bucket(h, label)] = slot;
 }
 
 /* Rebuilds the hash with cap buckets (a power of two). */
@@ -625,8 +652,9 @@ static int label_rehash(hnsw_index *h, size_t cap) {
     return 0;
 }
 
-/* Makes room for n labels at load <= 3/4. */
+/* Makes room for n labels at load <= 3/4 (nothing to do with a locator). */
 static int label_reserve(hnsw_index *h, size_t n) {
+    if (h->loc.get) return 0;
     size_t cap = h->lm_cap ? h->lm_cap : 16;
     while (n * 4 > cap * 3) cap *= 2;
     return cap == h->lm_cap ? 0 : label_rehash(h, cap);
@@ -647,6 +675,12 @@ static void label_remove_at(hnsw_index *h, size_t i) {
         }
     }
     h->lm[i] = HNSW_NONE;
+}
+
+/* Forgets label (present in the index). */
+static void label_remove(hnsw_index *h, uint64_t label) {
+    if (h->loc.set) h->loc.set(label, HNSW_NONE, h->loc.ctx);
+    else label_remove_at(h, label_bucket(h, label));
 }
 
 /* ------------------------------------------------------------- scratch */
@@ -1392,7 +1426,8 @@ static void unlink_node(hnsw_index *h, uint32_t x) {
 }
 
 /* Moves the node in slot from to the free slot to, renaming it in its
- * neighbours' link records and in-lists, the label hash and the entry. */
+ * neighbours' link records and in-lists, the label hash (or locator) and
+ * the entry. */
 static void move_node(hnsw_index *h, uint32_t from, uint32_t to) {
     if (h->has_exact) memcpy(vec_at(h, to), vec_at(h, from), vec_bytes(h));
     if (h->p.quant) memcpy(col_at(&h->codes, to), col_at(&h->codes, from), code_bytes(h));
@@ -1406,7 +1441,7 @@ static void move_node(hnsw_index *h, uint32_t from, uint32_t to) {
         const idlist *in = *inlist_ref(h, to, l);
         for (uint32_t i = 0; in && i < in->n; i++) rec_replace(links_at(h, in->id[i], l), from, to);
     }
-    h->lm[label_bucket(h, meta_at(h, to)->label)] = to;
+    label_store(h, meta_at(h, to)->label, to);
     if (h->entry == from) h->entry = to;
 }
 
@@ -1567,6 +1602,16 @@ void hnsw_free(hnsw_index *h) {
 
 const hnsw_params *hnsw_get_params(const hnsw_index *h) { return &h->p; }
 
+int hnsw_set_locator(hnsw_index *h, const hnsw_locator *loc) {
+    if (!loc || !loc->get || !loc->set) return HNSW_ERR_ARG;
+    if (h->count) return HNSW_ERR_STATE;
+    mem_free(&h->mem[MEM_OTHER], h->lm);
+    h->lm = NULL;
+    h->lm_cap = 0;
+    h->loc = *loc;
+    return HNSW_OK;
+}
+
 const char *hnsw_strerror(int err) {
     switch (err) {
     case HNSW_OK: return "ok";
@@ -1630,7 +1675,7 @@ int hnsw_insert_level(hnsw_index *h, uint64_t label, const float *vec, int level
     store_prepared(h, slot);
     ((uint32_t *)col_at(&h->links0, slot))[0] = 0;
     *meta_at(h, slot) = (node_meta){label, upper, NULL};
-    h->lm[label_bucket(h, label)] = slot;
+    label_store(h, label, slot);
     h->level_count[level]++;
     link_node(h, slot, level);
     return level;
@@ -1667,7 +1712,7 @@ int hnsw_delete(hnsw_index *h, uint64_t label) {
     if (reserve_work(h, h->count, unlink_ids_needed(h, x)) != 0) return HNSW_ERR_NOMEM;
     unlink_node(h, x);
     free_node_blocks(h, x);
-    label_remove_at(h, label_bucket(h, label));
+    label_remove(h, label);
     uint32_t last = --h->count;
     if (x != last) move_node(h, last, x);
     if (h->count == 0) {
@@ -1860,9 +1905,16 @@ int hnsw_import_node(hnsw_index *h, const hnsw_node_view *nv) {
  * the level, the entry point. */
 static int import_check_graph(hnsw_index *h) {
     for (uint32_t s = 0; s < h->count; s++) {
-        size_t b = label_bucket(h, meta_at(h, s)->label);
-        if (h->lm[b] != HNSW_NONE) return HNSW_ERR_CORRUPT;
-        h->lm[b] = s;
+        uint64_t label = meta_at(h, s)->label;
+        if (h->loc.get) { /* an earlier slot holding the label is a duplicate */
+            uint32_t prev = h->loc.get(label, h->loc.ctx);
+            if (prev < s && meta_at(h, prev)->label == label) return HNSW_ERR_CORRUPT;
+            h->loc.set(label, s, h->loc.ctx);
+        } else {
+            size_t b = label_bucket(h, label);
+            if (h->lm[b] != HNSW_NONE) return HNSW_ERR_CORRUPT;
+            h->lm[b] = s;
+        }
         for (int l = 0; l <= node_level(h, s); l++) {
             const uint32_t *rec = links_at(h, s, l);
             for (uint32_t i = 1; i <= rec[0]; i++)
@@ -1938,6 +1990,11 @@ int hnsw_validate(const hnsw_index *h) {
         if (h->lm[i] >= h->count || label_find(h, meta_at(h, h->lm[i])->label) != h->lm[i])
             return HNSW_ERR_CORRUPT;
         labels++;
+    }
+    if (h->loc.get) {
+        for (uint32_t s = 0; s < h->count; s++)
+            if (h->loc.get(meta_at(h, s)->label, h->loc.ctx) != s) return HNSW_ERR_CORRUPT;
+        labels = h->count;
     }
     if (labels != h->count) return HNSW_ERR_CORRUPT;
     for (uint32_t s = 0; s < h->count; s++) {

@@ -82,6 +82,21 @@ typedef bool (*hnsw_filter_fn)(uint64_t label, void *ctx);
  * 0, or -1 to fall back to the code's own estimate. */
 typedef int (*hnsw_vector_fn)(uint64_t label, void *ctx, float *out);
 
+/* Label locator: a caller that can keep one 32-bit number with each label
+ * (the server keeps it in the entity) finds labels for the index, which
+ * then keeps no label hash of its own (4 to 11 bytes per node less). The
+ * index calls set(label, slot) whenever label's node takes a slot (insert,
+ * import, the move that keeps slots dense after a delete) and
+ * set(label, HNSW_NONE) when it leaves. get must return the last value set
+ * for a label that is in the index, and may return anything for another
+ * label: the index checks that the slot holds the label, so a stale value
+ * only means "absent". Callbacks must not call into the index. */
+typedef struct hnsw_locator {
+    uint32_t (*get)(uint64_t label, void *ctx);
+    void (*set)(uint64_t label, uint32_t slot, void *ctx);
+    void *ctx;
+} hnsw_locator;
+
 typedef struct hnsw_search_params {
     size_t k;              /* results wanted; 0 gives 0 results */
     size_t ef;             /* candidate list size; raised to k when smaller */
@@ -150,6 +165,12 @@ void hnsw_free(hnsw_index *h);
 const hnsw_params *hnsw_get_params(const hnsw_index *h);
 /* A static English description of an HNSW_* code. */
 const char *hnsw_strerror(int err);
+/* Makes the index find labels through loc (copied; its ctx must outlive
+ * the index) instead of its own label hash. Allowed only while the index
+ * has no node (right after hnsw_create or hnsw_import_begin). Returns
+ * HNSW_OK, HNSW_ERR_ARG (loc or a callback NULL) or HNSW_ERR_STATE (the
+ * index holds nodes). */
+int hnsw_set_locator(hnsw_index *h, const hnsw_locator *loc);
 
 /* ---- writes ---- */
 

@@ -120,18 +120,19 @@ struct entity {
     ds key;       /* borrowed: the keyspace's own key string */
     json_t *meta; /* NULL means {} */
     float *vec;   /* own copy only while detached (coll == NULL) */
-    uint32_t dim;
+    uint32_t dim : 24; /* <= HNSW_MAX_DIM */
+    uint32_t has_vec : 8;
     float norm;   /* COSINE: norm of the vector given */
     uint32_t meta_bytes;
     uint32_t epoch; /* coll->epoch when attached */
-    uint32_t has_vec : 8;
-    uint32_t ivf_list : 24; /* IVFPQ, encoded: the list holding the vector (ivfpq_locator); else ENT_NO_LIST */
+    uint32_t ix_pos; /* attached: where the index keeps the vector, its HNSW slot (hnsw_locator) or its
+                        IVF-PQ list (ivfpq_locator); HNSW_NONE = IVFPQ_NO_LIST otherwise */
     uint32_t disk_rec; /* ONDISK collection, attached: record of the exact vector in coll->vf */
     struct graph_node *edges; /* t_graph.c: NULL while the entity has no edges */
 };
 
-#define ENT_NO_LIST 0xFFFFFFu
-_Static_assert(IVFPQ_MAX_NLIST < ENT_NO_LIST, "an IVF-PQ list number fits entity.ivf_list");
+_Static_assert(HNSW_MAX_DIM < (1u << 24) && IVFPQ_MAX_DIM < (1u << 24), "a dimension fits entity.dim");
+_Static_assert(HNSW_NONE == IVFPQ_NO_LIST, "one 'nowhere' value for entity.ix_pos");
 _Static_assert(sizeof(struct entity) == 64, "an entity is one cache line");
 
 /* An entity's label in its collection's index is its own address: a search
@@ -382,19 +383,16 @@ static collection *coll_for_key(db *d, const char *key, size_t len) {
     return NULL;
 }
 
-/* The ivfpq_locator of every IVFPQ index: each entity holds the number of
- * the list its code is in, in bits the entity struct had spare, so the
- * index needs no label map of its own. */
-static uint32_t ivf_where_get(uint64_t label, void *ctx) {
-    uint32_t l = ENTITY_OF(label)->ivf_list;
-    return l == ENT_NO_LIST ? IVFPQ_NO_LIST : l;
-}
+/* The locators of every index (ivfpq_locator, hnsw_locator): each entity
+ * holds its position, the IVF-PQ list its code is in or its HNSW slot, so
+ * the indexes keep no label map of their own (a collection has one index,
+ * so one field serves both). */
+static uint32_t ix_pos_get(uint64_t label, void *ctx) { return ENTITY_OF(label)->ix_pos; }
 
-static void ivf_where_set(uint64_t label, uint32_t list, void *ctx) {
-    ENTITY_OF(label)->ivf_list = list == IVFPQ_NO_LIST ? ENT_NO_LIST : list;
-}
+static void ix_pos_set(uint64_t label, uint32_t pos, void *ctx) { ENTITY_OF(label)->ix_pos = pos; }
 
-static const ivfpq_locator ivf_locator = {ivf_where_get, ivf_where_set, NULL};
+static const ivfpq_locator ivf_locator = {ix_pos_get, ix_pos_set, NULL};
+static const hnsw_locator hnsw_loc = {ix_pos_get, ix_pos_set, NULL};
 
 /* Creates the empty index of c (when it has vectors). */
 static int coll_make_index(collection *c) {
@@ -421,7 +419,7 @@ static int coll_make_index(collection *c) {
                    strerror(errno));
         return -1;
     }
-    return hnsw_create(&p, &c->hnsw) == HNSW_OK ? 0 : -1;
+    return hnsw_create(&p, &c->hnsw) == HNSW_OK && hnsw_set_locator(c->hnsw, &hnsw_loc) == HNSW_OK ? 0 : -1;
 }
 
 static void coll_free_index(collection *c) {
@@ -802,7 +800,7 @@ static entity *entity_new(void) {
     entity *e = zcalloc(sizeof(*e));
     e->meta = NULL; /* {} until metadata is set: most of the memory of an empty object */
     e->meta_bytes = 2;
-    e->ivf_list = ENT_NO_LIST;
+    e->ix_pos = HNSW_NONE;
     return e;
 }
 
@@ -3151,7 +3149,7 @@ int entity_graph_import_begin(db *d, ser_reader *r, const char **err) {
     gi.params.quant = c->quant; /* from the collection's PH.CREATE arguments */
     gi.params.no_exact = c->no_exact;
     gi.params.rescore = c->rescore;
-    if (hnsw_import_begin(&gi, &gimp.h) != HNSW_OK) {
+    if (hnsw_import_begin(&gi, &gimp.h) != HNSW_OK || hnsw_set_locator(gimp.h, &hnsw_loc) != HNSW_OK) {
         entity_graph_import_abort();
         return -1;
     }

@@ -656,6 +656,131 @@ TEST(test_export_import_roundtrip) {
     free(qs);
 }
 
+/* A caller-side label locator (hnsw_locator) as the server has one: the
+ * positions of labels label_of(i), i < LOC_LABELS, live in the table that
+ * is the ctx, which starts full of made-up slots (stale positions that name
+ * live slots of other labels); any other label gets a made-up slot too. */
+#define LOC_LABELS 8192
+typedef struct loc_table {
+    uint32_t pos[LOC_LABELS];
+    size_t bad_sets; /* set() calls for labels the table cannot hold */
+} loc_table;
+
+static size_t loc_index(uint64_t label) {
+    return label >= 7 && (label - 7) % 1000003ULL == 0 && (label - 7) / 1000003ULL < LOC_LABELS
+               ? (size_t)((label - 7) / 1000003ULL)
+               : LOC_LABELS;
+}
+
+static uint32_t loc_get(uint64_t label, void *ctx) {
+    size_t i = loc_index(label);
+    return i < LOC_LABELS ? ((loc_table *)ctx)->pos[i] : (uint32_t)(label % 13);
+}
+
+static void loc_set(uint64_t label, uint32_t slot, void *ctx) {
+    loc_table *t = ctx;
+    size_t i = loc_index(label);
+    if (i < LOC_LABELS) t->pos[i] = slot;
+    else t->bad_sets++;
+}
+
+static loc_table *loc_table_new(void) {
+    loc_table *t = malloc(sizeof(*t));
+    for (size_t i = 0; i < LOC_LABELS; i++) t->pos[i] = (uint32_t)((i * 7) % 50);
+    t->bad_sets = 0;
+    return t;
+}
+
+/* Imports e into an index that finds labels through loc. */
+static int import_all_located(const exported *e, const hnsw_locator *loc, hnsw_index **out) {
+    int err = hnsw_import_begin(&e->info, out);
+    if (err == HNSW_OK) err = hnsw_set_locator(*out, loc);
+    for (uint32_t s = 0; err == HNSW_OK && s < e->info.count; s++) err = hnsw_import_node(*out, &e->nodes[s]);
+    if (err == HNSW_OK) err = hnsw_import_finish(*out);
+    return err;
+}
+
+/* An index with a locator makes the same graph as one with its own label
+ * hash, keeps the caller's positions equal to its slots through inserts,
+ * deletes (the last node moves into the hole), updates and imports, never
+ * trusts a stale position, and holds less memory. */
+TEST(test_locator) {
+    size_t n = 3000, dim = 16, nq = 50;
+    float *x = random_vectors(n, dim), *qs = random_vectors(nq, dim);
+    loc_table *t = loc_table_new(), *t2 = loc_table_new();
+    hnsw_locator loc = {loc_get, loc_set, t}, loc2 = {loc_get, loc_set, t2}, noget = {NULL, loc_set, t};
+    hnsw_index *a = new_index((uint32_t)dim, HNSW_METRIC_L2, 16, 100, 41);
+    hnsw_index *b = new_index((uint32_t)dim, HNSW_METRIC_L2, 16, 100, 41);
+    ASSERT(a && b);
+    hnsw_memory empty, ma, mb;
+    hnsw_memory_usage(b, &empty);
+    EXPECT(hnsw_set_locator(b, NULL) == HNSW_ERR_ARG && hnsw_set_locator(b, &noget) == HNSW_ERR_ARG);
+    EXPECT(hnsw_set_locator(b, &loc) == HNSW_OK);
+    for (size_t i = 0; i < n; i++) {
+        int la = hnsw_insert(a, label_of(i), x + i * dim);
+        EXPECT(la >= 0 && hnsw_insert(b, label_of(i), x + i * dim) == la);
+    }
+    EXPECT(hnsw_insert(b, label_of(7), x) == HNSW_ERR_EXISTS);
+    EXPECT(hnsw_set_locator(b, &loc) == HNSW_ERR_STATE);
+    EXPECT(same_graph(a, b) && hnsw_validate(b) == HNSW_OK);
+    for (uint32_t s = 0; s < hnsw_count(b); s++) EXPECT(t->pos[loc_index(hnsw_label_at(b, s))] == s);
+    hnsw_memory_usage(a, &ma);
+    hnsw_memory_usage(b, &mb);
+    EXPECT(mb.other < ma.other && mb.links == ma.links && mb.vectors == ma.vectors);
+    printf("  other memory per node: %.1f B with the label hash, %.1f B with a locator\n",
+           (double)ma.other / n, (double)mb.other / n);
+    for (size_t i = 0; i < n; i += 3) {
+        EXPECT(hnsw_delete(a, label_of(i)) == HNSW_OK && hnsw_delete(b, label_of(i)) == HNSW_OK);
+        EXPECT(t->pos[i] == HNSW_NONE);
+    }
+    for (size_t i = 1; i < n; i += 30) { /* i % 3 == 1: still present */
+        EXPECT(hnsw_update(a, label_of(i), x + ((i * 5) % n) * dim) == HNSW_OK);
+        EXPECT(hnsw_update(b, label_of(i), x + ((i * 5) % n) * dim) == HNSW_OK);
+    }
+    EXPECT(same_graph(a, b) && hnsw_validate(b) == HNSW_OK);
+    /* a stale position naming a live slot of another label means "absent" */
+    t->pos[0] = 5;
+    EXPECT(!hnsw_contains(b, label_of(0)) && hnsw_get_vector(b, label_of(0)) == NULL);
+    EXPECT(hnsw_delete(b, label_of(0)) == HNSW_ERR_NOTFOUND && hnsw_get_level(b, label_of(0)) == HNSW_ERR_NOTFOUND);
+    EXPECT(hnsw_validate(b) == HNSW_OK);
+    EXPECT(hnsw_insert(a, label_of(0), x) >= 0 && hnsw_insert(b, label_of(0), x) >= 0);
+    EXPECT(hnsw_contains(b, label_of(0)) && same_answers(a, b, qs, nq, dim));
+    /* a wrong position for a present label is a broken invariant (I3) */
+    uint32_t keep = t->pos[1];
+    t->pos[1] = (keep + 1) % hnsw_count(b);
+    EXPECT(hnsw_validate(b) == HNSW_ERR_CORRUPT);
+    t->pos[1] = keep;
+    EXPECT(hnsw_validate(b) == HNSW_OK);
+    /* import into a located index sets every position; duplicates are caught */
+    exported e;
+    export_all(b, &e);
+    hnsw_index *g = NULL;
+    EXPECT(import_all_located(&e, &loc2, &g) == HNSW_OK);
+    ASSERT(g);
+    EXPECT(hnsw_validate(g) == HNSW_OK && same_graph(b, g) && same_answers(b, g, qs, nq, dim));
+    for (uint32_t s = 0; s < hnsw_count(g); s++) EXPECT(t2->pos[loc_index(hnsw_label_at(g, s))] == s);
+    hnsw_free(g);
+    g = NULL;
+    uint64_t lab = e.nodes[10].label;
+    e.nodes[10].label = e.nodes[200].label;
+    EXPECT(import_all_located(&e, &loc2, &g) == HNSW_ERR_CORRUPT);
+    hnsw_free(g);
+    e.nodes[10].label = lab;
+    exported_free(&e);
+    /* deleting everything gives the memory back */
+    for (size_t i = 0; i < n; i++)
+        if (hnsw_contains(b, label_of(i))) EXPECT(hnsw_delete(b, label_of(i)) == HNSW_OK);
+    hnsw_memory_usage(b, &mb);
+    EXPECT(hnsw_count(b) == 0 && hnsw_validate(b) == HNSW_OK && mb.total == empty.total);
+    EXPECT(t->bad_sets == 0 && t2->bad_sets == 0);
+    hnsw_free(a);
+    hnsw_free(b);
+    free(t);
+    free(t2);
+    free(x);
+    free(qs);
+}
+
 /* Finds a node with a level-l link list of at least min links. */
 static uint32_t node_with_links(const exported *e, uint32_t l, uint32_t min) {
     for (uint32_t s = 0; s < e->info.count; s++)
@@ -872,10 +997,11 @@ static int op_search(hnsw_index *h, size_t i) {
     return hnsw_search(h, fail_vecs + (i % 64) * 8, K, 40, NULL, NULL, got, NULL);
 }
 
-static void fault_sweep(op_fn op, const char *name, int *worst) {
+static void fault_sweep(op_fn op, const hnsw_locator *loc, int *worst) {
     int faults = 0;
     for (long n = 0; n < 200; n++) {
         hnsw_index *h = new_index(8, HNSW_METRIC_L2, 4, 16, 23);
+        if (loc) EXPECT(hnsw_set_locator(h, loc) == HNSW_OK);
         for (size_t i = 0; i < 40; i++) hnsw_insert(h, label_of(i), fail_vecs + i * 8);
         uint32_t before = hnsw_count(h);
         hnsw_test_fail_alloc_after(n);
@@ -893,16 +1019,21 @@ static void fault_sweep(op_fn op, const char *name, int *worst) {
         if (ok && n > 20) break;
     }
     if (faults > *worst) *worst = faults;
-    (void)name;
 }
 
 TEST(test_allocation_failures) {
     for (size_t i = 0; i < sizeof(fail_vecs) / sizeof(float); i++) fail_vecs[i] = rng_float();
     int worst = 0;
-    fault_sweep(op_insert, "insert", &worst);
-    fault_sweep(op_delete, "delete", &worst);
-    fault_sweep(op_update, "update", &worst);
-    fault_sweep(op_search, "search", &worst);
+    loc_table *t = loc_table_new();
+    hnsw_locator loc = {loc_get, loc_set, t};
+    for (int located = 0; located < 2; located++) {
+        fault_sweep(op_insert, located ? &loc : NULL, &worst);
+        fault_sweep(op_delete, located ? &loc : NULL, &worst);
+        fault_sweep(op_update, located ? &loc : NULL, &worst);
+        fault_sweep(op_search, located ? &loc : NULL, &worst);
+    }
+    EXPECT(t->bad_sets == 0);
+    free(t);
     /* failures while building from nothing: every insert either fails
      * cleanly or succeeds, and the graph stays valid throughout */
     for (long n = 0; n < 120; n += 3) {
@@ -1124,6 +1255,7 @@ int main(void) {
     RUN(test_search_ex_and_budget);
     RUN(test_export_import_roundtrip);
     RUN(test_import_rejects_corruption);
+    RUN(test_locator);
     RUN(test_edge_cases);
     RUN(test_allocation_failures);
     RUN(test_delete_lone_nodes);
