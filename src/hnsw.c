@@ -32,9 +32,9 @@
  * (hnsw_set_locator: the server keeps it in the entity), by asking the
  * caller, who is told every slot a label takes, so no hash at all. Either
  * way a lookup is checked against meta's label. There are no per-node
- * visited flags: a search uses a scratch with one uint32 "epoch" per slot;
+ * visited flags: a search uses a scratch with one 16-bit "epoch" per slot;
  * a slot is visited iff its entry equals the search's epoch, so clearing is
- * one increment (a full clear only when the 32-bit epoch wraps).
+ * one increment (a full clear only when the epoch passes 65535).
  *
  * Deletion and in-links
  * ---------------------
@@ -89,8 +89,8 @@
  * bytes plus, on average, the in-lists (a few ids; on clustered data about
  * a quarter of the nodes have one, 17 bytes per node on average), one label
  * bucket (4 bytes at load <= 3/4, so 5.3 to 10.7 per node; none with a
- * locator), 1/(M-1) upper blocks and the 4-byte visited epoch of each
- * scratch.
+ * locator), 1/(M-1) upper blocks and the 2-byte visited epoch of each
+ * scratch (its arrays grow by doubling: up to 4 bytes per node).
  *
  * Deviations from the paper (all of them)
  * ---------------------------------------
@@ -316,6 +316,11 @@ typedef struct cand {
     uint32_t id;
 } cand;
 
+/* A visited-set entry: the epoch of the last search that saw the slot.
+ * 16 bits, as in hnswlib: the arrays are cleared once per 65535 searches. */
+typedef uint16_t epoch_tag;
+#define EPOCH_MAX UINT16_MAX
+
 /* A growable list of slot numbers: unidirectional in-neighbours. */
 typedef struct idlist {
     uint32_t n, cap;
@@ -336,7 +341,7 @@ typedef struct node_meta {
 } node_meta;
 
 struct hnsw_scratch {
-    uint32_t *visited; /* epoch per slot */
+    epoch_tag *visited; /* epoch per slot */
     size_t visited_cap;
     uint32_t epoch;
     cand *cands; /* min-heap of candidates */
@@ -345,7 +350,7 @@ struct hnsw_scratch {
     size_t nres, res_cap;
     uint32_t *todo; /* unvisited neighbours of the node being expanded */
     size_t todo_cap;
-    uint32_t *rejected; /* ACORN walks: epoch per slot the filter refused */
+    epoch_tag *rejected; /* ACORN walks: epoch per slot the filter refused */
     size_t rejected_cap;
     float *qbuf; /* normalized query (COSINE) */
     size_t qbuf_cap;
@@ -700,7 +705,7 @@ static int scratch_grow(size_t *mem, void **p, size_t *cap, size_t need, size_t 
 /* Sizes s for a search over count slots with list size ef, fan-out m0 and
  * dimension dim. Returns 0 or -1 (s unchanged in meaning). */
 static int scratch_prepare(hnsw_scratch *s, size_t count, size_t ef, size_t m0, size_t dim) {
-    if (scratch_grow(&s->mem, (void **)&s->visited, &s->visited_cap, count, sizeof(uint32_t), 1) ||
+    if (scratch_grow(&s->mem, (void **)&s->visited, &s->visited_cap, count, sizeof(epoch_tag), 1) ||
         scratch_grow(&s->mem, (void **)&s->res, &s->res_cap, ef + 1, sizeof(cand), 0) ||
         scratch_grow(&s->mem, (void **)&s->cands, &s->cands_cap, ef + 1, sizeof(cand), 0) ||
         scratch_grow(&s->mem, (void **)&s->todo, &s->todo_cap, m0, sizeof(uint32_t), 0) ||
@@ -734,9 +739,9 @@ static void scratch_release(hnsw_scratch *s) {
 }
 
 static uint32_t next_epoch(hnsw_scratch *s) {
-    if (++s->epoch == 0) {
-        memset(s->visited, 0, s->visited_cap * sizeof(uint32_t));
-        if (s->rejected) memset(s->rejected, 0, s->rejected_cap * sizeof(uint32_t));
+    if (++s->epoch > EPOCH_MAX) {
+        memset(s->visited, 0, s->visited_cap * sizeof(epoch_tag));
+        if (s->rejected) memset(s->rejected, 0, s->rejected_cap * sizeof(epoch_tag));
         s->epoch = 1;
     }
     return s->epoch;
@@ -1115,7 +1120,7 @@ int hnsw_search_ex(const hnsw_index *h, hnsw_scratch *s, const float *query, con
         layer_filter f = {sp->filter, sp->filter_ctx, sp->max_distances};
         cand start = {d, ep};
         if (sp->acorn && sp->filter) {
-            if (scratch_grow(&s->mem, (void **)&s->rejected, &s->rejected_cap, h->count, sizeof(uint32_t), 1))
+            if (scratch_grow(&s->mem, (void **)&s->rejected, &s->rejected_cap, h->count, sizeof(epoch_tag), 1))
                 return HNSW_ERR_NOMEM;
             search_layer_acorn(h, s, q, start, ef, &f, sp);
         } else {

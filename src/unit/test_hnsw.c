@@ -781,6 +781,27 @@ TEST(test_locator) {
     free(qs);
 }
 
+/* The visited set tags slots with a 16-bit search epoch and is cleared when
+ * the epoch passes 65535: a search that marked every node, 65534 small
+ * searches later, must not make the next search see every node as
+ * visited already. */
+TEST(test_epoch_wrap) {
+    size_t n = 300, dim = 8;
+    float *x = random_vectors(n, dim);
+    hnsw_index *h = build(x, n, dim, HNSW_METRIC_L2, 43, NULL);
+    hnsw_scratch *s = hnsw_scratch_new();
+    ASSERT(h && s);
+    hnsw_search_params wide = {.k = K, .ef = n}, narrow = {.k = 1, .ef = 1};
+    uint64_t first[K], again[K], one[1];
+    EXPECT(hnsw_search_ex(h, s, x, &wide, first, NULL, NULL) == K); /* epoch 1 marks every node */
+    for (int i = 0; i < 65534; i++) EXPECT(hnsw_search_ex(h, s, x + dim, &narrow, one, NULL, NULL) == 1);
+    EXPECT(hnsw_search_ex(h, s, x, &wide, again, NULL, NULL) == K); /* epoch 1 again */
+    EXPECT(memcmp(first, again, sizeof(first)) == 0 && first[0] == label_of(0));
+    hnsw_scratch_free(s);
+    hnsw_free(h);
+    free(x);
+}
+
 /* Finds a node with a level-l link list of at least min links. */
 static uint32_t node_with_links(const exported *e, uint32_t l, uint32_t min) {
     for (uint32_t s = 0; s < e->info.count; s++)
@@ -1256,6 +1277,7 @@ int main(void) {
     RUN(test_export_import_roundtrip);
     RUN(test_import_rejects_corruption);
     RUN(test_locator);
+    RUN(test_epoch_wrap);
     RUN(test_edge_cases);
     RUN(test_allocation_failures);
     RUN(test_delete_lone_nodes);
