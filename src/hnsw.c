@@ -20,10 +20,11 @@
  * one allocator size class, so nothing is lost to rounding):
  *   vecs    dim floats per slot, 64-byte aligned chunks;
  *   links0  the layer-0 link record: [count, id_1 .. id_2M] (uint32);
- *   meta    label, pointer to the upper block (NULL for level 0), pointer
- *           to the layer-0 in-link list.
- * A node of level L > 0 owns one upper block: its level, L in-link list
- * pointers, and L link records [count, id_1 .. id_M]. An in-link list is
+ *   meta    label, then one word: the layer-0 in-link list of a level-0
+ *           node, or (tagged in bit 0) the upper block of a node of
+ *           level L > 0 (16 bytes per node).
+ * The upper block holds its level, L + 1 in-link list pointers (layers 0
+ * to L), and L link records [count, id_1 .. id_M]. An in-link list is
  * one block [n, cap, ids] that grows one allocator size class at a time
  * and uses all of it (cap comes from the block's usable size). Labels are
  * found by an open-addressing hash (linear probing, buckets hold slot
@@ -85,7 +86,7 @@
  * ef_construction per layer, plus O(M^2) distances for the heuristic per
  * neighbour list that overflows. Delete: for each level, O(in-degree)
  * repairs of O(M^2) distances each, plus O(M^2) link checks per
- * out-neighbour for the reachability rules. Memory per node: dim*4 + (2M+1)*4 + 24
+ * out-neighbour for the reachability rules. Memory per node: dim*4 + (2M+1)*4 + 16
  * bytes plus, on average, the in-lists (a few ids; on clustered data about
  * a quarter of the nodes have one, 17 bytes per node on average), one label
  * bucket (4 bytes at load <= 3/4, so 5.3 to 10.7 per node; none with a
@@ -327,18 +328,27 @@ typedef struct idlist {
     uint32_t id[];
 } idlist;
 
-/* Upper-level block of a node of level >= 1: in[l-1] is the in-list of
- * level l, then level link records of (1 + M) words follow in[level]. */
+/* Upper-level block of a node of level >= 1: in[l] is the in-list of
+ * level l (0..level), then level link records of (1 + M) words follow
+ * in[level]. */
 typedef struct upper_block {
     uint32_t level;
     idlist *in[];
 } upper_block;
 
+/* A node's record: its label, and one word that is the layer-0 in-list of
+ * a level-0 node (NULL when empty) or, tagged with bit 0, the upper block
+ * of a node of level >= 1 (which then holds the layer-0 in-list). Blocks
+ * are at least 8-byte aligned, so bit 0 of an in-list pointer is 0. */
 typedef struct node_meta {
     uint64_t label;
-    upper_block *upper;
-    idlist *in0;
+    union {
+        idlist *in0;
+        uintptr_t upper_tagged;
+    } side;
 } node_meta;
+
+#define SIDE_UPPER ((uintptr_t)1)
 
 struct hnsw_scratch {
     epoch_tag *visited; /* epoch per slot */
@@ -401,21 +411,35 @@ static inline node_meta *meta_at(const hnsw_index *h, uint32_t s) { return col_a
 static inline size_t vec_bytes(const hnsw_index *h) { return (size_t)h->p.dim * sizeof(float); }
 static inline uint32_t mmax(const hnsw_index *h, int level) { return level ? h->p.M : h->m0; }
 
+/* The upper block of a node, or NULL for a node of level 0. */
+static inline upper_block *meta_upper(const node_meta *m) {
+    return m->side.upper_tagged & SIDE_UPPER ? (upper_block *)(m->side.upper_tagged & ~SIDE_UPPER) : NULL;
+}
+
 static inline int node_level(const hnsw_index *h, uint32_t s) {
-    const upper_block *u = meta_at(h, s)->upper;
+    const upper_block *u = meta_upper(meta_at(h, s));
     return u ? (int)u->level : 0;
 }
 
 /* Link record of slot s at level l (l <= level(s)): [count, ids...]. */
 static inline uint32_t *links_at(const hnsw_index *h, uint32_t s, int l) {
     if (l == 0) return col_at(&h->links0, s);
-    upper_block *u = meta_at(h, s)->upper;
-    return (uint32_t *)(u->in + u->level) + (size_t)(l - 1) * (h->p.M + 1);
+    upper_block *u = meta_upper(meta_at(h, s));
+    return (uint32_t *)(u->in + u->level + 1) + (size_t)(l - 1) * (h->p.M + 1);
 }
 
 static inline idlist **inlist_ref(const hnsw_index *h, uint32_t s, int l) {
     node_meta *m = meta_at(h, s);
-    return l == 0 ? &m->in0 : &m->upper->in[l - 1];
+    upper_block *u = meta_upper(m);
+    return u ? &u->in[l] : &m->side.in0;
+}
+
+/* The record of a new node: no in-lists yet, upper block (NULL at level 0). */
+static inline node_meta meta_new(uint64_t label, upper_block *upper) {
+    node_meta m = {.label = label};
+    if (upper) m.side.upper_tagged = (uintptr_t)upper | SIDE_UPPER;
+    else m.side.in0 = NULL;
+    return m;
 }
 
 static inline float dist_q(const hnsw_index *h, const float *q, const float *v) {
@@ -1534,7 +1558,7 @@ static int prepared_equals(const hnsw_index *h, uint32_t slot) {
 
 static upper_block *upper_alloc(hnsw_index *h, int level) {
     if (level == 0) return NULL;
-    size_t bytes = sizeof(upper_block) + (size_t)level * sizeof(idlist *) +
+    size_t bytes = sizeof(upper_block) + (size_t)(level + 1) * sizeof(idlist *) +
                    (size_t)level * (h->p.M + 1) * sizeof(uint32_t);
     upper_block *u = mem_calloc(&h->mem[MEM_LINKS], bytes);
     if (u) u->level = (uint32_t)level;
@@ -1544,13 +1568,14 @@ static upper_block *upper_alloc(hnsw_index *h, int level) {
 /* Frees x's upper block and in-lists (its links must be gone). */
 static void free_node_blocks(hnsw_index *h, uint32_t x) {
     node_meta *m = meta_at(h, x);
-    if (m->upper) {
-        for (uint32_t l = 0; l < m->upper->level; l++) mem_free(&h->mem[MEM_LINKS], m->upper->in[l]);
-        mem_free(&h->mem[MEM_LINKS], m->upper);
+    upper_block *u = meta_upper(m);
+    if (u) {
+        for (uint32_t l = 0; l <= u->level; l++) mem_free(&h->mem[MEM_LINKS], u->in[l]);
+        mem_free(&h->mem[MEM_LINKS], u);
+    } else {
+        mem_free(&h->mem[MEM_LINKS], m->side.in0);
     }
-    mem_free(&h->mem[MEM_LINKS], m->in0);
-    m->upper = NULL;
-    m->in0 = NULL;
+    *m = meta_new(m->label, NULL);
 }
 
 /* ------------------------------------------------------------ lifetime */
@@ -1679,7 +1704,7 @@ int hnsw_insert_level(hnsw_index *h, uint64_t label, const float *vec, int level
     prepare_vector(h, vec);
     store_prepared(h, slot);
     ((uint32_t *)col_at(&h->links0, slot))[0] = 0;
-    *meta_at(h, slot) = (node_meta){label, upper, NULL};
+    *meta_at(h, slot) = meta_new(label, upper);
     label_store(h, label, slot);
     h->level_count[level]++;
     link_node(h, slot, level);
@@ -1896,7 +1921,7 @@ int hnsw_import_node(hnsw_index *h, const hnsw_node_view *nv) {
     if (h->has_exact) memcpy(vec_at(h, slot), nv->vector, vec_bytes(h));
     if (h->has_exact && h->p.quant) encode_vector(h, nv->vector, col_at(&h->codes, slot));
     else if (h->p.quant) memcpy(col_at(&h->codes, slot), nv->code, code_bytes(h));
-    *meta_at(h, slot) = (node_meta){nv->label, upper, NULL};
+    *meta_at(h, slot) = meta_new(nv->label, upper);
     for (uint32_t l = 0; l <= nv->level; l++) {
         uint32_t *rec = links_at(h, slot, (int)l);
         rec[0] = nv->nlinks[l];
