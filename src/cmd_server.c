@@ -103,7 +103,7 @@ static ds info_memory(ds s) {
                   "\r\nmaxmemory_policy:%s\r\nallocator_allocated:%zu\r\nallocator_active:%zu\r\n"
                   "allocator_resident:%zu\r\nallocator_retained:%zu\r\nallocator_frag_ratio:%.2f\r\n"
                   "mem_fragmentation_ratio:%.2f\r\nmem_allocator:%s\r\nlazyfree_pending_objects:0\r\n",
-                  server.maxmemory_policy, allocated, active, resident, retained,
+                  evict_policy_name(server.maxmemory_policy), allocated, active, resident, retained,
                   allocated ? (double)active / (double)allocated : 1.0, used ? (double)rss / (double)used : 1.0,
                   zmalloc_allocator_name());
     return script_info_memory(s);

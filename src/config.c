@@ -50,13 +50,17 @@ static const enum_val loglevel_enum[] = {
     {"debug", LL_DEBUG}, {"verbose", LL_VERBOSE}, {"notice", LL_NOTICE}, {"warning", LL_WARNING}, {NULL, 0}};
 
 static const enum_val appendfsync_enum[] = {{"always", 0}, {"everysec", 1}, {"no", 2}, {NULL, 0}};
+static const enum_val maxmemory_policy_enum[] = { /* Redis's order (its error message lists them so) */
+    {"volatile-lru", MAXMEMORY_VOLATILE_LRU},       {"volatile-lfu", MAXMEMORY_VOLATILE_LFU},
+    {"volatile-random", MAXMEMORY_VOLATILE_RANDOM}, {"volatile-ttl", MAXMEMORY_VOLATILE_TTL},
+    {"allkeys-lru", MAXMEMORY_ALLKEYS_LRU},         {"allkeys-lfu", MAXMEMORY_ALLKEYS_LFU},
+    {"allkeys-random", MAXMEMORY_ALLKEYS_RANDOM},   {"noeviction", MAXMEMORY_NOEVICTION},
+    {NULL, 0}};
 
 static int set_bind(int argc, char **argv, ds *err);
 static ds get_bind(ds s);
 static int set_obuf(int argc, char **argv, ds *err);
 static ds get_obuf(ds s);
-static int set_maxmemory_policy(int argc, char **argv, ds *err);
-static ds get_maxmemory_policy(ds s);
 static int set_event_loop(int argc, char **argv, ds *err);
 static ds get_event_loop(ds s);
 static int set_save(int argc, char **argv, ds *err);
@@ -82,7 +86,10 @@ static config_entry configs[] = {
     {"event-loop", CT_SPECIAL, CF_IMMUTABLE, NULL, 0, 0, "auto", NULL, set_event_loop, get_event_loop, NULL},
     {"maxclients", CT_LL, 0, &server.maxclients, 1, 4294967295LL, "10000", NULL, NULL, NULL, NULL},
     {"maxmemory", CT_MEM, 0, &server.maxmemory, 0, LLONG_MAX, "0", NULL, NULL, NULL, NULL},
-    {"maxmemory-policy", CT_SPECIAL, 0, NULL, 0, 0, "noeviction", NULL, set_maxmemory_policy, get_maxmemory_policy, NULL},
+    {"maxmemory-policy", CT_ENUM, 0, &server.maxmemory_policy, 0, 0, "noeviction", maxmemory_policy_enum, NULL, NULL, evict_pool_reset},
+    {"maxmemory-samples", CT_INT, 0, &server.maxmemory_samples, 1, 64, "5", NULL, NULL, NULL, NULL},
+    {"lfu-log-factor", CT_INT, 0, &server.lfu_log_factor, 0, INT_MAX, "10", NULL, NULL, NULL, NULL},
+    {"lfu-decay-time", CT_INT, 0, &server.lfu_decay_time, 0, INT_MAX, "1", NULL, NULL, NULL, NULL},
     {"requirepass", CT_STR, CF_SENSITIVE, &server.requirepass, 0, 0, "", NULL, NULL, NULL, apply_requirepass},
     {"proto-max-bulk-len", CT_MEM, 0, &server.proto_max_bulk_len, 1024 * 1024, 0xFFFFFFF0LL, "512mb", NULL, NULL, NULL, apply_proto_max_bulk},
     {"client-query-buffer-limit", CT_MEM, 0, &server.client_max_querybuf_len, 1024 * 1024, 0xFFFFFFF0LL, "1gb", NULL, NULL, NULL, NULL},
@@ -174,29 +181,6 @@ static ds get_obuf(ds s) {
     return s;
 }
 
-static int set_maxmemory_policy(int argc, char **argv, ds *err) {
-    static const char *known[] = {"noeviction", "allkeys-lru", "volatile-lru", "allkeys-lfu", "volatile-lfu",
-                                  "allkeys-random", "volatile-random", "volatile-ttl", NULL};
-    if (argc != 1) {
-        *err = ds_from_cstr("wrong number of arguments");
-        return -1;
-    }
-    int ok = 0;
-    for (int i = 0; known[i]; i++) ok |= strcasecmp(known[i], argv[0]) == 0;
-    if (!ok) {
-        *err = ds_from_cstr("argument(s) must be one of the following: volatile-lru, volatile-lfu, volatile-random, "
-                            "volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction");
-        return -1;
-    }
-    if (strcasecmp(argv[0], "noeviction") != 0) {
-        *err = ds_from_cstr("only the 'noeviction' policy is implemented in this version of Phenix");
-        return -1;
-    }
-    zfree(server.maxmemory_policy);
-    server.maxmemory_policy = zstrdup("noeviction");
-    return 0;
-}
-static ds get_maxmemory_policy(ds s) { return ds_cat(s, server.maxmemory_policy, strlen(server.maxmemory_policy)); }
 
 static int set_event_loop(int argc, char **argv, ds *err) {
     if (argc != 1 || (strcasecmp(argv[0], "auto") && strcasecmp(argv[0], "uring") && strcasecmp(argv[0], "epoll"))) {
@@ -411,9 +395,8 @@ void config_free(void) {
             *(char **)ce->ptr = NULL;
         }
     zfree(server.bind);
-    zfree(server.maxmemory_policy);
     zfree(server.event_loop_mode);
-    server.bind = server.maxmemory_policy = server.event_loop_mode = NULL;
+    server.bind = server.event_loop_mode = NULL;
 }
 
 /* Loads config text; origin names it in error messages. */

@@ -131,6 +131,7 @@ pobj *db_lookup_write(db *d, const char *key, size_t len) {
     dict_entry *e = find_entry(d, key, len);
     if (!e) return NULL;
     pobj *o = e->v.val;
+    if (evict_lfu_enabled()) evict_lfu_touch(o);
     o->lru = lru_clock();
     return o;
 }
@@ -664,8 +665,17 @@ void objectCommand(client *c) {
     } else if (!strcmp(sub, "refcount")) {
         add_reply_long(c, 1);
     } else if (!strcmp(sub, "idletime")) {
+        if (evict_lfu_enabled()) {
+            add_reply_error(c, "An LFU maxmemory policy is selected, idle time not tracked. Please note that when "
+                               "switching between policies at runtime LRU and LFU data will take some time to adjust.");
+            return;
+        }
         add_reply_long(c, (long long)(lru_clock() - o->lru));
     } else if (!strcmp(sub, "freq")) {
+        if (evict_lfu_enabled()) {
+            add_reply_long(c, evict_lfu_value(o));
+            return;
+        }
         add_reply_error(c, "An LFU maxmemory policy is not selected, access frequency not tracked. Please note "
                            "that when switching between policies at runtime LRU and LFU data will take some "
                            "time to adjust.");

@@ -311,6 +311,22 @@ dict_entry *dict_random_entry(dict *d) {
     }
 }
 
+size_t dict_sample(dict *d, dict_entry **out, size_t n) {
+    if (dict_size(d) == 0 || n == 0) return 0;
+    if (dict_is_rehashing(d)) rehash_step(d);
+    size_t got = 0, total = d->size[0] + (dict_is_rehashing(d) ? d->size[1] : 0);
+    size_t i = (size_t)(fast_random() % total);
+    /* consecutive buckets from a random start, at most 10 per entry wanted
+     * (or the whole table), so a sparse table does not make it loop */
+    size_t budget = n * 10 < total ? n * 10 : total;
+    for (size_t step = 0; step < budget && got < n; step++, i = i + 1 == total ? 0 : i + 1) {
+        if (dict_is_rehashing(d) && i < (size_t)d->rehashidx) continue; /* moved to table 1 */
+        dict_entry *e = i >= d->size[0] ? d->table[1][i - d->size[0]] : d->table[0][i];
+        for (; e && got < n; e = e->next) out[got++] = e;
+    }
+    return got;
+}
+
 /* Bit reversal of a 64-bit word (swap ever larger groups, then bytes). */
 static uint64_t rev64(uint64_t x) {
     x = ((x >> 1) & 0x5555555555555555ULL) | ((x & 0x5555555555555555ULL) << 1);

@@ -71,6 +71,11 @@ void dict_free_entry(dict *d, dict_entry *e);
 /* Returns a random entry (NULL when empty). Not perfectly uniform (bucket
  * then chain position) but good enough for RANDOMKEY and sampling. */
 dict_entry *dict_random_entry(dict *d);
+/* Up to n entries from consecutive buckets starting at a random one,
+ * into out; returns how many (fewer only when the buckets visited, at most
+ * 10 * n, held fewer). Cheap and biased (neighbours come together, a
+ * sparse table gives fewer): for eviction sampling, not for RANDOMKEY. */
+size_t dict_sample(dict *d, dict_entry **out, size_t n);
 /* Does up to n bucket moves of an ongoing rehash; returns 1 if more
  * remains. */
 int dict_rehash(dict *d, int n);

@@ -16,7 +16,7 @@ static pobj *alloc_obj(int type, int enc) {
     pobj *o = zmalloc(sizeof(*o));
     o->type = (uint8_t)type;
     o->enc = (uint8_t)enc;
-    o->lfu = 0;
+    o->lfu = OBJ_LFU_INIT;
     o->lru = lru_clock();
     o->v.p = NULL;
     return o;
@@ -35,7 +35,7 @@ pobj *obj_new_string(const char *p, size_t len) {
         pobj *o = zmalloc(sizeof(pobj) + ds_embedded_size(len));
         o->type = OBJ_STRING;
         o->enc = ENC_EMBSTR;
-        o->lfu = 0;
+        o->lfu = OBJ_LFU_INIT;
         o->lru = lru_clock();
         o->v.s = ds_init_in(o + 1, p, len);
         return o;

@@ -130,8 +130,7 @@ int process_command(client *c) {
         add_reply_error(c, "Command not allowed inside a transaction");
         goto rejected;
     }
-    if (server.maxmemory && (cmd->flags & CMD_DENYOOM) &&
-        (long long)zmalloc_used_memory() > server.maxmemory) {
+    if (server.maxmemory && evict_to_fit() < 0 && (cmd->flags & CMD_DENYOOM)) {
         add_reply_error(c, "-OOM command not allowed when used memory > 'maxmemory'.");
         goto rejected;
     }
@@ -197,6 +196,7 @@ static int server_cron(el_loop *loop, long long id, void *ud) {
     /* active expiry: 25% of a cron period at effort 1, more at higher effort */
     int64_t budget = 1000000 / server.hz * (20 + 5 * (server.active_expire_effort - 1)) / 100;
     db_active_expire_cycle(budget);
+    evict_to_fit(); /* a lowered maxmemory is reached without traffic too */
     for (int i = 0; i < server.dbnum; i++) {
         db *d = &server.dbs[i];
         dict_maybe_shrink(d->keys);

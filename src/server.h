@@ -45,10 +45,24 @@ enum {
 };
 #define EMBSTR_MAX 44
 
+#define OBJ_LFU_INIT 5 /* a new key's LFU counter: not evicted before keys never read again */
+
+/* maxmemory-policy values (evict.c). */
+enum {
+    MAXMEMORY_NOEVICTION = 0,
+    MAXMEMORY_ALLKEYS_LRU,
+    MAXMEMORY_VOLATILE_LRU,
+    MAXMEMORY_ALLKEYS_LFU,
+    MAXMEMORY_VOLATILE_LFU,
+    MAXMEMORY_ALLKEYS_RANDOM,
+    MAXMEMORY_VOLATILE_RANDOM,
+    MAXMEMORY_VOLATILE_TTL
+};
+
 typedef struct pobj {
     uint8_t type;
     uint8_t enc;
-    uint16_t lfu;  /* reserved for LFU counters */
+    uint16_t lfu;  /* LFU access counter (evict.c), OBJ_LFU_INIT when new */
     uint32_t lru;  /* seconds clock of last access (OBJECT IDLETIME) */
     union {
         long long i; /* ENC_INT */
@@ -354,7 +368,9 @@ struct server {
     char *event_loop_mode;
     long long maxclients;
     long long maxmemory;
-    char *maxmemory_policy;
+    int maxmemory_policy;  /* MAXMEMORY_* (evict.c) */
+    int maxmemory_samples; /* keys sampled per eviction round and database */
+    int lfu_log_factor, lfu_decay_time;
     char *requirepass;
     long long proto_max_bulk_len;
     long long client_max_querybuf_len;
@@ -364,7 +380,6 @@ struct server {
     long long slowlog_max_len;
     long long latency_monitor_threshold;
     int active_expire_effort;
-    int lfu_log_factor, lfu_decay_time;
     /* runtime */
     db *dbs;
     client *clients_head;
@@ -807,6 +822,26 @@ void notify_publish(int type, const char *event, const char *key, size_t keylen,
 int notify_config_set(int argc, char **argv, ds *err);
 ds notify_config_get(ds s);
 /* end of keyspace notifications */
+
+/* maxmemory eviction (evict.c) */
+/* Evicts keys by maxmemory-policy while used memory is above maxmemory
+ * (at most 25 ms per call). Returns 0 when memory fits (or maxmemory is
+ * 0, or the server is loading or inside a command), 1 when it is still
+ * above the limit but the time budget ran out (the cron goes on), -1 when
+ * it is above the limit and no key can be evicted. */
+int evict_to_fit(void);
+/* Forgets the eviction candidates (after a policy change). */
+void evict_pool_reset(void);
+/* The config name of a MAXMEMORY_* policy. */
+const char *evict_policy_name(int policy);
+/* 1 when the policy is allkeys-lfu or volatile-lfu. */
+int evict_lfu_enabled(void);
+/* Counts an access to o in its LFU counter (decay first; o->lru must still
+ * hold the previous access time). */
+void evict_lfu_touch(pobj *o);
+/* o's LFU counter decayed to now (OBJECT FREQ). */
+long long evict_lfu_value(const pobj *o);
+/* end of maxmemory eviction */
 
 /* scripting (script.c, function.c) */
 void script_init(void);

@@ -507,6 +507,42 @@ TEST(test_random_entry) {
     dict_release(d);
 }
 
+TEST(test_sample) {
+    dict *d = dict_create(&id_type);
+    dict_entry *out[16];
+    EXPECT(dict_sample(d, out, 16) == 0);
+    long n = 5000;
+    for (long i = 0; i < n; i++) add_id(d, i);
+    long bad = 0, total = 0, rounds = 2000;
+    unsigned char *seen = calloc((size_t)n, 1);
+    long distinct = 0;
+    for (long r = 0; r < rounds; r++) {
+        size_t got = dict_sample(d, out, 16);
+        total += (long)got;
+        for (size_t j = 0; j < got; j++) {
+            if (out[j]->v.s64 < 0 || out[j]->v.s64 >= n || find_id(d, out[j]->v.s64) != out[j]) {
+                bad++;
+                continue;
+            }
+            for (size_t k = 0; k < j; k++) bad += out[k] == out[j]; /* no entry twice */
+            if (!seen[out[j]->v.s64]) {
+                seen[out[j]->v.s64] = 1;
+                distinct++;
+            }
+        }
+    }
+    printf("  %ld samples of 16 over %ld keys: %ld entries, %ld distinct\n", rounds, n, total, distinct);
+    EXPECT(bad == 0 && total >= rounds * 15 && distinct >= n * 9 / 10);
+    /* a sparse table (most keys deleted, not shrunk) still answers */
+    for (long i = 0; i < n; i++)
+        if (i % 100) del_id(d, i);
+    size_t got = 0;
+    for (int r = 0; r < 200; r++) got += dict_sample(d, out, 4);
+    EXPECT(dict_size(d) == 50 && got > 0);
+    free(seen);
+    dict_release(d);
+}
+
 /* ------------------------------------------------------------ iteration */
 
 TEST(test_safe_iter_delete_current) {
@@ -701,6 +737,7 @@ int main(void) {
     RUN(test_scan_while_shrinking);
     RUN(test_scan_random_churn);
     RUN(test_random_entry);
+    RUN(test_sample);
     RUN(test_safe_iter_delete_current);
     RUN(test_maybe_shrink);
     RUN(test_mem_usage);
