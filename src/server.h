@@ -505,6 +505,8 @@ void existsCommand(client *c);
 void typeCommand(client *c);
 void keysCommand(client *c);
 void scanCommand(client *c);
+void sortCommand(client *c);    /* t_sort.c */
+void sort_roCommand(client *c); /* t_sort.c */
 void randomkeyCommand(client *c);
 void renameCommand(client *c);
 void renamenxCommand(client *c);
@@ -586,6 +588,10 @@ size_t hash_size(const pobj *o);
 void hash_foreach(const pobj *o, hash_visit_fn *fn, void *priv);
 pobj *hash_new_object(void);
 int hash_set_field(pobj *o, const char *f, size_t flen, const char *v, size_t vlen);
+/* Looks field f up: 1 with its value in *v, *vlen (borrowed until the hash
+ * changes; an integer is formatted into numbuf, HASH_NUMBUF bytes), or 0. */
+#define HASH_NUMBUF 32
+int hash_get_field(const pobj *o, const char *f, size_t flen, const char **v, size_t *vlen, char *numbuf);
 /* end of hashes */
 
 /* sets (t_set.c) */

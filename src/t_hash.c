@@ -95,6 +95,10 @@ static int hash_get(pobj *o, const char *f, size_t flen, const char **v, size_t 
     return 1;
 }
 
+int hash_get_field(const pobj *o, const char *f, size_t flen, const char **v, size_t *vlen, char *numbuf) {
+    return hash_get((pobj *)o, f, flen, v, vlen, numbuf);
+}
+
 /* Sets field f to v (both copied), converting to a hashtable when a limit
  * is passed. Returns 1 when the field is new, 0 when it was updated. */
 static int hash_set(pobj *o, const char *f, size_t flen, const char *v, size_t vlen) {
