@@ -148,8 +148,12 @@ int db_lookup_typed(client *c, const resp_arg *k, int type, int for_write, pobj 
 
 pobj *db_lookup_read(db *d, const char *key, size_t len) {
     pobj *o = db_lookup_write(d, key, len);
-    if (o) server.stat_keyspace_hits++;
-    else server.stat_keyspace_misses++;
+    if (o) {
+        server.stat_keyspace_hits++;
+    } else {
+        server.stat_keyspace_misses++;
+        notify_keyspace_event(NOTIFY_KEY_MISS, "keymiss", key, len, d->id);
+    }
     return o;
 }
 
@@ -268,14 +272,14 @@ void unlinkCommand(client *c) { del_generic(c); }
 void existsCommand(client *c) {
     long long n = 0;
     for (int i = 1; i < c->argc; i++)
-        if (db_lookup_write(c->db, c->argv[i].ptr, c->argv[i].len)) n++;
+        if (db_lookup_read(c->db, c->argv[i].ptr, c->argv[i].len)) n++; /* hits, misses, keymiss: as Redis */
     add_reply_long(c, n);
 }
 
 void touchCommand(client *c) { existsCommand(c); }
 
 void typeCommand(client *c) {
-    pobj *o = db_lookup_write(c->db, c->argv[1].ptr, c->argv[1].len);
+    pobj *o = db_lookup_read(c->db, c->argv[1].ptr, c->argv[1].len);
     add_reply_status(c, o ? obj_type_name(o) : "none");
 }
 

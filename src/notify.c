@@ -16,9 +16,10 @@
  * entities (ph.set, ph.patch), given explicitly: A does not include it,
  * nor does it include n or m. Without K
  * or E nothing is published, whatever the classes (as in Redis). Phenix
- * publishes no t, e, m or d events: it has no streams, no eviction
- * policy other than noeviction, and no modules; the letters are accepted
- * so that configurations written for Redis load.
+ * publishes no t or d events: it has no streams and no modules; the
+ * letters are accepted so that configurations written for Redis load.
+ * e "evicted" comes from evict.c, m "keymiss" from every read lookup that
+ * finds no key (db_lookup_read).
  *
  * Costs: with the directive empty (the default) a call site costs one
  * test of notify_flags (notify_keyspace_event is a macro); otherwise two

@@ -203,6 +203,24 @@ start_server {tags {keyspace-events}} {
         set out
     } {new:a new:l}
 
+    test "keymiss events (m, not part of A) for reads of missing keys" {
+        r flushall
+        r config set notify-keyspace-events EAm
+        set rd [kse_listener]
+        r set present v
+        r get present
+        r get absent
+        r hget nohash f
+        r llen nolist
+        r exists absent
+        set out [kse_events [kse_collect $rd]]
+        r config set notify-keyspace-events EA
+        r get absent
+        lappend out [kse_events [kse_collect $rd]]
+        $rd close
+        set out
+    } {set:present keymiss:absent keymiss:nohash keymiss:nolist keymiss:absent {}}
+
     tags {phenix-only} {
         test "Entity events (class p, not part of A): ph.set and ph.patch" {
             r flushall
