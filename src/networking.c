@@ -773,9 +773,13 @@ void clients_flush_pending(void) {
 void server_process_events_while_blocked(void) {
     if (server.in_nested_events || !server.loop) return;
     server.in_nested_events = 1;
+    /* a running script sees a frozen clock (keys do not expire under it, as
+     * in Redis 7): the time other clients' input sets is undone after */
+    int64_t frozen = server.mstime;
     server.mstime = util_mstime();
     el_poll_nested(server.loop);
     clients_flush_pending();
+    if (server.in_script) server.mstime = frozen;
     server.in_nested_events = 0;
 }
 

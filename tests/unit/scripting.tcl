@@ -340,6 +340,29 @@ start_server {tags {scripting}} {
         list $e1 $e2 $k [string match "ERR Script killed by user with SCRIPT KILL... script: *" $e3] $p
     } {{BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.} {BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.} OK 1 PONG}
 
+    test "A busy script sees a frozen clock: a key does not expire under it" {
+        r config set busy-reply-threshold 50
+        r set frozen v px 150
+        set rd [redis_deferring_client]
+        # runs 400 ms of real time (TIME is the real clock), past the key's TTL,
+        # while other clients' input is read between instructions
+        $rd eval {
+            local before = redis.call('exists', KEYS[1])
+            local t0 = redis.call('time')
+            repeat
+                local t = redis.call('time')
+            until (t[1] - t0[1]) * 1000000 + (t[2] - t0[2]) > 400000
+            return {before, redis.call('exists', KEYS[1]), redis.call('get', KEYS[1])}
+        } 1 frozen
+        set c [redis_client]
+        catch {$c ping}
+        $c close
+        set res [$rd read]
+        $rd close
+        r config set busy-reply-threshold 5000
+        list $res [r exists frozen]
+    } {{1 1 v} 0}
+
     test "A killed script cannot catch the kill with pcall" {
         r config set lua-time-limit 100
         set rd [redis_deferring_client]
