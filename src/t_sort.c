@@ -214,13 +214,15 @@ static void sort_generic(client *c, int readonly) {
         sort_desc = desc;
         if (it.n > 1) qsort(it.v, it.n, sizeof(sort_item), item_cmp);
     }
-    /* LIMIT, as Redis clamps it */
-    long long n = (long long)it.n, start = off < 0 ? 0 : off, end = count < 0 ? n - 1 : start + count - 1;
+    /* LIMIT, as Redis clamps it (start < n before end is computed: no overflow) */
+    long long n = (long long)it.n, start = off < 0 ? 0 : off, end;
     if (start >= n) {
         start = n - 1;
         end = n - 2;
+    } else {
+        end = count < 0 || count > n ? n - 1 : start + count - 1;
+        if (end >= n) end = n - 1;
     }
-    if (end >= n) end = n - 1;
     long long outn = end >= start ? end - start + 1 : 0;
     long long per = ngets ? ngets : 1;
     if (store) {

@@ -30,8 +30,9 @@ start_server {tags {sort}} {
         r del l
         r rpush l 5 4 3 2 1
         list [r sort l limit 0 2] [r sort l limit 1 -1] [r sort l limit 3 10] [r sort l limit 10 2] \
-             [r sort l limit -5 2] [r sort l desc limit 0 1] [r sort l limit 0 0]
-    } {{1 2} {2 3 4 5} {4 5} {} {1 2} 5 {}}
+             [r sort l limit -5 2] [r sort l desc limit 0 1] [r sort l limit 0 0] \
+             [r sort l limit 9223372036854775807 9223372036854775807] [r sort l limit 2 9223372036854775807]
+    } {{1 2} {2 3 4 5} {4 5} {} {1 2} 5 {} {} {3 4 5}}
 
     test "SORT BY a string key pattern, missing values count as 0" {
         r del l w_1 w_2 w_3
