@@ -11,7 +11,8 @@
  * both.
  *
  * Sandbox. Only the base, table, string and math libraries are opened,
- * with cjson and bit (Debian's lua-cjson and lua-bitop, as Redis has them),
+ * with cjson and bit (Debian's lua-cjson and lua-bitop, as Redis has them)
+ * and cmsgpack and struct (script_libs.c: Debian has no package for them),
  * and from the base library dofile, loadfile, print, getfenv, setfenv and
  * newproxy are removed; loadstring refuses precompiled chunks (bytecode
  * can break the VM); debug keeps only traceback; there is no os, io,
@@ -70,6 +71,7 @@
 #include <unistd.h>
 
 #include "script.h"
+#include "script_libs.h"
 
 #define HOOK_INSTRUCTIONS 100000
 #define MAX_REPLY_DEPTH 200
@@ -679,6 +681,13 @@ static lua_State *create_state(void) {
     lua_call(l, 0, 1);
     lua_setglobal(l, "cjson");
     open_lib(l, "bit", luaopen_bit);
+    /* and the two it does not (script_libs.c) */
+    lua_pushcfunction(l, script_luaopen_cmsgpack);
+    lua_call(l, 0, 1);
+    lua_setglobal(l, "cmsgpack");
+    lua_pushcfunction(l, script_luaopen_struct);
+    lua_call(l, 0, 1);
+    lua_setglobal(l, "struct");
     static const char *removed[] = {"dofile", "loadfile", "load", "print", "getfenv", "setfenv", "newproxy", NULL};
     for (int i = 0; removed[i]; i++) {
         lua_pushnil(l);
@@ -698,7 +707,8 @@ static lua_State *create_state(void) {
     lua_pop(l, 1);
     build_redis_table(l);
     lua_setglobal(l, "redis");
-    static const char *libs[] = {"string", "table", "math", "debug", "redis", "coroutine", "cjson", "bit", NULL};
+    static const char *libs[] = {"string", "table", "math", "debug", "redis", "coroutine", "cjson", "bit",
+                                  "cmsgpack", "struct", NULL};
     for (int i = 0; libs[i]; i++) protect_global_table(l, libs[i]);
     /* the globals: a strict read-only proxy; _G names the proxy */
     lua_pushvalue(l, LUA_GLOBALSINDEX);
