@@ -33,7 +33,7 @@ LDFLAGS += $(OPT_FLAGS) -pthread -rdynamic
 LIBS    := -luring -lxxhash -ljansson -llua5.1 -llua5.1-cjson -llua5.1-bitop -lcrypto $(MALLOC_LIBS) -lm -ldl
 
 # Pure modules: no server header, linked into unit tests and the fuzzer.
-PURE_SRCS := zmalloc.c util.c buf.c dict.c resp.c vec_dist.c hnsw.c flat.c intset.c plist.c skiplist.c filter.c fieldidx.c planner.c graph.c walrec.c quant.c ivfpq.c vecfile.c
+PURE_SRCS := zmalloc.c util.c buf.c dict.c resp.c vec_dist.c hnsw.c flat.c intset.c plist.c skiplist.c filter.c fieldidx.c planner.c graph.c walrec.c quant.c ivfpq.c vecfile.c script_libs.c
 # Server modules: everything else in src/.
 ALL_SRCS    := $(notdir $(wildcard src/*.c))
 SERVER_SRCS := $(filter-out $(PURE_SRCS),$(ALL_SRCS))
