@@ -139,9 +139,13 @@
  *     non-matching ones (two hops), truncated at 2M, so distances are only
  *     computed for matching nodes. Differences from ACORN: the graph is the
  *     ordinary HNSW one (ACORN-gamma builds a denser graph; ACORN-1 does
- *     not), the upper layers are descended without the filter, and until
- *     M matches are found non-matching neighbours are also walked as
- *     transit nodes (at most ef of them) instead of stopping.
+ *     not), the upper layers are descended without the filter, a walk
+ *     without seeds also walks non-matching neighbours as transit nodes
+ *     (at most ef of them) until M matches are found instead of stopping,
+ *     and the caller may pass seeds: matching nodes to start from besides
+ *     the entry point. The server's seeds include "islands", matching
+ *     nodes with no matching neighbour, which no ACORN-1 walk can reach
+ *     (hnsw_count_matching_links finds them).
  *
  * Naming: public hnsw_*; static helpers are verbs on what they touch
  * (links_at, idlist_add, col_reserve, label_find). "slot" is an internal
@@ -360,8 +364,6 @@ struct hnsw_scratch {
     size_t nres, res_cap;
     uint32_t *todo; /* unvisited neighbours of the node being expanded */
     size_t todo_cap;
-    epoch_tag *rejected; /* ACORN walks: epoch per slot the filter refused */
-    size_t rejected_cap;
     float *qbuf; /* normalized query (COSINE) */
     size_t qbuf_cap;
     float *xbuf; /* an exact vector read through hnsw_vector_fn */
@@ -751,9 +753,6 @@ static void scratch_release(hnsw_scratch *s) {
     mem_free(&s->mem, s->xbuf);
     s->xbuf = NULL;
     s->xbuf_cap = 0;
-    mem_free(&s->mem, s->rejected);
-    s->rejected = NULL;
-    s->rejected_cap = 0;
     s->visited = NULL;
     s->cands = s->res = NULL;
     s->todo = NULL;
@@ -765,7 +764,6 @@ static void scratch_release(hnsw_scratch *s) {
 static uint32_t next_epoch(hnsw_scratch *s) {
     if (++s->epoch > EPOCH_MAX) {
         memset(s->visited, 0, s->visited_cap * sizeof(epoch_tag));
-        if (s->rejected) memset(s->rejected, 0, s->rejected_cap * sizeof(epoch_tag));
         s->epoch = 1;
     }
     return s->epoch;
@@ -931,62 +929,75 @@ static void search_layer(const hnsw_index *h, hnsw_scratch *s, const void *q, co
     }
 }
 
+/* ACORN walks keep one tag per slot in s->visited, from three consecutive
+ * epochs: REFUSED (the filter said no), TRANSIT (refused, then walked
+ * through) and ENTERED (accepted: has a distance, may be a result). Any
+ * tag >= the walk's REFUSED epoch means "checked by this walk", so a node
+ * costs one lookup in one array. */
+enum { ACORN_REFUSED = 0, ACORN_TRANSIT = 1, ACORN_ENTERED = 2 };
+
+/* Three fresh consecutive epochs; returns the first. */
+static uint32_t next_epochs3(hnsw_scratch *s) {
+    if (s->epoch + 3 > EPOCH_MAX) {
+        memset(s->visited, 0, s->visited_cap * sizeof(epoch_tag));
+        s->epoch = 0;
+    }
+    uint32_t e = s->epoch + 1;
+    s->epoch += 3;
+    return e;
+}
+
+/* Checks node id (not seen by this walk yet) and tags it: 1 when it
+ * matches (tagged ENTERED), 0 when refused. */
+static inline int acorn_check(const hnsw_index *h, hnsw_scratch *s, const layer_filter *f, uint32_t id,
+                              uint32_t e) {
+    int ok = accepts(h, s, f, id);
+    s->visited[id] = (epoch_tag)(e + (ok ? ACORN_ENTERED : ACORN_REFUSED));
+    return ok;
+}
+
 /* ACORN-1 expansion of node c on layer 0 (Patel et al., SIGMOD 2024):
- * the new neighbours are the unvisited *matching* nodes among c's links
- * and, while fewer than 2M were found (ACORN's truncated list, at the
- * layer-0 degree), among the links of c's non-matching neighbours (the
- * second hop), so the walk stays inside the matching subgraph yet gets
- * across gaps of non-matching nodes. The filter runs once per node:
- * refusals are remembered in s->rejected (epoch-tagged like s->visited).
- * Until M matches are found (besides the caller's seeds), refused direct
- * neighbours also join the
- * candidates as transit nodes (at most *transit of them), so a walk that
- * enters the layer among non-matching nodes -- a filter correlated with
- * the vectors, far from the query -- can still move toward the query and
- * reach the matching region from more than one side. */
+ * c's neighbour list for the walk is its matching neighbours plus the
+ * matching neighbours of its non-matching ones (the second hop),
+ * truncated once it holds `want` matches (ACORN's truncated list, counted
+ * with the matches already entered, as the paper builds the list before
+ * dropping visited nodes), so the walk stays inside the matching subgraph
+ * yet crosses gaps of non-matching nodes. The filter runs once per node.
+ * While *transit is not exhausted and fewer than transit_until results
+ * were found, refused direct neighbours also join the candidates as
+ * transit nodes, so a walk that enters the layer among non-matching nodes
+ * (a filter correlated with the vectors, far from the query) can move
+ * toward the matching region; the caller gives no transit budget when it
+ * passes seeds (they start the walk among the matches). */
 static void expand_acorn(const hnsw_index *h, hnsw_scratch *s, const void *q, uint32_t c, size_t ef,
-                         const layer_filter *f, uint32_t epoch, size_t *transit, size_t transit_until) {
+                         const layer_filter *f, uint32_t e, size_t *transit, size_t transit_until) {
     const uint32_t *rec = links_at(h, c, 0);
-    uint32_t m = 0, want = h->m0, nrej = 0;
+    uint32_t m = 0, want = h->m0, met = 0, nrej = 0;
     /* the filter reads each node's label: fetch them together, so the
      * cache misses overlap instead of coming one after the other */
     for (uint32_t i = 1; i <= rec[0]; i++)
-        if (s->visited[rec[i]] != epoch && s->rejected[rec[i]] != epoch) __builtin_prefetch(meta_at(h, rec[i]));
+        if (s->visited[rec[i]] < e) __builtin_prefetch(meta_at(h, rec[i]));
     for (uint32_t i = 1; i <= rec[0]; i++) {
-        uint32_t id = rec[i];
-        if (s->visited[id] == epoch) continue;
-        if (s->rejected[id] == epoch) {
-            nrej++;
-            continue;
-        }
-        if (accepts(h, s, f, id)) {
-            s->visited[id] = epoch;
-            s->todo[m++] = id;
-            prefetch_vector(h, s->kind, id);
-        } else {
-            s->rejected[id] = epoch;
-            nrej++;
-        }
+        uint32_t id = rec[i], t = s->visited[id];
+        if (t == e + ACORN_ENTERED) met++;
+        else if (t >= e) nrej++;
+        else if (acorn_check(h, s, f, id, e)) s->todo[m++] = id, prefetch_vector(h, s->kind, id);
+        else nrej++;
     }
+    want = met >= want ? 0 : want - met;
     if (m < want && nrej)
         for (uint32_t i = 1; i <= rec[0]; i++)
-            if (s->rejected[rec[i]] == epoch) __builtin_prefetch(links_at(h, rec[i], 0));
-    for (uint32_t i = 1; i <= rec[0] && m < want && nrej; i++) {
+            if (s->visited[rec[i]] - e < ACORN_ENTERED) __builtin_prefetch(links_at(h, rec[i], 0));
+    for (uint32_t i = 1; i <= rec[0] && m < want; i++) {
         uint32_t via = rec[i];
-        if (s->rejected[via] != epoch) continue;
+        if (s->visited[via] - e >= ACORN_ENTERED) continue; /* not a refused node */
         const uint32_t *rec2 = links_at(h, via, 0);
         for (uint32_t j = 1; j <= rec2[0]; j++)
-            if (s->visited[rec2[j]] != epoch && s->rejected[rec2[j]] != epoch) __builtin_prefetch(meta_at(h, rec2[j]));
+            if (s->visited[rec2[j]] < e) __builtin_prefetch(meta_at(h, rec2[j]));
         for (uint32_t j = 1; j <= rec2[0] && m < want; j++) {
             uint32_t id = rec2[j];
-            if (s->visited[id] == epoch || s->rejected[id] == epoch) continue;
-            if (accepts(h, s, f, id)) {
-                s->visited[id] = epoch;
-                s->todo[m++] = id;
-                prefetch_vector(h, s->kind, id);
-            } else {
-                s->rejected[id] = epoch;
-            }
+            if (s->visited[id] >= e) continue;
+            if (acorn_check(h, s, f, id, e)) s->todo[m++] = id, prefetch_vector(h, s->kind, id);
         }
     }
     s->stats.visited++;
@@ -1002,47 +1013,44 @@ static void expand_acorn(const hnsw_index *h, hnsw_scratch *s, const void *q, ui
     if (s->nres >= transit_until) return;
     for (uint32_t i = 1; i <= rec[0] && *transit; i++) {
         uint32_t id = rec[i];
-        if (s->rejected[id] != epoch || s->visited[id] == epoch) continue;
-        s->visited[id] = epoch;
+        if (s->visited[id] != e + ACORN_REFUSED) continue;
+        s->visited[id] = (epoch_tag)(e + ACORN_TRANSIT);
         (*transit)--;
         s->stats.distances++;
         queue_candidate(s, (cand){node_dist(h, s, q, id), id});
     }
 }
 
-/* The filtered layer-0 search of an ACORN walk from entry point ep: only
- * matching nodes get distances and enter the candidates (besides the entry
- * and the transit nodes of expand_acorn); results are left in s->res. */
+/* The filtered layer-0 search of an ACORN walk from entry point ep and the
+ * caller's seeds: only matching nodes get distances and enter the
+ * candidates (besides the entry, the seeds and the transit nodes of
+ * expand_acorn); results are left in s->res. */
 static void search_layer_acorn(const hnsw_index *h, hnsw_scratch *s, const void *q, cand ep, size_t ef,
                                const layer_filter *f, const hnsw_search_params *sp) {
-    uint32_t epoch = next_epoch(s);
-    size_t transit = ef;
+    uint32_t e = next_epochs3(s);
     s->nres = s->ncands = 0;
-    s->visited[ep.id] = epoch;
     queue_candidate(s, ep);
-    if (accepts(h, s, f, ep.id)) offer_result(s, ef, ep);
-    else s->rejected[ep.id] = epoch;
+    if (acorn_check(h, s, f, ep.id, e)) offer_result(s, ef, ep);
+    else s->visited[ep.id] = (epoch_tag)(e + ACORN_TRANSIT);
     /* the caller's seeds: more entry points, for filters whose matches lie
      * away from the query (the walk then reaches them from both sides) */
-    size_t transit_until = h->p.M; /* matches found near the query, seeds apart */
+    size_t nseeds = 0;
     for (size_t i = 0; i < sp->nseeds; i++) {
         uint32_t id = label_find(h, sp->seeds[i]);
-        if (id == HNSW_NONE || s->visited[id] == epoch) continue;
-        s->visited[id] = epoch;
+        if (id == HNSW_NONE || s->visited[id] >= e || !acorn_check(h, s, f, id, e)) continue;
         cand c = {node_dist(h, s, q, id), id};
         s->stats.distances++;
         queue_candidate(s, c);
-        if (accepts(h, s, f, id)) {
-            offer_result(s, ef, c);
-            transit_until++;
-        } else {
-            s->rejected[id] = epoch;
-        }
+        offer_result(s, ef, c);
+        nseeds++;
     }
+    /* without seeds the walk starts among whatever the query is near: up to
+     * ef refused nodes lead it on until M matches are found */
+    size_t transit = nseeds ? 0 : ef, transit_until = h->p.M;
     while (s->ncands) {
         cand c = heap_pop(s->cands, &s->ncands, 0);
         if (s->nres >= ef && c.d > s->res[0].d) break;
-        expand_acorn(h, s, q, c.id, ef, f, epoch, &transit, transit_until);
+        expand_acorn(h, s, q, c.id, ef, f, e, &transit, transit_until);
         if (f->budget && s->stats.distances >= f->budget) {
             s->stats.budget_exhausted = 1;
             break;
@@ -1144,8 +1152,6 @@ int hnsw_search_ex(const hnsw_index *h, hnsw_scratch *s, const float *query, con
         layer_filter f = {sp->filter, sp->filter_ctx, sp->max_distances};
         cand start = {d, ep};
         if (sp->acorn && sp->filter) {
-            if (scratch_grow(&s->mem, (void **)&s->rejected, &s->rejected_cap, h->count, sizeof(epoch_tag), 1))
-                return HNSW_ERR_NOMEM;
             search_layer_acorn(h, s, q, start, ef, &f, sp);
         } else {
             search_layer(h, s, q, &start, 1, ef, 0, &f);
@@ -1793,6 +1799,15 @@ size_t hnsw_code_size(const hnsw_index *h) { return h->p.quant ? code_bytes(h) :
 int hnsw_get_level(const hnsw_index *h, uint64_t label) {
     uint32_t s = h->importing ? HNSW_NONE : label_find(h, label);
     return s == HNSW_NONE ? HNSW_ERR_NOTFOUND : node_level(h, s);
+}
+
+int hnsw_count_matching_links(const hnsw_index *h, uint64_t label, hnsw_filter_fn fn, void *ctx) {
+    uint32_t s = h->importing ? HNSW_NONE : label_find(h, label);
+    if (s == HNSW_NONE) return HNSW_ERR_NOTFOUND;
+    const uint32_t *rec = links_at(h, s, 0);
+    int n = 0;
+    for (uint32_t i = 1; i <= rec[0]; i++) n += fn(meta_at(h, rec[i])->label, ctx);
+    return n;
 }
 
 uint64_t hnsw_label_at(const hnsw_index *h, uint32_t slot) {

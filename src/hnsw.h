@@ -108,7 +108,9 @@ typedef struct hnsw_search_params {
                   reaching them through non-matching ones (ACORN-1, see
                   hnsw.c); 0: traverse every node, keep matching results */
     const uint64_t *seeds; /* ACORN: labels to start from besides the entry
-                              point (absent labels are skipped), or NULL */
+                              point (absent and non-matching labels are
+                              skipped), or NULL; with seeds the walk takes
+                              no transit nodes */
     size_t nseeds;
     uint32_t rescore; /* quantized index: the walk keeps k*rescore candidates
                          (ef raised to match) and the k best by exact distance
@@ -236,6 +238,11 @@ int hnsw_copy_vector_at(const hnsw_index *h, uint32_t slot, float *out);
 size_t hnsw_code_size(const hnsw_index *h);
 /* The level of label, or HNSW_ERR_NOTFOUND. */
 int hnsw_get_level(const hnsw_index *h, uint64_t label);
+/* How many of label's layer-0 neighbours fn accepts (fn is called once per
+ * neighbour, as a search filter). Returns the count, or HNSW_ERR_NOTFOUND.
+ * An ACORN walk cannot reach a matching node with no matching neighbour
+ * (an "island": two hops from any other match at best) except as a seed. */
+int hnsw_count_matching_links(const hnsw_index *h, uint64_t label, hnsw_filter_fn fn, void *ctx);
 /* Iteration: for slot in [0, hnsw_count): label and stored vector. Any
  * write renumbers slots. Out-of-range slots give 0 / NULL. */
 uint64_t hnsw_label_at(const hnsw_index *h, uint32_t slot);

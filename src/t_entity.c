@@ -550,8 +550,19 @@ static int entity_vector(const entity *e, float *out) {
  * indexes are not in snapshots: a collection is recreated from its PH.CREATE
  * arguments (FIELD clauses included) and its fields rebuilt from the
  * entities' metadata once the load is over (entity_load_finish). */
+/* A TAG field's ACORN islands for one tag (see island_seeds). */
+typedef struct island_list {
+    const fieldidx_labelset *set; /* the tag's label set, for identity only */
+    size_t set_size;              /* its size when the list was built */
+    long long vectors;            /* the collection's vectors then */
+    uint64_t *labels;
+    size_t n;
+} island_list;
+
 struct coll_field {
     fieldidx *idx;
+    island_list *islands; /* TAG: the last ISLAND_CACHE tags walks probed */
+    int nislands;
     int building;
     uint64_t cursor;          /* dict_scan cursor over the db's keys */
     long long scanned, total; /* keys visited / keys when the build started */
@@ -570,8 +581,13 @@ static void fields_remove_entity(collection *c, const entity *e) {
     for (int i = 0; i < c->nfields; i++) fieldidx_remove_doc(c->fields[i].idx, LABEL(e), e->meta);
 }
 
+static void islands_free(coll_field *f);
+
 static void fields_free(collection *c) {
-    for (int i = 0; i < c->nfields; i++) fieldidx_free(c->fields[i].idx);
+    for (int i = 0; i < c->nfields; i++) {
+        fieldidx_free(c->fields[i].idx);
+        islands_free(&c->fields[i]);
+    }
     zfree(c->fields);
     c->fields = NULL;
     c->nfields = 0;
@@ -1312,6 +1328,7 @@ void phAlterCommand(client *c) {
             return;
         }
         fieldidx_free(coll->fields[at].idx);
+        islands_free(&coll->fields[at]);
         memmove(coll->fields + at, coll->fields + at + 1, sizeof(coll_field) * (size_t)(coll->nfields - at - 1));
         coll->nfields--;
         server_incr_dirty(1);
@@ -1719,6 +1736,7 @@ void phPatchCommand(client *c) {
 #define ACORN_SEEDS 16 /* entry points an ACORN walk takes from an index */
 #define ACORN_SEED_SAMPLE 64 /* matches the seeds are chosen from */
 #define ACORN_SEED_SAMPLE_FAR 256 /* the same after a short post-filter walk */
+#define ISLAND_SEEDS 8 /* entry points it takes among a tag's islands */
 
 typedef struct search_ctx {
     collection *coll;
@@ -1735,8 +1753,9 @@ typedef struct search_ctx {
     const fieldidx_labelset *probe_sets[8]; /* walks: a TAG constraint's sets */
     int nprobe;                    /* -1: no probe; else a label must be in one */
     int probe_decides;             /* a probe (or matchset) decides; results verified */
-    uint64_t seeds[ACORN_SEEDS];   /* ACORN: matching entities to start from */
+    uint64_t seeds[ACORN_SEEDS + ISLAND_SEEDS]; /* ACORN: matching entities to start from */
     size_t nseeds;
+    long long seed_distances;      /* ACORN: distances computed to choose them */
 } search_ctx;
 
 /* Accepts a label unless it is the LIKE entity, or an entity that has
@@ -2444,6 +2463,102 @@ static int seed_visit(uint64_t label, void *p) {
     return x->n == x->max;
 }
 
+/* ---- ACORN islands ----
+ * An ACORN-1 walk reaches a matching node only from a matching neighbour
+ * or through one non-matching node (hnsw.c). A member of a tag whose
+ * layer-0 neighbours all lack the tag (an "island": an odd item among
+ * items of other classes, when the tag correlates with the vectors) is
+ * unreachable unless the walk starts there, so the walks of a TAG filter
+ * also start from the ISLAND_SEEDS islands nearest the query. A field
+ * keeps the island list of the last ISLAND_CACHE tag sets walks probed,
+ * built on first use (one neighbour-list read per member: sets of more
+ * than ISLAND_MAX_SET members get none) and rebuilt once the set or the
+ * collection grew or shrank by 1/16 since. A list may be stale: a label is
+ * used only while the tag's set still holds it, and it is a seed only, so
+ * it costs recall at worst, never a wrong result. */
+#define ISLAND_MAX_SET 65536
+#define ISLAND_CACHE 8
+
+typedef struct island_build {
+    collection *coll;
+    const fieldidx_labelset *set;
+    island_list *list;
+    size_t cap;
+} island_build;
+
+static bool island_in_set(uint64_t label, void *p) {
+    return fieldidx_labelset_contains(((island_build *)p)->set, label);
+}
+
+static int island_visit(uint64_t label, void *p) {
+    island_build *b = p;
+    if (hnsw_count_matching_links(b->coll->hnsw, label, island_in_set, b) != 0) return 0; /* linked, or no vector */
+    if (b->list->n == b->cap) {
+        b->cap = b->cap ? 2 * b->cap : 16;
+        b->list->labels = zrealloc(b->list->labels, sizeof(uint64_t) * b->cap);
+    }
+    b->list->labels[b->list->n++] = label;
+    return 0;
+}
+
+/* Frees a field's island lists. */
+static void islands_free(coll_field *f) {
+    for (int i = 0; i < f->nislands; i++) zfree(f->islands[i].labels);
+    zfree(f->islands);
+    f->islands = NULL;
+    f->nislands = 0;
+}
+
+static int drifted(double now, double then) { return fabs(now - then) > then / 16 + 1; }
+
+/* The island list of tag set `set` of field f, built or rebuilt as needed;
+ * NULL when the set is too large. */
+static const island_list *islands_of(collection *coll, coll_field *f, const fieldidx_labelset *set) {
+    size_t size = fieldidx_labelset_size(set);
+    if (size > ISLAND_MAX_SET) return NULL;
+    island_list *l = NULL;
+    for (int i = 0; i < f->nislands && !l; i++)
+        if (f->islands[i].set == set) l = &f->islands[i];
+    if (l && !drifted((double)size, (double)l->set_size) && !drifted((double)coll->vectors, (double)l->vectors))
+        return l;
+    if (!l) {
+        if (f->nislands == ISLAND_CACHE) { /* forget the oldest */
+            zfree(f->islands[0].labels);
+            memmove(f->islands, f->islands + 1, sizeof(island_list) * (ISLAND_CACHE - 1));
+            f->nislands--;
+        }
+        f->islands = zrealloc(f->islands, sizeof(island_list) * (size_t)(f->nislands + 1));
+        l = &f->islands[f->nislands++];
+        l->labels = NULL;
+    }
+    zfree(l->labels);
+    *l = (island_list){set, size, coll->vectors, NULL, 0};
+    island_build b = {coll, set, l, 0};
+    fieldidx_labelset_foreach(set, island_visit, &b);
+    return l;
+}
+
+/* Adds the ISLAND_SEEDS islands of the walk's one probed tag set nearest
+ * to q to sctx's seeds. */
+static void island_seeds(collection *coll, coll_field *f, search_ctx *sctx, const float *q) {
+    const fieldidx_labelset *set = sctx->probe_sets[0];
+    const island_list *l = islands_of(coll, f, set);
+    if (!l || !l->n) return;
+    float *qq = index_query(coll, q);
+    flat_topk t;
+    flat_topk_init(&t, ISLAND_SEEDS);
+    for (size_t i = 0; i < l->n; i++) {
+        if (!fieldidx_labelset_contains(set, l->labels[i])) continue; /* left the tag since */
+        const float *v = coll_get_vector(coll, l->labels[i]);
+        if (!v) continue;
+        sctx->seed_distances++;
+        flat_topk_push(&t, l->labels[i], query_distance(coll, qq, v));
+    }
+    float d[ISLAND_SEEDS];
+    sctx->nseeds += flat_topk_finish(&t, sctx->seeds + sctx->nseeds, d);
+    zfree(qq);
+}
+
 /* Prepares the node checks of an ACORN walk (a set of the index
  * constraint's labels, or the label sets of a TAG constraint) and its
  * seeds: the ACORN_SEEDS entities closest to the query among `sample`
@@ -2464,7 +2579,9 @@ static void acorn_setup(collection *coll, search_ctx *sctx, const search_plan *p
         flat_topk_init(&t, ACORN_SEEDS);
         for (size_t i = 0; i < x.n; i++) {
             const float *v = coll_get_vector(coll, x.labels[i]);
-            if (v) flat_topk_push(&t, x.labels[i], query_distance(coll, qq, v));
+            if (!v) continue;
+            sctx->seed_distances++;
+            flat_topk_push(&t, x.labels[i], query_distance(coll, qq, v));
         }
         float d[ACORN_SEEDS];
         sctx->nseeds = flat_topk_finish(&t, sctx->seeds, d);
@@ -2479,6 +2596,7 @@ static void acorn_setup(collection *coll, search_ctx *sctx, const search_plan *p
         sctx->nprobe = fieldidx_probe_sets(p->probe_field->idx, p->probe_c, sctx->probe_sets, 8);
         if (sctx->nprobe > 8) sctx->nprobe = -1; /* too many tags: evaluate instead */
         sctx->probe_decides = sctx->nprobe >= 0 && p->probe_decides;
+        if (sctx->nprobe == 1) island_seeds(coll, (coll_field *)p->probe_field, sctx, q);
     }
 }
 
@@ -2548,6 +2666,7 @@ static int search_execute(collection *coll, const float *q, const search_opts *o
         p->us_fallback = util_monotonic_us() - t0;
     }
     p->checks = sctx->checks;
+    p->distances += sctx->seed_distances;
     if (!p->fallback) p->us_search = util_monotonic_us() - start - p->us_setup;
     p->timed_out = sctx->timed_out || cut;
     if (p->planned && strategy < PLAN_COUNT && !p->timed_out && p->pp.cost[strategy] > 0) {

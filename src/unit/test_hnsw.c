@@ -785,6 +785,109 @@ TEST(test_locator) {
  * the epoch passes 65535: a search that marked every node, 65534 small
  * searches later, must not make the next search see every node as
  * visited already. */
+/* Islands (hnsw.h, hnsw_count_matching_links): clusters A (matching) and
+ * C (not) far apart, a long cluster B (not) between them with a few
+ * matching points in its middle. From a query beyond C the nearest
+ * matches are B's islands, which an ACORN-1 walk started in A (seeds) and
+ * at C (the entry) cannot reach: no matching node is within two hops of
+ * them. Passed as seeds, they are found. */
+static bool accept_cluster_a(uint64_t label, void *ctx) {
+    const uint8_t *match = ctx;
+    return match[(label - 7) / 1000003ULL];
+}
+
+static size_t count_found(const uint64_t *got, int r, const size_t *isl, size_t nisl) {
+    size_t found = 0;
+    for (int i = 0; i < r; i++)
+        for (size_t j = 0; j < nisl; j++) found += got[i] == label_of(isl[j]);
+    return found;
+}
+
+TEST(test_acorn_islands) {
+    enum { PER = 400, NISL = 3 };
+    size_t n = 3 * PER, dim = 2;
+    float *x = malloc(n * dim * sizeof(float));
+    uint8_t *match = calloc(n, 1);
+    /* B (x in [15, 25]) first, then A around (0, 0), then C around (35, 0) */
+    for (size_t i = 0; i < n; i++) {
+        float r = rng_float();
+        x[i * dim] = i < PER ? 20.0f + 5.0f * r : i < 2 * PER ? r : 35.0f + r;
+        x[i * dim + 1] = rng_float();
+        match[i] = i >= PER && i < 2 * PER;
+    }
+    size_t isl[NISL];
+    for (size_t j = 0; j < NISL; j++) { /* two units apart: never neighbours */
+        isl[j] = 100 + 100 * j;
+        x[isl[j] * dim] = 18.0f + 2.0f * (float)j;
+        x[isl[j] * dim + 1] = 0.0f;
+        match[isl[j]] = 1;
+    }
+    hnsw_index *h = new_index((uint32_t)dim, HNSW_METRIC_L2, 8, 100, 5);
+    ASSERT(h);
+    for (size_t i = 0; i < n; i++) ASSERT(hnsw_insert(h, label_of(i), x + i * dim) >= 0);
+    size_t islands = 0, linked = 0;
+    for (size_t j = 0; j < NISL; j++)
+        islands += hnsw_count_matching_links(h, label_of(isl[j]), accept_cluster_a, match) == 0;
+    for (size_t i = PER; i < 2 * PER; i++)
+        linked += hnsw_count_matching_links(h, label_of(i), accept_cluster_a, match) > 0;
+    EXPECT(islands == NISL);
+    EXPECT(linked == PER);
+    EXPECT(hnsw_count_matching_links(h, 999999999ULL, accept_cluster_a, match) == HNSW_ERR_NOTFOUND);
+    float q[2] = {45.0f, 0.0f};
+    uint64_t seeds[8 + NISL], got[NISL];
+    for (size_t j = 0; j < 8; j++) seeds[j] = label_of(PER + j * (PER / 8)); /* A */
+    hnsw_scratch *s = hnsw_scratch_new();
+    hnsw_search_params from_a = {NISL, 32, accept_cluster_a, match, 0, 1, seeds, 8, 0, NULL, NULL};
+    int r = hnsw_search_ex(h, s, q, &from_a, got, NULL, NULL);
+    EXPECT(r == NISL && count_found(got, r, isl, NISL) == 0); /* the walk alone stays in A */
+    for (size_t j = 0; j < NISL; j++) seeds[8 + j] = label_of(isl[j]);
+    hnsw_search_params with_islands = {NISL, 32, accept_cluster_a, match, 0, 1, seeds, 8 + NISL, 0, NULL, NULL};
+    r = hnsw_search_ex(h, s, q, &with_islands, got, NULL, NULL);
+    EXPECT(r == NISL && count_found(got, r, isl, NISL) == NISL);
+    /* a non-matching seed is skipped, not walked */
+    uint64_t bad = label_of(2 * PER + 1);
+    hnsw_search_params bad_seed = {NISL, 32, accept_cluster_a, match, 0, 1, &bad, 1, 0, NULL, NULL};
+    r = hnsw_search_ex(h, s, q, &bad_seed, got, NULL, NULL);
+    for (int i = 0; i < r; i++) EXPECT(accept_cluster_a(got[i], match));
+    hnsw_scratch_free(s);
+    hnsw_free(h);
+    free(x);
+    free(match);
+}
+
+/* ACORN walks use three epochs each (refused, transit, entered) in the
+ * visited tags: across the wrap of the 16-bit epochs, mixed with plain
+ * walks, every walk gives what a fresh scratch gives. */
+TEST(test_acorn_epoch_wrap) {
+    enum { N = 300, DIM = 8, KK = 3 };
+    float *x = random_vectors(N, DIM);
+    hnsw_index *h = build(x, N, DIM, HNSW_METRIC_L2, 47, NULL);
+    hnsw_scratch *s = hnsw_scratch_new();
+    ASSERT(h && s);
+    hnsw_search_params acorn = {KK, 8, accept_mod7, NULL, 0, 1, NULL, 0, 0, NULL, NULL}, plain = {.k = 1, .ef = 1};
+    uint64_t *want = malloc(sizeof(uint64_t) * N * KK), got[KK], one[1];
+    for (size_t i = 0; i < N; i++) {
+        hnsw_scratch *fresh = hnsw_scratch_new();
+        EXPECT(hnsw_search_ex(h, fresh, x + i * DIM, &acorn, want + i * KK, NULL, NULL) == KK);
+        hnsw_scratch_free(fresh);
+    }
+    size_t differ = 0;
+    for (size_t i = 0; i < 50000; i++) {
+        size_t qi = (i * 7) % N;
+        if (i % 4 == 0) {
+            hnsw_search_ex(h, s, x + qi * DIM, &plain, one, NULL, NULL);
+            continue;
+        }
+        differ += hnsw_search_ex(h, s, x + qi * DIM, &acorn, got, NULL, NULL) != KK ||
+                  memcmp(got, want + qi * KK, sizeof(got)) != 0;
+    }
+    EXPECT(differ == 0);
+    hnsw_scratch_free(s);
+    hnsw_free(h);
+    free(want);
+    free(x);
+}
+
 TEST(test_epoch_wrap) {
     size_t n = 300, dim = 8;
     float *x = random_vectors(n, dim);
@@ -1278,6 +1381,8 @@ int main(void) {
     RUN(test_import_rejects_corruption);
     RUN(test_locator);
     RUN(test_epoch_wrap);
+    RUN(test_acorn_islands);
+    RUN(test_acorn_epoch_wrap);
     RUN(test_edge_cases);
     RUN(test_allocation_failures);
     RUN(test_delete_lone_nodes);

@@ -307,3 +307,32 @@ start_server {tags {entity phenix-only filter persistence}} {
         set res
     } {500 500 {p:101 p:103} index}
 }
+
+start_server {tags {entity phenix-only filter}} {
+    # A tag correlated with the vectors: cluster A is "a", clusters B and C
+    # are not, except three "islands" in the middle of B, two units apart.
+    # From a query beyond C the nearest "a" entities are the islands, which
+    # an ACORN walk cannot reach through "a" neighbours (none is within two
+    # hops): the walk must start from them (docs/filters.md, islands).
+    test "A TAG filter finds the matches that lie among other tags (ACORN islands)" {
+        r ph.create isl DIM 2 METRIC L2 M 8 EF_CONSTRUCTION 100 FIELD .c TAG
+        expr {srand(5)}
+        set c [redis_deferring_client]
+        foreach {cluster x0 spread} {b 20 5 a 0 1 c 35 1} {
+            for {set i 0} {$i < 400} {incr i} {
+                set x [expr {$x0 + $spread * (2 * rand() - 1)}]
+                $c ph.set isl:$cluster$i VECTOR [fvec $x [expr {2 * rand() - 1}]] META "{\"c\":\"$cluster\"}"
+            }
+        }
+        foreach i {100 200 300} x {18 20 22} {
+            $c ph.set isl:b$i VECTOR [fvec $x 0] META {{"c":"a"}}
+        }
+        for {set i 0} {$i < 1203} {incr i} { $c read }
+        $c close
+        set q [fvec 45 0]
+        set want [r ph.search isl VECTOR $q K 3 EXACT FILTER {.c == "a"}]
+        set got [r ph.search isl VECTOR $q K 3 EF 32 FILTER {.c == "a"}]
+        set plan [r ph.explain isl VECTOR $q K 3 EF 32 FILTER {.c == "a"} ANALYZE]
+        list [lsort $want] [lsort $got] [expr {[dict get $plan strategy] in {acorn postfilter}}]
+    } {{isl:b100 isl:b200 isl:b300} {isl:b100 isl:b200 isl:b300} 1}
+}
