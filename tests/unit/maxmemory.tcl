@@ -279,6 +279,36 @@ start_server {tags {maxmemory eviction}} {
     } {message __keyevent@0__:evicted 1}
 }
 
+start_server {tags {maxmemory eviction entity phenix-only}} {
+    test "Evicted entities leave their index: searches return only live entities" {
+        r config set maxmemory-policy allkeys-random
+        r ph.create ev DIM 16 M 8
+        set c [redis_client]
+        set batch {}
+        for {set i 0} {$i < 3000} {incr i} {
+            set v {}
+            for {set d 0} {$d < 16} {incr d} { lappend v [expr {rand()}] }
+            lappend batch [list ph.set ev:$i VECTOR [binary format r* $v] META "{\"i\":$i}"]
+            if {[llength $batch] == 500} { pipeline_commands $c $batch; set batch {} }
+        }
+        $c close
+        r config set maxmemory [expr {[s used_memory] - 300 * 1024}]
+        r ping
+        wait_for {[fits_maxmemory]} 5000
+        r config set maxmemory 0
+        set info [r ph.info ev]
+        set live [r dbsize]
+        set dead 0
+        for {set q 0} {$q < 20} {incr q} {
+            set v {}
+            for {set d 0} {$d < 16} {incr d} { lappend v [expr {rand()}] }
+            foreach k [r ph.search ev VECTOR [binary format r* $v] K 50] { if {![r exists $k]} { incr dead } }
+        }
+        list [expr {[s evicted_keys] > 0}] [expr {[dict get $info vectors] == $live}] \
+             [expr {[dict get $info entities] == $live}] $dead
+    } {1 1 1 0}
+}
+
 start_server {tags {maxmemory eviction persistence phenix-only} overrides {appendonly yes appendfsync always}} {
     test "Evicted keys are logged as DEL: a restart does not bring them back" {
         r config set maxmemory-policy allkeys-random
