@@ -32,6 +32,11 @@
  * sizes; every label set holds each label once, sizes match; a tag table
  * holds no empty tag.
  *
+ * Versions: every index gets a new version from one counter when it is
+ * created, cleared or changed by a document, so (index, version) names
+ * its contents for caches built from it; the counter is not atomic (an
+ * index is used by one thread at a time, like everything here).
+ *
  * Naming: public fieldidx_*; static helpers are named after what they
  * touch (set_*, num_*, tag_*). */
 #include "fieldidx.h"
@@ -570,7 +575,10 @@ struct fieldidx {
     fieldidx_num *num;
     fieldidx_tag *tag;
     size_t plain_strings; /* TAG: documents whose value is a string, not an array */
+    uint64_t version;     /* see "Versions" above */
 };
+
+static uint64_t fieldidx_clock; /* the last version given */
 
 #define TAG_KEY_MAX 4096 /* longer strings are keyed by their first bytes: a superset */
 
@@ -629,6 +637,7 @@ fieldidx *fieldidx_new(const char *path, size_t len, fieldidx_type type, char *e
     fieldidx *f = zcalloc(sizeof(*f));
     f->path = p;
     f->type = type;
+    f->version = ++fieldidx_clock;
     if (type == FIELDIDX_NUMERIC) f->num = fieldidx_num_new();
     else f->tag = fieldidx_tag_new();
     return f;
@@ -651,6 +660,7 @@ void fieldidx_clear(fieldidx *f) {
         f->tag = fieldidx_tag_new();
     }
     f->plain_strings = 0;
+    f->version = ++fieldidx_clock;
 }
 
 const char *fieldidx_path_text(const fieldidx *f) { return f->path->text; }
@@ -685,8 +695,19 @@ static size_t index_doc(fieldidx *f, uint64_t label, const json_t *doc, int add)
     return n;
 }
 
-size_t fieldidx_add_doc(fieldidx *f, uint64_t label, const json_t *doc) { return index_doc(f, label, doc, 1); }
-size_t fieldidx_remove_doc(fieldidx *f, uint64_t label, const json_t *doc) { return index_doc(f, label, doc, 0); }
+size_t fieldidx_add_doc(fieldidx *f, uint64_t label, const json_t *doc) {
+    size_t n = index_doc(f, label, doc, 1);
+    if (n) f->version = ++fieldidx_clock;
+    return n;
+}
+
+size_t fieldidx_remove_doc(fieldidx *f, uint64_t label, const json_t *doc) {
+    size_t n = index_doc(f, label, doc, 0);
+    if (n) f->version = ++fieldidx_clock;
+    return n;
+}
+
+uint64_t fieldidx_version(const fieldidx *f) { return f->version; }
 
 size_t fieldidx_entries(const fieldidx *f) {
     return f->num ? fieldidx_num_entries(f->num) : fieldidx_tag_entries(f->tag);

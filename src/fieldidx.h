@@ -136,6 +136,10 @@ const char *fieldidx_type_name(fieldidx_type t); /* "NUMERIC" / "TAG" */
 size_t fieldidx_add_doc(fieldidx *f, uint64_t label, const json_t *doc);
 size_t fieldidx_remove_doc(fieldidx *f, uint64_t label, const json_t *doc);
 size_t fieldidx_entries(const fieldidx *f);
+/* A number that changes whenever f's entries may have (a document added or
+ * removed, a clear) and that no other index ever had: a cache built from f
+ * at version v is current while fieldidx_version(f) == v. */
+uint64_t fieldidx_version(const fieldidx *f);
 size_t fieldidx_memory(const fieldidx *f);
 
 /* 1 when f can answer constraint c (c's path is f's path, and the index

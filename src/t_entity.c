@@ -2060,6 +2060,41 @@ typedef struct search_plan {
     int64_t us_plan, us_setup, us_search, us_fallback;
 } search_plan;
 
+/* What search_match_set holds after a walk: the labels of one numeric
+ * constraint (op, number) of field index idx at version `version`, or
+ * nothing (idx NULL). A walk with the same constraint on the unchanged
+ * index (fieldidx_version) reuses the set instead of building it again:
+ * repeated filters cost no set-up. */
+static struct {
+    const fieldidx *idx;
+    uint64_t version;
+    filter_op op;
+    filter_value value;
+} match_key;
+
+/* 1 when constraint c has a scalar number, the only constraints cached. */
+static int numeric_constraint(const filter_constraint *c) {
+    return (c->value.type == FILTER_INT || c->value.type == FILTER_DOUBLE) && c->op != FILTER_OP_IN &&
+           c->op != FILTER_OP_CONTAINS && c->op != FILTER_OP_EXISTS;
+}
+
+/* 1 when search_match_set holds the labels of plan p's index constraint. */
+static int matchset_current(const search_plan *p) {
+    const filter_constraint *c = p->enum_c;
+    if (!match_key.idx || match_key.idx != p->enum_field->idx || !numeric_constraint(c)) return 0;
+    if (match_key.version != fieldidx_version(match_key.idx) || match_key.op != c->op) return 0;
+    if (match_key.value.type != c->value.type) return 0;
+    return c->value.type == FILTER_INT ? match_key.value.i == c->value.i : match_key.value.d == c->value.d;
+}
+
+static void matchset_remember(const search_plan *p) {
+    if (!numeric_constraint(p->enum_c)) return;
+    match_key.idx = p->enum_field->idx;
+    match_key.version = fieldidx_version(match_key.idx);
+    match_key.op = p->enum_c->op;
+    match_key.value = p->enum_c->value;
+}
+
 /* Fraction of the collection's vectors whose metadata matches f, estimated
  * from up to SELECTIVITY_SAMPLES entities spread evenly over the index's
  * dense slots (a systematic sample), with add-half smoothing; *low gets a
@@ -2183,7 +2218,7 @@ static void plan_search(collection *coll, const search_opts *o, search_plan *p) 
          * built first, or evaluate the filter: whichever plan is cheaper */
         planner_plan with_set;
         in.ns_check = ns_probe;
-        in.walk_setup = p->enum_candidates * NS_SET_ADD;
+        in.walk_setup = matchset_current(p) ? 0 : p->enum_candidates * NS_SET_ADD;
         planner_choose(&in, &with_set);
         if (with_set.cost[with_set.strategy] < p->pp.cost[p->pp.strategy]) p->pp = with_set;
         else p->use_matchset = 0;
@@ -2468,6 +2503,36 @@ static int seed_visit(uint64_t label, void *p) {
     return x->n == x->max;
 }
 
+/* Pushes into t the distance from qq (an index_query) to the vector of
+ * each of labels[0..n), skipping labels without one; returns the
+ * distances computed. The vectors are cold: when their addresses are
+ * stable (an HNSW index keeping fp32 vectors) all are located first and
+ * each is fetched whole while the distance two before it is computed. */
+static size_t push_distances(collection *coll, const float *qq, const uint64_t *labels, size_t n, flat_topk *t) {
+    size_t done = 0;
+    if (!coll->hnsw || coll->no_exact || coll->vf) {
+        for (size_t i = 0; i < n; i++) {
+            const float *v = coll_get_vector(coll, labels[i]);
+            if (!v) continue;
+            flat_topk_push(t, labels[i], query_distance(coll, qq, v));
+            done++;
+        }
+        return done;
+    }
+    const float **v = zmalloc(sizeof(*v) * (n ? n : 1));
+    size_t bytes = sizeof(float) * coll->dim;
+    for (size_t i = 0; i < n; i++) v[i] = hnsw_get_vector(coll->hnsw, labels[i]);
+    for (size_t i = 0; i < n; i++) {
+        if (i + 2 < n && v[i + 2])
+            for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch((const char *)v[i + 2] + off);
+        if (!v[i]) continue;
+        flat_topk_push(t, labels[i], query_distance(coll, qq, v[i]));
+        done++;
+    }
+    zfree(v);
+    return done;
+}
+
 /* ---- ACORN islands ----
  * An ACORN-1 walk reaches a matching node only from a matching neighbour
  * or through one non-matching node (hnsw.c). A member of a tag whose
@@ -2549,19 +2614,18 @@ static void island_seeds(collection *coll, coll_field *f, search_ctx *sctx, cons
     const fieldidx_labelset *set = sctx->probe_sets[0];
     const island_list *l = islands_of(coll, f, set);
     if (!l || !l->n) return;
+    uint64_t *live = zmalloc(sizeof(uint64_t) * l->n);
+    size_t n = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (fieldidx_labelset_contains(set, l->labels[i])) live[n++] = l->labels[i]; /* else left the tag */
     float *qq = index_query(coll, q);
     flat_topk t;
     flat_topk_init(&t, ISLAND_SEEDS);
-    for (size_t i = 0; i < l->n; i++) {
-        if (!fieldidx_labelset_contains(set, l->labels[i])) continue; /* left the tag since */
-        const float *v = coll_get_vector(coll, l->labels[i]);
-        if (!v) continue;
-        sctx->seed_distances++;
-        flat_topk_push(&t, l->labels[i], query_distance(coll, qq, v));
-    }
+    sctx->seed_distances += (long long)push_distances(coll, qq, live, n, &t);
     float d[ISLAND_SEEDS];
     sctx->nseeds += flat_topk_finish(&t, sctx->seeds + sctx->nseeds, d);
     zfree(qq);
+    zfree(live);
 }
 
 /* Prepares the node checks of an ACORN walk (a set of the index
@@ -2582,12 +2646,7 @@ static void acorn_setup(collection *coll, search_ctx *sctx, const search_plan *p
         float *qq = index_query(coll, q);
         flat_topk t;
         flat_topk_init(&t, ACORN_SEEDS);
-        for (size_t i = 0; i < x.n; i++) {
-            const float *v = coll_get_vector(coll, x.labels[i]);
-            if (!v) continue;
-            sctx->seed_distances++;
-            flat_topk_push(&t, x.labels[i], query_distance(coll, qq, v));
-        }
+        sctx->seed_distances += (long long)push_distances(coll, qq, x.labels, x.n, &t);
         float d[ACORN_SEEDS];
         sctx->nseeds = flat_topk_finish(&t, sctx->seeds, d);
         zfree(qq);
@@ -2595,7 +2654,12 @@ static void acorn_setup(collection *coll, search_ctx *sctx, const search_plan *p
     }
     if (p->use_matchset) {
         sctx->matchset = search_set(&search_match_set);
-        fieldidx_foreach(p->enum_field->idx, p->enum_c, matchset_add, sctx);
+        if (!matchset_current(p)) {
+            fieldidx_labelset_clear(sctx->matchset, SEARCH_SET_KEEP);
+            match_key.idx = NULL;
+            fieldidx_foreach(p->enum_field->idx, p->enum_c, matchset_add, sctx);
+            if (!sctx->timed_out) matchset_remember(p);
+        }
         sctx->probe_decides = 1;
     } else if (p->probe_field) {
         sctx->nprobe = fieldidx_probe_sets(p->probe_field->idx, p->probe_c, sctx->probe_sets, 8);
@@ -2606,7 +2670,12 @@ static void acorn_setup(collection *coll, search_ctx *sctx, const search_plan *p
 }
 
 static void acorn_teardown(search_ctx *sctx) {
-    if (sctx->matchset) fieldidx_labelset_clear(sctx->matchset, SEARCH_SET_KEEP);
+    /* the match set stays for the next walk with the same constraint
+     * (matchset_key) when its table is small enough to keep */
+    if (sctx->matchset && (!match_key.idx || fieldidx_labelset_size(sctx->matchset) > SEARCH_SET_KEEP / 2)) {
+        fieldidx_labelset_clear(sctx->matchset, SEARCH_SET_KEEP);
+        match_key.idx = NULL;
+    }
     sctx->matchset = NULL;
     sctx->nprobe = -1;
     sctx->probe_decides = 0;

@@ -281,6 +281,34 @@ static int add_to_set(uint64_t label, void *ctx) {
 /* Random documents and filters: every document that satisfies a
  * constraint the index can answer is among the labels it enumerates, and
  * the count is at least the number of matching documents. */
+/* Versions change with every change of the entries and are never shared:
+ * caches built from an index (the server's match sets) rely on it. */
+TEST(versions) {
+    char err[128];
+    fieldidx *a = fieldidx_new(".x", 2, FIELDIDX_NUMERIC, err, sizeof(err));
+    fieldidx *b = fieldidx_new(".x", 2, FIELDIDX_TAG, err, sizeof(err));
+    ASSERT(a && b);
+    json_t *one = doc("{\"x\": 1}"), *none = doc("{\"y\": 1}");
+    uint64_t v0 = fieldidx_version(a);
+    EXPECT(v0 != fieldidx_version(b));
+    EXPECT(fieldidx_add_doc(a, 10, none) == 0 && fieldidx_version(a) == v0); /* nothing indexed */
+    EXPECT(fieldidx_add_doc(a, 10, one) == 1);
+    uint64_t v1 = fieldidx_version(a);
+    EXPECT(v1 != v0 && v1 != fieldidx_version(b));
+    EXPECT(fieldidx_remove_doc(a, 10, one) == 1);
+    uint64_t v2 = fieldidx_version(a);
+    EXPECT(v2 != v1 && v2 != v0);
+    fieldidx_clear(a);
+    EXPECT(fieldidx_version(a) != v2);
+    fieldidx *c = fieldidx_new(".x", 2, FIELDIDX_NUMERIC, err, sizeof(err));
+    EXPECT(fieldidx_version(c) != fieldidx_version(a) && fieldidx_version(c) != v0 && fieldidx_version(c) != v1);
+    json_decref(one);
+    json_decref(none);
+    fieldidx_free(a);
+    fieldidx_free(b);
+    fieldidx_free(c);
+}
+
 TEST(fields_superset_property) {
     size_t base = zmalloc_used_memory();
     char err[128];
@@ -350,5 +378,6 @@ int main(void) {
     RUN(tag_index);
     RUN(fields_documents_and_constraints);
     RUN(fields_superset_property);
+    RUN(versions);
     return TEST_REPORT();
 }
