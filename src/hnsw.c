@@ -136,7 +136,7 @@
  *     Performant and Predicate-Agnostic Search Over Vector Embeddings and
  *     Structured Data", SIGMOD 2024) on layer 0: a node's neighbour list is
  *     its matching neighbours plus the matching neighbours of its
- *     non-matching ones (two hops), truncated at 2M, so distances are only
+ *     non-matching ones (two hops), truncated at M, so distances are only
  *     computed for matching nodes. Differences from ACORN: the graph is the
  *     ordinary HNSW one (ACORN-gamma builds a denser graph; ACORN-1 does
  *     not), the upper layers are descended without the filter, a walk
@@ -959,9 +959,11 @@ static inline int acorn_check(const hnsw_index *h, hnsw_scratch *s, const layer_
 /* ACORN-1 expansion of node c on layer 0 (Patel et al., SIGMOD 2024):
  * c's neighbour list for the walk is its matching neighbours plus the
  * matching neighbours of its non-matching ones (the second hop),
- * truncated once it holds `want` matches (ACORN's truncated list, counted
- * with the matches already entered, as the paper builds the list before
- * dropping visited nodes), so the walk stays inside the matching subgraph
+ * truncated once it holds M matches (ACORN-1's list size M, although
+ * layer 0 keeps 2M links: half the checks and distances of a 2M list at
+ * broad selectivities for the same recall in test_hnsw; counted with the
+ * matches already entered, as the paper builds the list before dropping
+ * visited nodes), so the walk stays inside the matching subgraph
  * yet crosses gaps of non-matching nodes. The filter runs once per node.
  * While *transit is not exhausted and fewer than transit_until results
  * were found, refused direct neighbours also join the candidates as
@@ -972,7 +974,7 @@ static inline int acorn_check(const hnsw_index *h, hnsw_scratch *s, const layer_
 static void expand_acorn(const hnsw_index *h, hnsw_scratch *s, const void *q, uint32_t c, size_t ef,
                          const layer_filter *f, uint32_t e, size_t *transit, size_t transit_until) {
     const uint32_t *rec = links_at(h, c, 0);
-    uint32_t m = 0, want = h->m0, met = 0, nrej = 0;
+    uint32_t m = 0, want = h->p.M, met = 0, nrej = 0;
     /* the filter reads each node's label: fetch them together, so the
      * cache misses overlap instead of coming one after the other */
     for (uint32_t i = 1; i <= rec[0]; i++)

@@ -4,7 +4,7 @@
  * unfiltered walk expands about G / m0 nodes; the filtered walk expands as
  * many matching nodes, and each expansion reads the node's m0 links
  * (m0 filter checks, m0*s matches found directly) and, while fewer than
- * m0 matches were found (ACORN's truncated neighbour list), the link
+ * m0/2 = M matches were found (ACORN's truncated neighbour list), the link
  * lists of non-matching neighbours (m0 checks and one cache miss each,
  * m0*s matches each). A POSTFILTER walk is an unfiltered walk at a larger
  * EF (its distances grow about linearly with EF) plus one filter
@@ -25,7 +25,7 @@ const char *planner_strategy_name(planner_strategy s) {
 }
 
 static double acorn_cost(const planner_input *in, double g, double s) {
-    double m0 = in->m0 >= 2 ? in->m0 : 32, want = m0;
+    double m0 = in->m0 >= 2 ? in->m0 : 32, want = m0 / 2; /* the list is truncated at M */
     double direct = m0 * s, lists = 0;
     if (direct < want) {
         lists = (want - direct) / (m0 * s); /* second-hop lists read to fill the list */
