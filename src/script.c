@@ -681,13 +681,7 @@ static lua_State *create_state(void) {
     lua_call(l, 0, 1);
     lua_setglobal(l, "cjson");
     open_lib(l, "bit", luaopen_bit);
-    /* and the two it does not (script_libs.c) */
-    lua_pushcfunction(l, script_luaopen_cmsgpack);
-    lua_call(l, 0, 1);
-    lua_setglobal(l, "cmsgpack");
-    lua_pushcfunction(l, script_luaopen_struct);
-    lua_call(l, 0, 1);
-    lua_setglobal(l, "struct");
+    script_libs_open(l); /* and the two it does not: cmsgpack, struct (script_libs.c) */
     static const char *removed[] = {"dofile", "loadfile", "load", "print", "getfenv", "setfenv", "newproxy", NULL};
     for (int i = 0; removed[i]; i++) {
         lua_pushnil(l);

@@ -796,3 +796,15 @@ int script_luaopen_struct(lua_State *L) {
     }
     return 1;
 }
+
+void script_libs_open(lua_State *L) {
+    static const struct {
+        const char *name;
+        lua_CFunction open;
+    } libs[] = {{"cmsgpack", script_luaopen_cmsgpack}, {"struct", script_luaopen_struct}};
+    for (size_t i = 0; i < sizeof(libs) / sizeof(libs[0]); i++) {
+        lua_pushcfunction(L, libs[i].open);
+        lua_call(L, 0, 1);
+        lua_setglobal(L, libs[i].name);
+    }
+}

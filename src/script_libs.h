@@ -13,5 +13,9 @@ int script_luaopen_cmsgpack(lua_State *L);
 /* A lua_CFunction: pushes a new table {pack, unpack, size} (binary
  * structs, Roberto Ierusalimschy's struct library format) and returns 1. */
 int script_luaopen_struct(lua_State *L);
+/* Opens both as the globals cmsgpack and struct of L (the caller makes
+ * them read-only if it wants). Raises a Lua error only when memory runs
+ * out (call it where a Lua error can be caught or is fatal anyway). */
+void script_libs_open(lua_State *L);
 
 #endif

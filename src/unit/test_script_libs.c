@@ -41,12 +41,7 @@ static void *test_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 static lua_State *new_state(void) {
     alloc_fail_at = 0;
     lua_State *L = lua_newstate(test_alloc, NULL);
-    lua_pushcfunction(L, script_luaopen_cmsgpack);
-    lua_call(L, 0, 1);
-    lua_setglobal(L, "cmsgpack");
-    lua_pushcfunction(L, script_luaopen_struct);
-    lua_call(L, 0, 1);
-    lua_setglobal(L, "struct");
+    script_libs_open(L);
     return L;
 }
 
