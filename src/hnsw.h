@@ -109,7 +109,7 @@ typedef struct hnsw_search_params {
                   hnsw.c); 0: traverse every node, keep matching results */
     const uint64_t *seeds; /* ACORN: labels to start from besides the entry
                               point (absent and non-matching labels are
-                              skipped), or NULL; with seeds the walk takes
+                              skipped), or NULL; when one matches the walk takes
                               no transit nodes */
     size_t nseeds;
     uint32_t rescore; /* quantized index: the walk keeps k*rescore candidates
