@@ -110,8 +110,12 @@ start_server {tags {maxmemory} overrides {maxmemory 4mb maxmemory-policy noevict
     } {OK}
 }
 
-# Fills the current database with n keys prefix0..prefix<n-1> of 1 KB.
+# Fills the current database with n keys prefix0..prefix<n-1> of 1 KB, then
+# waits until the server has closed the filling connection: its query
+# buffer (about 500 KB of pipelined commands) must not be in used_memory
+# when a test derives maxmemory from it.
 proc fill_kb {n prefix {ttl 0}} {
+    set clients [s connected_clients]
     set c [redis_client]
     set v [string repeat x 1000]
     set batch {}
@@ -121,6 +125,7 @@ proc fill_kb {n prefix {ttl 0}} {
     }
     if {[llength $batch]} { pipeline_commands $c $batch }
     $c close
+    wait_for {[s connected_clients] == $clients} 5000
 }
 
 # 1 when used memory is within maxmemory. INFO's used_memory is measured
@@ -283,6 +288,7 @@ start_server {tags {maxmemory eviction entity phenix-only}} {
     test "Evicted entities leave their index: searches return only live entities" {
         r config set maxmemory-policy allkeys-random
         r ph.create ev DIM 16 M 8
+        set clients [s connected_clients]
         set c [redis_client]
         set batch {}
         for {set i 0} {$i < 3000} {incr i} {
@@ -292,6 +298,7 @@ start_server {tags {maxmemory eviction entity phenix-only}} {
             if {[llength $batch] == 500} { pipeline_commands $c $batch; set batch {} }
         }
         $c close
+        wait_for {[s connected_clients] == $clients} 5000
         r config set maxmemory [expr {[s used_memory] - 300 * 1024}]
         r ping
         wait_for {[fits_maxmemory]} 5000
