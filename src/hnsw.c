@@ -857,6 +857,8 @@ typedef struct layer_filter {
     hnsw_filter_fn fn;
     void *ctx;
     uint64_t budget; /* 0: none */
+    const uint64_t *slots; /* ACORN: hnsw_search_params.match_slots */
+    size_t words;
 } layer_filter;
 
 static inline int accepts(const hnsw_index *h, hnsw_scratch *s, const layer_filter *f, uint32_t id) {
@@ -951,7 +953,11 @@ static uint32_t next_epochs3(hnsw_scratch *s) {
  * matches (tagged ENTERED), 0 when refused. */
 static inline int acorn_check(const hnsw_index *h, hnsw_scratch *s, const layer_filter *f, uint32_t id,
                               uint32_t e) {
-    int ok = accepts(h, s, f, id);
+    /* a clear bit of the caller's bitmap refuses the node without reading
+     * its label: most checks of a selective filter end here */
+    int ok = f->slots && ((size_t)id >> 6 >= f->words || !(f->slots[id >> 6] >> (id & 63) & 1))
+                 ? (s->stats.filtered++, 0)
+                 : accepts(h, s, f, id);
     s->visited[id] = (epoch_tag)(e + (ok ? ACORN_ENTERED : ACORN_REFUSED));
     return ok;
 }
@@ -1151,7 +1157,7 @@ int hnsw_search_ex(const hnsw_index *h, hnsw_scratch *s, const float *query, con
         float d = node_dist(h, s, q, ep);
         s->stats.distances++;
         for (int l = h->max_level; l > 0; l--) greedy_walk(h, s, q, &ep, &d, l);
-        layer_filter f = {sp->filter, sp->filter_ctx, sp->max_distances};
+        layer_filter f = {sp->filter, sp->filter_ctx, sp->max_distances, sp->match_slots, sp->match_words};
         cand start = {d, ep};
         if (sp->acorn && sp->filter) {
             search_layer_acorn(h, s, q, start, ef, &f, sp);
@@ -1182,7 +1188,7 @@ int hnsw_search_ex(const hnsw_index *h, hnsw_scratch *s, const float *query, con
 
 int hnsw_search(hnsw_index *h, const float *query, size_t k, size_t ef, hnsw_filter_fn filter,
                 void *filter_ctx, uint64_t *labels, float *dists) {
-    hnsw_search_params sp = {k, ef, filter, filter_ctx, 0, 0, NULL, 0, 0, NULL, NULL};
+    hnsw_search_params sp = {k, ef, filter, filter_ctx, 0, 0, NULL, 0, 0, NULL, NULL, NULL, 0};
     return hnsw_search_ex(h, &h->scratch, query, &sp, labels, dists, NULL);
 }
 

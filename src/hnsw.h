@@ -117,6 +117,12 @@ typedef struct hnsw_search_params {
                          are returned; 0: the index's default */
     hnsw_vector_fn exact_vector; /* no_exact: where rescoring reads vectors, or NULL */
     void *exact_ctx;
+    const uint64_t *match_slots; /* ACORN: a bitmap over slots (bit s of word s/64)
+                                    holding at least every matching node, or NULL:
+                                    a node whose bit is clear (or beyond the map) is
+                                    refused without calling filter. Slots are those
+                                    of the caller's locator (hnsw_set_locator). */
+    size_t match_words;
 } hnsw_search_params;
 
 typedef struct hnsw_search_stats {

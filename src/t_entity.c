@@ -389,7 +389,14 @@ static collection *coll_for_key(db *d, const char *key, size_t len) {
  * so one field serves both). */
 static uint32_t ix_pos_get(uint64_t label, void *ctx) { return ENTITY_OF(label)->ix_pos; }
 
-static void ix_pos_set(uint64_t label, uint32_t pos, void *ctx) { ENTITY_OF(label)->ix_pos = pos; }
+/* Bumped whenever an index gives a label a slot or takes it (see the ACORN
+ * slot maps, which depend on slots). */
+static uint64_t slot_moves;
+
+static void ix_pos_set(uint64_t label, uint32_t pos, void *ctx) {
+    ENTITY_OF(label)->ix_pos = pos;
+    slot_moves++;
+}
 
 static const ivfpq_locator ivf_locator = {ix_pos_get, ix_pos_set, NULL};
 static const hnsw_locator hnsw_loc = {ix_pos_get, ix_pos_set, NULL};
@@ -1753,6 +1760,8 @@ typedef struct search_ctx {
     const fieldidx_labelset *probe_sets[8]; /* walks: a TAG constraint's sets */
     int nprobe;                    /* -1: no probe; else a label must be in one */
     int probe_decides;             /* a probe (or matchset) decides; results verified */
+    const uint64_t *slot_bits;     /* ACORN: the constraint's slots (slot_map), or NULL */
+    size_t slot_words;
     uint64_t seeds[ACORN_SEEDS + ISLAND_SEEDS]; /* ACORN: matching entities to start from */
     size_t nseeds;
     long long seed_distances;      /* ACORN: distances computed to choose them */
@@ -2430,6 +2439,8 @@ static int graph_walk(collection *coll, const float *q, const search_opts *o, se
         sp.filter = walk_accept;
         sp.seeds = sctx->seeds;
         sp.nseeds = sctx->nseeds;
+        sp.match_slots = sctx->slot_bits;
+        sp.match_words = sctx->slot_words;
     } else {
         if (strategy == PLAN_POSTFILTER) {
             double ef2, s = coll->vectors ? p->est_matches / (double)coll->vectors : 1;
@@ -2628,6 +2639,93 @@ static void island_seeds(collection *coll, coll_field *f, search_ctx *sctx, cons
     zfree(live);
 }
 
+/* ---- ACORN slot maps ----
+ * A bitmap over the HNSW slots of the entities of the plan's index
+ * constraint, which ACORN walks test before calling walk_accept
+ * (hnsw_search_params.match_slots): most nodes a selective walk meets are
+ * refused by one bit test instead of a label read and a set probe (the
+ * bitmap of a 60,000-vector collection is 7.5 KB: it stays in cache).
+ * Building it reads each candidate's entity for its slot, which costs
+ * more than one walk saves, so a map is built when a walk sees the same
+ * constraint (field index, operator, value) as the walk before it and
+ * neither the field index (fieldidx_version) nor any slot (slot_moves)
+ * changed in between, and kept while that holds: repeated filters on a
+ * stable collection. Constraints on arrays (IN) get none. */
+static struct {
+    const hnsw_index *h;
+    uint64_t moves;
+    const fieldidx *idx;
+    uint64_t version;
+    filter_op op;
+    filter_value value; /* a string's bytes point into str */
+    char *str;
+    uint64_t *bits; /* NULL: the key was seen once, no map yet */
+    size_t words;
+} slot_map;
+
+typedef struct slot_map_build {
+    const collection *coll;
+} slot_map_build;
+
+static int slot_map_visit(uint64_t label, void *p) {
+    const collection *coll = ((slot_map_build *)p)->coll;
+    const entity *e = ENTITY_OF(label);
+    if (e->coll != coll || !attached(e) || !e->has_vec || (size_t)(e->ix_pos >> 6) >= slot_map.words) return 0;
+    slot_map.bits[e->ix_pos >> 6] |= 1ULL << (e->ix_pos & 63);
+    return 0;
+}
+
+/* 1 when slot_map's key is constraint c of index idx over h, unchanged. */
+static int slot_map_matches(const hnsw_index *h, const fieldidx *idx, const filter_constraint *c) {
+    const filter_value *a = &slot_map.value, *b = &c->value;
+    if (slot_map.h != h || slot_map.moves != slot_moves || slot_map.idx != idx ||
+        slot_map.version != fieldidx_version(idx) || slot_map.op != c->op || a->type != b->type)
+        return 0;
+    switch (a->type) {
+    case FILTER_INT: return a->i == b->i;
+    case FILTER_DOUBLE: return a->d == b->d;
+    case FILTER_BOOL: return a->b == b->b;
+    case FILTER_STRING: return a->str.len == b->str.len && memcmp(a->str.ptr, b->str.ptr, a->str.len) == 0;
+    default: return 0;
+    }
+}
+
+/* Points sctx at the slot map of plan p's index constraint when there is
+ * one (building it the second time in a row the constraint comes). */
+static void slot_map_use(collection *coll, search_ctx *sctx, const search_plan *p) {
+    const filter_constraint *c = p->enum_c;
+    const fieldidx *idx = p->enum_field->idx;
+    int scalar = c->value.type == FILTER_INT || c->value.type == FILTER_DOUBLE || c->value.type == FILTER_BOOL ||
+                 c->value.type == FILTER_STRING;
+    if (!scalar || c->op == FILTER_OP_EXISTS) return;
+    if (!slot_map_matches(coll->hnsw, idx, c)) { /* remember the key: a map next time */
+        zfree(slot_map.bits);
+        zfree(slot_map.str);
+        slot_map.bits = NULL;
+        slot_map.str = NULL;
+        slot_map.h = coll->hnsw;
+        slot_map.moves = slot_moves;
+        slot_map.idx = idx;
+        slot_map.version = fieldidx_version(idx);
+        slot_map.op = c->op;
+        slot_map.value = c->value;
+        if (c->value.type == FILTER_STRING) {
+            slot_map.str = zmalloc(c->value.str.len ? c->value.str.len : 1);
+            memcpy(slot_map.str, c->value.str.ptr, c->value.str.len);
+            slot_map.value.str.ptr = slot_map.str;
+        }
+        return;
+    }
+    if (!slot_map.bits) {
+        slot_map.words = ((size_t)hnsw_count(coll->hnsw) + 63) / 64;
+        slot_map.bits = zcalloc(sizeof(uint64_t) * (slot_map.words ? slot_map.words : 1));
+        slot_map_build b = {coll};
+        fieldidx_foreach(idx, c, slot_map_visit, &b);
+    }
+    sctx->slot_bits = slot_map.bits;
+    sctx->slot_words = slot_map.words;
+}
+
 /* Prepares the node checks of an ACORN walk (a set of the index
  * constraint's labels, or the label sets of a TAG constraint) and its
  * seeds: the ACORN_SEEDS entities closest to the query among `sample`
@@ -2636,6 +2734,7 @@ static void island_seeds(collection *coll, coll_field *f, search_ctx *sctx, cons
  * vectors) also starts among the nearest of them. */
 static void acorn_setup(collection *coll, search_ctx *sctx, const search_plan *p, const float *q, size_t sample) {
     sctx->nseeds = 0;
+    if (p->enum_field && coll->hnsw) slot_map_use(coll, sctx, p);
     if (p->enum_field && sample) {
         seed_ctx x = {coll, sctx, zmalloc(sizeof(uint64_t) * sample), 0, sample, 0, 1};
         /* a stride spreads the sample over the candidates, within a bounded
@@ -2677,6 +2776,7 @@ static void acorn_teardown(search_ctx *sctx) {
         match_key.idx = NULL;
     }
     sctx->matchset = NULL;
+    sctx->slot_bits = NULL;
     sctx->nprobe = -1;
     sctx->probe_decides = 0;
 }

@@ -335,4 +335,21 @@ start_server {tags {entity phenix-only filter}} {
         set plan [r ph.explain isl VECTOR $q K 3 EF 32 FILTER {.c == "a"} ANALYZE]
         list [lsort $want] [lsort $got] [expr {[dict get $plan strategy] in {acorn postfilter}}]
     } {{isl:b100 isl:b200 isl:b300} {isl:b100 isl:b200 isl:b300} 1}
+
+    # Repeated walks with one constraint check nodes against a bitmap of its
+    # slots (docs/filters.md): a change of the tag or of the slots is seen
+    test "A repeated TAG filter sees the entities that take or leave the tag" {
+        set q [fvec 45 0]
+        set nearest [lindex [r ph.search isl VECTOR $q K 1 EXACT] 0]
+        for {set i 0} {$i < 3} {incr i} { r ph.search isl VECTOR $q K 3 EF 32 FILTER {.c == "a"} }
+        r ph.set $nearest META {{"c":"a"}}
+        set got1 [lindex [r ph.search isl VECTOR $q K 3 EF 32 FILTER {.c == "a"}] 0]
+        set got2 [lindex [r ph.search isl VECTOR $q K 3 EF 32 FILTER {.c == "a"}] 0]
+        r ph.set isl:new VECTOR [fvec 44.9 0] META {{"c":"a"}}
+        set got3 [lindex [r ph.search isl VECTOR $q K 3 EF 32 FILTER {.c == "a"}] 0]
+        r del isl:new
+        r ph.set $nearest META {{"c":"c"}}
+        set got4 [r ph.search isl VECTOR $q K 3 EF 32 FILTER {.c == "a"}]
+        list [expr {$got1 eq $nearest}] [expr {$got2 eq $nearest}] $got3 [lsort $got4]
+    } {1 1 isl:new {isl:b100 isl:b200 isl:b300}}
 }
