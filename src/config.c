@@ -181,7 +181,6 @@ static ds get_obuf(ds s) {
     return s;
 }
 
-
 static int set_event_loop(int argc, char **argv, ds *err) {
     if (argc != 1 || (strcasecmp(argv[0], "auto") && strcasecmp(argv[0], "uring") && strcasecmp(argv[0], "epoll"))) {
         *err = ds_from_cstr("argument must be one of the following: auto, uring, epoll");
