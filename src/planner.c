@@ -8,7 +8,9 @@
  * lists of non-matching neighbours (m0 checks and one cache miss each,
  * m0*s matches each). A POSTFILTER walk is an unfiltered walk at a larger
  * EF (its distances grow about linearly with EF) plus one filter
- * evaluation per fetched result. Ties go to the exact strategies (listed first), since they
+ * evaluation per fetched result, plus the learned fraction of post-filter
+ * walks that fall back times the cost of the ACORN walk that finishes them.
+ * Ties go to the exact strategies (listed first), since they
  * cannot miss a result. Complexity O(1). */
 #include "planner.h"
 
@@ -70,6 +72,11 @@ void planner_choose(const planner_input *in, planner_plan *out) {
     out->cost[PLAN_POSTFILTER] = walk ? g2 * in->ns_distance + k2 * in->ns_scan_check : -1;
     for (int i = 0; i < PLAN_COUNT; i++)
         if (out->cost[i] > 0 && in->factor[i] > 0) out->cost[i] *= in->factor[i];
+    /* a post-filter walk that ends short is finished by an ACORN walk */
+    out->post_walk = out->cost[PLAN_POSTFILTER];
+    if (out->cost[PLAN_POSTFILTER] >= 0 && in->post_fallback > 0)
+        out->cost[PLAN_POSTFILTER] += in->post_fallback * (out->cost[PLAN_ACORN] >= 0 ? out->cost[PLAN_ACORN]
+                                                                                       : out->cost[PLAN_FULL_SCAN]);
     planner_strategy best = PLAN_FULL_SCAN;
     for (int i = 0; i < PLAN_COUNT; i++)
         if (out->cost[i] >= 0 && out->cost[i] < out->cost[best]) best = (planner_strategy)i;

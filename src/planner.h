@@ -55,12 +55,17 @@ typedef struct planner_input {
     double walk_setup;  /* ns spent before a walk (building a match set) */
     double factor[PLAN_COUNT]; /* per strategy: measured / predicted time of
                                   past runs, scaling its cost (0: 1) */
+    double post_fallback; /* the fraction of past POSTFILTER walks that ended
+                             short and were finished by an ACORN walk (a filter
+                             correlated with the vectors): that fraction of the
+                             ACORN cost is added to POSTFILTER's */
 } planner_input;
 
 typedef struct planner_plan {
     planner_strategy strategy;
     double selectivity;     /* matches / vectors */
     double cost[PLAN_COUNT]; /* estimated ns per strategy; < 0: not possible */
+    double post_walk;        /* POSTFILTER's cost without its fallbacks' share */
 } planner_plan;
 
 /* Fills *out with the cheapest strategy for in and every strategy's cost.

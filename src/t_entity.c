@@ -110,6 +110,7 @@ typedef struct collection {
     double ns_per_distance; /* measured average, for TIMEOUT budgets */
     double ns_per_check;    /* measured filter evaluation, for the planner */
     double plan_factor[PLAN_COUNT]; /* measured / predicted time per strategy */
+    double post_fallback; /* fraction of POSTFILTER walks finished by ACORN */
     double graph_distances_per_ef; /* distances of unfiltered walks / EF */
     coll_field *fields;     /* FIELD indexes */
     int nfields;
@@ -575,6 +576,7 @@ struct coll_field {
     long long scanned, total; /* keys visited / keys when the build started */
     double plan_factor[PLAN_COUNT]; /* the planner's corrections for filters
                                        whose index constraint is on this field */
+    double post_fallback;           /* and their post-filter walks' fallback rate */
 };
 
 #define MAX_FIELDS 64
@@ -2187,6 +2189,12 @@ static double *plan_factors(collection *coll, const search_plan *p) {
     return p->enum_field ? ((coll_field *)p->enum_field)->plan_factor : coll->plan_factor;
 }
 
+/* The fraction of post-filter walks finished by an ACORN walk, for plan p
+ * (planner_input.post_fallback): its index field's, else the collection's. */
+static double *plan_post_fallback(collection *coll, const search_plan *p) {
+    return p->enum_field ? &((coll_field *)p->enum_field)->post_fallback : &coll->post_fallback;
+}
+
 /* Step 2: the strategy. */
 static void plan_search(collection *coll, const search_opts *o, search_plan *p) {
     int exact_only = coll->flat || o->exact;
@@ -2215,6 +2223,7 @@ static void plan_search(collection *coll, const search_opts *o, search_plan *p) 
     };
     double *factors = plan_factors(coll, p);
     memcpy(in.factor, factors, sizeof(in.factor));
+    in.post_fallback = *plan_post_fallback(coll, p);
     if (p->probe_decides) {
         in.ns_check = ns_probe;
     } else if (p->probe_field) {
@@ -2236,6 +2245,7 @@ static void plan_search(collection *coll, const search_opts *o, search_plan *p) 
     p->planned = 1;
     for (int i = 0; i < PLAN_COUNT; i++) /* unchosen strategies drift back toward 1 */
         if (i != (int)p->pp.strategy && factors[i] > 0) factors[i] = 1 + (factors[i] - 1) * 0.995;
+    if (p->pp.strategy != PLAN_POSTFILTER) *plan_post_fallback(coll, p) *= 0.995; /* and toward 0 */
     if (exact_only) {
         double a = p->pp.cost[PLAN_INDEX_SCAN], b = p->pp.cost[PLAN_FULL_SCAN];
         p->strategy = a >= 0 && a <= b ? PLAN_INDEX_SCAN : PLAN_FULL_SCAN;
@@ -2844,8 +2854,16 @@ static int search_execute(collection *coll, const float *q, const search_opts *o
     if (!p->fallback) p->us_search = util_monotonic_us() - start - p->us_setup;
     p->timed_out = sctx->timed_out || cut;
     if (p->planned && strategy < PLAN_COUNT && !p->timed_out && p->pp.cost[strategy] > 0) {
-        double f = (double)(util_monotonic_us() - start) * 1000.0 / p->pp.cost[strategy];
+        /* a post-filter walk is measured without the ACORN walk that
+         * finished it, which its fallback rate accounts for */
+        int post = strategy == PLAN_POSTFILTER && p->pp.post_walk > 0;
+        int64_t took = util_monotonic_us() - start - (post && p->fallback == 1 ? p->us_fallback : 0);
+        double f = (double)took * 1000.0 / (post ? p->pp.post_walk : p->pp.cost[strategy]);
         ewma(&plan_factors(coll, p)[strategy], f < 0.05 ? 0.05 : f > 20 ? 20 : f);
+        if (post) {
+            double *pf = plan_post_fallback(coll, p);
+            *pf = 0.8 * *pf + (p->fallback == 1 ? 0.2 : 0);
+        }
     }
     return n;
 }

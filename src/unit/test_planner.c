@@ -127,6 +127,28 @@ TEST(walk_setup_counts) {
     EXPECT(choose(in) != PLAN_ACORN);
 }
 
+TEST(post_filter_fallbacks_add_acorn_cost) {
+    /* a filter correlated with the vectors: most post-filter walks end
+     * short and an ACORN walk finishes them; post-filtering then costs its
+     * walk plus that share of ACORN's, and loses (checks by a 10 ns probe:
+     * ACORN costs 1.6x the post-filter walk) */
+    planner_input in = typical(0.1, 1);
+    in.ns_check = 10;
+    planner_plan p;
+    planner_choose(&in, &p);
+    EXPECT(p.strategy == PLAN_POSTFILTER);
+    EXPECT(p.post_walk == p.cost[PLAN_POSTFILTER]);
+    double walk = p.cost[PLAN_POSTFILTER], acorn = p.cost[PLAN_ACORN];
+    in.post_fallback = 0.9;
+    planner_choose(&in, &p);
+    EXPECT(p.post_walk == walk);
+    EXPECT(fabs(p.cost[PLAN_POSTFILTER] - (walk + 0.9 * acorn)) < 1e-6 * walk);
+    EXPECT(p.strategy == PLAN_ACORN);
+    /* a rare fallback changes nothing */
+    in.post_fallback = 0.01;
+    EXPECT(choose(in) == PLAN_POSTFILTER);
+}
+
 TEST(measured_factors_scale_costs) {
     /* a strategy that ran 10x slower than predicted loses to the next one */
     planner_input in = typical(0.5, 1);
@@ -172,6 +194,7 @@ int main(void) {
     RUN(small_collections_walks_are_bounded);
     RUN(walk_setup_counts);
     RUN(measured_factors_scale_costs);
+    RUN(post_filter_fallbacks_add_acorn_cost);
     RUN(uncertain_estimates_do_not_walk);
     RUN(degenerate_inputs);
     return TEST_REPORT();
