@@ -1996,8 +1996,12 @@ static void reply_results(client *c, collection *coll, search_opts *o, uint64_t 
  *     choose between the two scans only;
  *  3. walks check a node with an index probe when one decides the filter:
  *     a TAG constraint's label set, or, for one NUMERIC constraint, a set
- *     of its labels built first (its cost is part of the plan). Results of
- *     a probe-only walk are verified with the whole filter;
+ *     of its labels built first (its cost is part of the plan; kept for
+ *     the next walk with the same constraint). Results of a probe-only
+ *     walk are verified with the whole filter. ACORN walks start from
+ *     seeds too (the nearest of sampled matches and of a tag's islands)
+ *     and, when their constraint repeats on an unchanged collection, test
+ *     a bitmap of its slots before any probe (ACORN slot maps below);
  *  4. a walk that ends with fewer than K results although it was not cut
  *     short (TIMEOUT) falls back to an exact scan, so K results come back
  *     whenever K entities match.
