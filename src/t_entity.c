@@ -2357,38 +2357,68 @@ static int exact_scan(collection *coll, const float *q, size_t k, search_ctx *sc
 }
 
 typedef struct index_scan_ctx {
-    collection *coll;
-    search_ctx *sctx;
-    search_plan *plan;
     fieldidx_labelset *seen;
-    flat_topk *topk;
-    const float *qq;
+    uint64_t *labels; /* the constraint's candidates, each once */
+    size_t n, cap;
 } index_scan_ctx;
 
-static int index_scan_visit(uint64_t label, void *p) {
+static int index_scan_collect(uint64_t label, void *p) {
     index_scan_ctx *x = p;
-    if (x->sctx->timed_out) return 1;
     if (!fieldidx_labelset_add(x->seen, label)) return 0; /* an array or IN gave it twice */
-    entity *e = ENTITY_OF(label);
-    if (e->coll != x->coll || !attached(e) || !e->has_vec) return 0;
-    x->plan->candidates++;
-    if (!accept_label(label, x->sctx)) return 0;
-    const float *v = coll_get_vector(x->coll, label);
-    if (!v) return 0;
-    x->plan->distances++;
-    flat_topk_push(x->topk, label, query_distance(x->coll, x->qq, v));
+    if (x->n == x->cap) {
+        x->cap = x->cap ? x->cap * 2 : 256;
+        x->labels = zrealloc(x->labels, x->cap * sizeof(uint64_t));
+    }
+    x->labels[x->n++] = label;
     return 0;
 }
 
-/* Exact top k among the candidates of the plan's index constraint. */
+/* How far ahead index_scan prefetches: the entity of the candidate
+ * 2 * INDEX_SCAN_AHEAD ahead, then that candidate's metadata and vector
+ * once its entity has arrived. The candidates come in value order, so
+ * each one is a few cache misses in random places (entity, metadata,
+ * vector); without prefetching the scan waits for them one at a time. */
+#define INDEX_SCAN_AHEAD 6
+
+static void index_scan_prefetch(const collection *coll, uint64_t label) {
+    const entity *e = ENTITY_OF(label);
+    if (e->meta) __builtin_prefetch(e->meta);
+    if (coll->hnsw && e->coll == coll && e->ix_pos != HNSW_NONE) {
+        /* NULL when the slot is out of range or the index keeps no exact vectors */
+        const char *v = (const char *)hnsw_vector_at(coll->hnsw, e->ix_pos);
+        if (v) {
+            __builtin_prefetch(v);
+            __builtin_prefetch(v + 64);
+        }
+    }
+}
+
+/* Exact top k among the candidates of the plan's index constraint: the
+ * candidates are collected first (deduplicated), then checked and
+ * measured with the next ones' memory already on its way. */
 static int index_scan(collection *coll, const float *q, size_t k, search_ctx *sctx, search_plan *p, uint64_t *labels,
                       float *dists) {
     flat_topk t;
     flat_topk_init(&t, k);
     float *qq = index_query(coll, q);
-    index_scan_ctx x = {coll, sctx, p, search_set(&search_seen_set), &t, qq};
-    fieldidx_foreach(p->enum_field->idx, p->enum_c, index_scan_visit, &x);
+    index_scan_ctx x = {search_set(&search_seen_set), NULL, 0, 0};
+    fieldidx_foreach(p->enum_field->idx, p->enum_c, index_scan_collect, &x);
     fieldidx_labelset_clear(x.seen, SEARCH_SET_KEEP);
+    for (size_t i = 0; i < x.n && i < 2 * INDEX_SCAN_AHEAD; i++) __builtin_prefetch(ENTITY_OF(x.labels[i]));
+    for (size_t i = 0; i < x.n && !sctx->timed_out; i++) {
+        if (i + 2 * INDEX_SCAN_AHEAD < x.n) __builtin_prefetch(ENTITY_OF(x.labels[i + 2 * INDEX_SCAN_AHEAD]));
+        if (i + INDEX_SCAN_AHEAD < x.n) index_scan_prefetch(coll, x.labels[i + INDEX_SCAN_AHEAD]);
+        uint64_t label = x.labels[i];
+        entity *e = ENTITY_OF(label);
+        if (e->coll != coll || !attached(e) || !e->has_vec) continue;
+        p->candidates++;
+        if (!accept_label(label, sctx)) continue;
+        const float *v = coll_get_vector(coll, label);
+        if (!v) continue;
+        p->distances++;
+        flat_topk_push(&t, label, query_distance(coll, qq, v));
+    }
+    zfree(x.labels);
     zfree(qq);
     return (int)flat_topk_finish(&t, labels, dists);
 }

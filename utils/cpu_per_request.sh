@@ -8,7 +8,9 @@
 # pinned to CPU 0 and redis-benchmark to CPU 1, as in utils/bench.sh.
 #
 # Usage: bash utils/cpu_per_request.sh [ROUNDS]   (env: N requests per run, default 200000;
-#        CLIENTS, default 50; PIPELINE, default 1; PHENIX_SERVER, REDIS_SERVER binaries)
+#        CLIENTS, default 50; PIPELINE, default 1; PHENIX_SERVER, REDIS_SERVER binaries;
+#        CMDS, the commands measured, separated by '|', default
+#        "zrange bench:zset 0 99 withscores|lrange bench:list 0 99|get foo")
 # Prints one line per server, command and round: user, sys and total microseconds of
 # server CPU per request, and the requests/s redis-benchmark saw.
 set -euo pipefail
@@ -16,6 +18,8 @@ ROUNDS=${1:-2}
 N=${N:-200000}
 CLIENTS=${CLIENTS:-50}
 PIPELINE=${PIPELINE:-1}
+CMDS=${CMDS:-zrange bench:zset 0 99 withscores|lrange bench:list 0 99|get foo}
+IFS='|' read -r -a CMD_LIST <<<"$CMDS"
 PHENIX_SERVER=${PHENIX_SERVER:-src/phenix-server}
 REDIS_SERVER=${REDIS_SERVER:-/usr/bin/redis-server}
 TCK=$(getconf CLK_TCK)
@@ -32,7 +36,7 @@ run() {
   for i in $(seq 1 100); do echo "ZADD bench:zset $i m$i"; echo "RPUSH bench:list v$i"; done |
     redis-cli -p "$port" >/dev/null
   local cmd
-  for cmd in "zrange bench:zset 0 99 withscores" "lrange bench:list 0 99" "get foo"; do
+  for cmd in "${CMD_LIST[@]}"; do
     read -r u0 s0 < <(awk '{print $14, $15}' "/proc/$pid/stat")
     # shellcheck disable=SC2086
     local out
