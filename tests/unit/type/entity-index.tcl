@@ -255,6 +255,25 @@ start_server {tags {entity phenix-only filter}} {
 }
 
 start_server {tags {entity phenix-only filter}} {
+    test "An index scan returns each entity once (IN repeats a value, an array repeats a tag)" {
+        r ph.create d PREFIX d: DIM 2 FIELD .g TAG FIELD .tags TAG
+        set c [redis_deferring_client]
+        for {set i 0} {$i < 2000} {incr i} {
+            set n [expr {$i % 200}]
+            $c ph.set d:$i VALUES 2 $i 1 META "{\"n\":$n,\"g\":\"g$n\",\"tags\":\[\"t$n\",\"t$n\",\"all\"\]}"
+        }
+        for {set i 0} {$i < 2000} {incr i} { $c read }
+        $c close
+        set a [r ph.search d VALUES 2 0 1 K 100 EXACT FILTER {.g in ["g3", "g3", "g5", "g3"]}]
+        set pa [dict get [r ph.explain d VALUES 2 0 1 K 100 EXACT FILTER {.g in ["g3", "g3", "g5", "g3"]}] strategy]
+        set b [r ph.search d VALUES 2 0 1 K 100 EXACT FILTER {"t7" in .tags}]
+        set pb [dict get [r ph.explain d VALUES 2 0 1 K 100 EXACT FILTER {"t7" in .tags}] strategy]
+        # the same searches by a full scan (the expression hides the field from the index)
+        set fa [r ph.search d VALUES 2 0 1 K 100 EXACT FILTER {.n + 0 in [3, 5]}]
+        list $pa [llength $a] [llength [lsort -unique $a]] [expr {$a eq $fa}] \
+             $pb [llength $b] [llength [lsort -unique $b]]
+    } {index_scan 20 20 1 index_scan 10 10}
+
     test "PH.ALTER builds in the background while writes go on" {
         set n 40000
         r ph.create m
