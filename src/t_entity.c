@@ -2357,13 +2357,19 @@ static int exact_scan(collection *coll, const float *q, size_t k, search_ctx *sc
 }
 
 typedef struct index_scan_ctx {
+    search_ctx *sctx;
     fieldidx_labelset *seen;
     uint64_t *labels; /* the constraint's candidates, each once */
     size_t n, cap;
 } index_scan_ctx;
 
+/* Collects the candidates; stops (the scan then finds nothing more) when
+ * TIMEOUT passes, checked every 4096 labels. */
 static int index_scan_collect(uint64_t label, void *p) {
     index_scan_ctx *x = p;
+    search_ctx *s = x->sctx;
+    if (s->deadline_us && (x->n & 4095) == 4095 && util_monotonic_us() > s->deadline_us) s->timed_out = 1;
+    if (s->timed_out) return 1;
     if (!fieldidx_labelset_add(x->seen, label)) return 0; /* an array or IN gave it twice */
     if (x->n == x->cap) {
         x->cap = x->cap ? x->cap * 2 : 256;
@@ -2401,7 +2407,7 @@ static int index_scan(collection *coll, const float *q, size_t k, search_ctx *sc
     flat_topk t;
     flat_topk_init(&t, k);
     float *qq = index_query(coll, q);
-    index_scan_ctx x = {search_set(&search_seen_set), NULL, 0, 0};
+    index_scan_ctx x = {sctx, search_set(&search_seen_set), NULL, 0, 0};
     fieldidx_foreach(p->enum_field->idx, p->enum_c, index_scan_collect, &x);
     fieldidx_labelset_clear(x.seen, SEARCH_SET_KEEP);
     for (size_t i = 0; i < x.n && i < 2 * INDEX_SCAN_AHEAD; i++) __builtin_prefetch(ENTITY_OF(x.labels[i]));
