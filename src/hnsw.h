@@ -123,7 +123,12 @@ typedef struct hnsw_search_params {
                                     refused without calling filter. Slots are those
                                     of the caller's locator (hnsw_set_locator). */
     size_t match_words;
+    uint32_t entries; /* ACORN: start from the nearest `entries` nodes of layer 1
+                         (at most HNSW_MAX_ENTRIES; layer 0 in a one-layer graph),
+                         found by an unfiltered beam search there, instead of the
+                         one node the greedy descent ends on; 0: that one node */
 } hnsw_search_params;
+#define HNSW_MAX_ENTRIES 64
 
 typedef struct hnsw_search_stats {
     uint64_t distances;   /* distance computations, all levels */

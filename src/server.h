@@ -717,6 +717,9 @@ struct json_t;
 typedef struct graph_expand_opts graph_expand_opts;
 /* Cap on the nodes one traversal records (config graph-max-traversal). */
 extern long long graph_max_traversal;
+/* Entry points of an ACORN walk, capped by the query's EF (config
+ * acorn-entry-points, 0..HNSW_MAX_ENTRIES; t_entity.c). */
+extern long long acorn_entry_points;
 /* Entity side, defined in t_entity.c: the slot holding the graph node of
  * entity e (o->v.p of an entity value; NULL slot content: no edges), its
  * keyspace name, and its metadata (NULL means {}). */

@@ -68,6 +68,9 @@
 #include "vecfile.h"
 
 #define MAX_K 10000
+
+long long acorn_entry_points = 64;
+_Static_assert(HNSW_MAX_ENTRIES == 64, "config acorn-entry-points allows 0..64");
 #define MAX_EF 65536
 #define MAX_COLLECTIONS 1024
 
@@ -2491,6 +2494,7 @@ static int graph_walk(collection *coll, const float *q, const search_opts *o, se
         sp.nseeds = sctx->nseeds;
         sp.match_slots = sctx->slot_bits;
         sp.match_words = sctx->slot_words;
+        sp.entries = (uint32_t)((size_t)acorn_entry_points < o->ef ? (size_t)acorn_entry_points : o->ef);
     } else {
         if (strategy == PLAN_POSTFILTER) {
             double ef2, s = coll->vectors ? p->est_matches / (double)coll->vectors : 1;

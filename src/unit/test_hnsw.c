@@ -465,7 +465,7 @@ TEST(test_filter_acorn) {
             uint64_t got[K], want[K];
             float d[K];
             call_count cc = {calloc(n, 1), 0, 0, filters[fi]};
-            hnsw_search_params sp = {K, 100, counting_filter, &cc, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0};
+            hnsw_search_params sp = {K, 100, counting_filter, &cc, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0};
             hnsw_search_stats st;
             int r = hnsw_search_ex(h, s, qs + i * dim, &sp, got, d, &st);
             EXPECT(r == K);
@@ -476,7 +476,7 @@ TEST(test_filter_acorn) {
             total += nw;
             repeats += cc.repeats;
             distances += st.distances;
-            hnsw_search_params plain = {K, 100, NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, 0};
+            hnsw_search_params plain = {K, 100, NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, 0, 0};
             hnsw_search_ex(h, s, qs + i * dim, &plain, got, d, &st);
             plain_distances += st.distances;
             free(cc.seen);
@@ -490,21 +490,21 @@ TEST(test_filter_acorn) {
         EXPECT(distances < plain_distances * 2);
     }
     uint64_t got[K];
-    hnsw_search_params none = {K, 50, accept_none, NULL, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0};
+    hnsw_search_params none = {K, 50, accept_none, NULL, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0};
     EXPECT(hnsw_search_ex(h, s, qs, &none, got, NULL, NULL) == 0);
     /* seeds: extra entry points; absent labels are skipped; the results
      * are the same good ones */
     {
         uint64_t seeds[3] = {label_of(7), 999999999ULL, label_of(49)};
         uint64_t a[K], b[K];
-        hnsw_search_params plain = {K, 100, accept_mod7, NULL, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0};
-        hnsw_search_params seeded = {K, 100, accept_mod7, NULL, 0, 1, seeds, 3, 0, NULL, NULL, NULL, 0};
+        hnsw_search_params plain = {K, 100, accept_mod7, NULL, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0};
+        hnsw_search_params seeded = {K, 100, accept_mod7, NULL, 0, 1, seeds, 3, 0, NULL, NULL, NULL, 0, 0};
         int ra = hnsw_search_ex(h, s, qs, &plain, a, NULL, NULL);
         int rb = hnsw_search_ex(h, s, qs, &seeded, b, NULL, NULL);
         EXPECT(ra == K && rb == K && overlap(a, K, b, K) >= K - 1);
     }
     /* a budget stops an ACORN walk too */
-    hnsw_search_params budget = {K, 100, accept_mod7, NULL, 30, 1, NULL, 0, 0, NULL, NULL, NULL, 0};
+    hnsw_search_params budget = {K, 100, accept_mod7, NULL, 30, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0};
     hnsw_search_stats st;
     EXPECT(hnsw_search_ex(h, s, qs, &budget, got, NULL, &st) >= 0 && st.budget_exhausted);
     hnsw_scratch_free(s);
@@ -523,7 +523,7 @@ TEST(test_search_ex_and_budget) {
     uint64_t a[K], b[K];
     float da[K], db[K];
     hnsw_search_stats st;
-    hnsw_search_params sp = {K, 64, NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, 0};
+    hnsw_search_params sp = {K, 64, NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, 0, 0};
     int ra = hnsw_search_ex(h, s, x, &sp, a, da, &st);
     int rb = hnsw_search(h, x, K, 64, NULL, NULL, b, db);
     EXPECT(ra == K && rb == K && memcmp(a, b, sizeof(a)) == 0 && memcmp(da, db, sizeof(da)) == 0);
@@ -837,21 +837,87 @@ TEST(test_acorn_islands) {
     uint64_t seeds[8 + NISL], got[NISL];
     for (size_t j = 0; j < 8; j++) seeds[j] = label_of(PER + j * (PER / 8)); /* A */
     hnsw_scratch *s = hnsw_scratch_new();
-    hnsw_search_params from_a = {NISL, 32, accept_cluster_a, match, 0, 1, seeds, 8, 0, NULL, NULL, NULL, 0};
+    hnsw_search_params from_a = {NISL, 32, accept_cluster_a, match, 0, 1, seeds, 8, 0, NULL, NULL, NULL, 0, 0};
     int r = hnsw_search_ex(h, s, q, &from_a, got, NULL, NULL);
     EXPECT(r == NISL && count_found(got, r, isl, NISL) == 0); /* the walk alone stays in A */
     for (size_t j = 0; j < NISL; j++) seeds[8 + j] = label_of(isl[j]);
-    hnsw_search_params with_islands = {NISL, 32, accept_cluster_a, match, 0, 1, seeds, 8 + NISL, 0, NULL, NULL, NULL, 0};
+    hnsw_search_params with_islands = {NISL, 32, accept_cluster_a, match, 0, 1, seeds, 8 + NISL, 0, NULL, NULL, NULL, 0, 0};
     r = hnsw_search_ex(h, s, q, &with_islands, got, NULL, NULL);
     EXPECT(r == NISL && count_found(got, r, isl, NISL) == NISL);
     /* a non-matching seed is skipped, not walked */
     uint64_t bad = label_of(2 * PER + 1);
-    hnsw_search_params bad_seed = {NISL, 32, accept_cluster_a, match, 0, 1, &bad, 1, 0, NULL, NULL, NULL, 0};
+    hnsw_search_params bad_seed = {NISL, 32, accept_cluster_a, match, 0, 1, &bad, 1, 0, NULL, NULL, NULL, 0, 0};
     r = hnsw_search_ex(h, s, q, &bad_seed, got, NULL, NULL);
     for (int i = 0; i < r; i++) EXPECT(accept_cluster_a(got[i], match));
     hnsw_scratch_free(s);
     hnsw_free(h);
     free(x);
+    free(match);
+}
+
+/* Entry points (hnsw_search_params.entries): on data made of many small
+ * clusters with a filter matching 1% of each (one node per cluster of
+ * 100), the true filtered neighbours of a query lie in several clusters
+ * near it. One entry point starts the ACORN walk in one place, and the
+ * walk, seeing only matching nodes, rarely crosses to the other clusters;
+ * entry points from a beam search on layer 1 start it in all of them
+ * (this build: recall 0.78 from one entry point, 0.91 from 32). */
+static const uint8_t *entries_match; /* exact_knn passes no filter context */
+static bool accept_entries_match(uint64_t label, void *ctx) {
+    (void)ctx;
+    return entries_match[(label - 7) / 1000003ULL];
+}
+
+TEST(test_acorn_entries) {
+    enum { NC = 200, PER = 100, DIM = 32, NQ = 100, EF = 32 };
+    size_t n = (size_t)NC * PER;
+    float *centers = malloc(sizeof(float) * NC * DIM), *x = malloc(sizeof(float) * n * DIM);
+    float *q = malloc(sizeof(float) * NQ * DIM);
+    uint8_t *match = calloc(n, 1);
+    ASSERT(centers && x && q && match);
+    for (size_t i = 0; i < (size_t)NC * DIM; i++) centers[i] = rng_float();
+    for (size_t i = 0; i < n; i++) {
+        size_t c = (i * 7919) % NC; /* clusters interleaved in insertion order */
+        for (size_t d = 0; d < DIM; d++) x[i * DIM + d] = centers[c * DIM + d] + 0.1f * rng_float();
+        match[i] = i % 100 == 0;
+    }
+    for (size_t i = 0; i < NQ; i++) {
+        size_t c = (i * 31) % NC;
+        for (size_t d = 0; d < DIM; d++) q[i * DIM + d] = centers[c * DIM + d] + 0.1f * rng_float();
+    }
+    entries_match = match;
+    hnsw_index *h = build(x, n, DIM, HNSW_METRIC_COSINE, 61, NULL);
+    hnsw_scratch *s = hnsw_scratch_new();
+    ASSERT(h && s);
+    size_t hits[2] = {0, 0}, total = 0;
+    for (size_t i = 0; i < NQ; i++) {
+        uint64_t want[K], got[K];
+        size_t nw = exact_knn(h, HNSW_METRIC_COSINE, q + i * DIM, NULL, DIM, accept_entries_match, K, want);
+        total += nw;
+        for (int mode = 0; mode < 2; mode++) {
+            hnsw_search_params sp = {.k = K, .ef = EF, .filter = accept_cluster_a, .filter_ctx = match, .acorn = 1,
+                                     .entries = mode ? EF : 0};
+            int r = hnsw_search_ex(h, s, q + i * DIM, &sp, got, NULL, NULL);
+            EXPECT(r >= 0 && r <= K);
+            for (int j = 0; j < r; j++) EXPECT(accept_cluster_a(got[j], match));
+            if (r > 0) hits[mode] += overlap(got, (size_t)r, want, nw);
+        }
+    }
+    double one = (double)hits[0] / (double)total, many = (double)hits[1] / (double)total;
+    printf("    ACORN at 1%% on %d clusters: recall@%d %.3f from one entry point, %.3f from %d\n", NC, K, one, many,
+           EF);
+    EXPECT(many >= 0.85);
+    EXPECT(many >= one + 0.08);
+    /* entries above HNSW_MAX_ENTRIES are capped, not an overflow */
+    hnsw_search_params big = {.k = K, .ef = 200, .filter = accept_cluster_a, .filter_ctx = match, .acorn = 1,
+                              .entries = 100000};
+    uint64_t got[K];
+    EXPECT(hnsw_search_ex(h, s, q, &big, got, NULL, NULL) == K);
+    hnsw_scratch_free(s);
+    hnsw_free(h);
+    free(centers);
+    free(x);
+    free(q);
     free(match);
 }
 
@@ -878,8 +944,8 @@ TEST(test_acorn_match_slots) {
     size_t refused_plain = 0, refused_bits = 0, same = 0;
     for (size_t i = 0; i < 20; i++) {
         uint64_t a[K], b[K];
-        hnsw_search_params plain = {K, 64, accept_mod7_counted, &refused_plain, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0};
-        hnsw_search_params mapped = {K, 64, accept_mod7_counted, &refused_bits, 0, 1, NULL, 0, 0, NULL, NULL, bits, words};
+        hnsw_search_params plain = {K, 64, accept_mod7_counted, &refused_plain, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0};
+        hnsw_search_params mapped = {K, 64, accept_mod7_counted, &refused_bits, 0, 1, NULL, 0, 0, NULL, NULL, bits, words, 0};
         int ra = hnsw_search_ex(h, s, x + i * 97 * DIM, &plain, a, NULL, NULL);
         int rb = hnsw_search_ex(h, s, x + i * 97 * DIM, &mapped, b, NULL, NULL);
         same += ra == K && rb == K && memcmp(a, b, sizeof(a)) == 0;
@@ -888,7 +954,7 @@ TEST(test_acorn_match_slots) {
     EXPECT(refused_plain > 0 && refused_bits == 0);
     /* the first result's bit cleared: it is refused */
     uint64_t a[K], b[K];
-    hnsw_search_params mapped = {K, 64, accept_mod7, NULL, 0, 1, NULL, 0, 0, NULL, NULL, bits, words};
+    hnsw_search_params mapped = {K, 64, accept_mod7, NULL, 0, 1, NULL, 0, 0, NULL, NULL, bits, words, 0};
     EXPECT(hnsw_search_ex(h, s, x, &mapped, a, NULL, NULL) == K);
     for (uint32_t slot = 0; slot < hnsw_count(h); slot++)
         if (hnsw_label_at(h, slot) == a[0]) bits[slot >> 6] &= ~(1ULL << (slot & 63));
@@ -897,7 +963,7 @@ TEST(test_acorn_match_slots) {
     for (int i = 0; i < K; i++) gone &= b[i] != a[0];
     EXPECT(gone);
     /* a map shorter than the index refuses the slots beyond it */
-    hnsw_search_params empty = {K, 64, accept_mod7, NULL, 0, 1, NULL, 0, 0, NULL, NULL, bits, 0};
+    hnsw_search_params empty = {K, 64, accept_mod7, NULL, 0, 1, NULL, 0, 0, NULL, NULL, bits, 0, 0};
     EXPECT(hnsw_search_ex(h, s, x, &empty, b, NULL, NULL) == 0);
     free(bits);
     hnsw_scratch_free(s);
@@ -905,7 +971,7 @@ TEST(test_acorn_match_slots) {
     free(x);
 }
 
-/* ACORN walks use three epochs each (refused, transit, entered) in the
+/* ACORN walks use four epochs each (refused, transit, entered, via done) in the
  * visited tags: across the wrap of the 16-bit epochs, mixed with plain
  * walks, every walk gives what a fresh scratch gives. */
 TEST(test_acorn_epoch_wrap) {
@@ -914,7 +980,7 @@ TEST(test_acorn_epoch_wrap) {
     hnsw_index *h = build(x, N, DIM, HNSW_METRIC_L2, 47, NULL);
     hnsw_scratch *s = hnsw_scratch_new();
     ASSERT(h && s);
-    hnsw_search_params acorn = {KK, 8, accept_mod7, NULL, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0}, plain = {.k = 1, .ef = 1};
+    hnsw_search_params acorn = {KK, 8, accept_mod7, NULL, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0}, plain = {.k = 1, .ef = 1};
     uint64_t *want = malloc(sizeof(uint64_t) * N * KK), got[KK], one[1];
     for (size_t i = 0; i < N; i++) {
         hnsw_scratch *fresh = hnsw_scratch_new();
@@ -1434,6 +1500,7 @@ int main(void) {
     RUN(test_acorn_islands);
     RUN(test_acorn_epoch_wrap);
     RUN(test_acorn_match_slots);
+    RUN(test_acorn_entries);
     RUN(test_edge_cases);
     RUN(test_allocation_failures);
     RUN(test_delete_lone_nodes);

@@ -180,6 +180,13 @@ start_server {tags {entity phenix-only filter}} {
         check_selectivities
     } {}
 
+    test "Filtered search vs EXACT with ACORN walks from one entry point (acorn-entry-points 0)" {
+        r config set acorn-entry-points 0
+        set bad [check_selectivities]
+        r config set acorn-entry-points 64
+        list $bad [catch {r config set acorn-entry-points 65}] [lindex [r config get acorn-entry-points] 1]
+    } {{} 1 64}
+
     test "The planner used index scans and graph walks" {
         set info [r ph.info s]
         list [expr {[dict get $info filtered_index_scan] > 0}] \
