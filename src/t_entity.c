@@ -2075,6 +2075,7 @@ typedef struct search_plan {
     /* ANALYZE */
     long long candidates, checks, visited, distances;
     int fallback, timed_out;
+    int entry_points; /* of the last ACORN walk (hnsw_search_params.entries; 0: one) */
     int64_t us_plan, us_setup, us_search, us_fallback;
 } search_plan;
 
@@ -2494,7 +2495,14 @@ static int graph_walk(collection *coll, const float *q, const search_opts *o, se
         sp.nseeds = sctx->nseeds;
         sp.match_slots = sctx->slot_bits;
         sp.match_words = sctx->slot_words;
-        sp.entries = (uint32_t)((size_t)acorn_entry_points < o->ef ? (size_t)acorn_entry_points : o->ef);
+        /* entry points pay when the matches are too sparse for their
+         * subgraph to hang together: fewer than one matching neighbour
+         * per node (2M x selectivity < 1); denser matches are reached
+         * from one start, and the beam on layer 1 would only add time */
+        double sel = coll->vectors ? p->est_matches / (double)coll->vectors : 1;
+        if (sel * 2.0 * coll->M < 1.0)
+            sp.entries = (uint32_t)((size_t)acorn_entry_points < o->ef ? (size_t)acorn_entry_points : o->ef);
+        p->entry_points = (int)sp.entries;
     } else {
         if (strategy == PLAN_POSTFILTER) {
             double ef2, s = coll->vectors ? p->est_matches / (double)coll->vectors : 1;
@@ -2949,13 +2957,14 @@ static void reply_plan(client *c, collection *coll, const search_opts *o, const 
     }
     if (!o->analyze) return;
     add_reply_bulk_cstr(c, "analyze");
-    add_reply_map_len(c, 11);
+    add_reply_map_len(c, 12);
     reply_kv_long(c, "results", n);
     reply_kv_long(c, "candidates", p->candidates);
     reply_kv_long(c, "filter_checks", p->checks);
     reply_kv_long(c, "visited", p->visited);
     reply_kv_long(c, "distances", p->distances);
     reply_kv_long(c, "fallback", p->fallback);
+    reply_kv_long(c, "entry_points", p->entry_points);
     reply_kv_long(c, "timed_out", p->timed_out);
     reply_kv_long(c, "us_plan", p->us_plan);
     reply_kv_long(c, "us_setup", p->us_setup);

@@ -95,7 +95,7 @@ start_server {tags {entity phenix-only filter}} {
              [dict keys [dict get $an analyze]] [dict get $an analyze results] [dict get $an analyze candidates] \
              [dict get $plain strategy] [dict get $plain estimate_source] [dict get $sampled estimate_source] \
              [dict get $sampled index_field]
-    } {{strategy estimate_source estimated_matches selectivity vectors k ef index_field index_candidates costs} index_scan index 10 .k {index_scan full_scan acorn postfilter} {results candidates filter_checks visited distances fallback timed_out us_plan us_setup us_search us_fallback} 3 10 hnsw none sample {}}
+    } {{strategy estimate_source estimated_matches selectivity vectors k ef index_field index_candidates costs} index_scan index 10 .k {index_scan full_scan acorn postfilter} {results candidates filter_checks visited distances fallback entry_points timed_out us_plan us_setup us_search us_fallback} 3 10 hnsw none sample {}}
 
     test "Field indexes on FLAT collections, with LIKE and RADIUS" {
         r ph.create fl DIM 2 METRIC L2 INDEX FLAT FIELD .g TAG FIELD .n NUMERIC
