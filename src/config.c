@@ -19,6 +19,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "el.h"
 #include "persist.h"
 #include "server.h"
 
@@ -114,6 +115,7 @@ static config_entry configs[] = {
     {"busy-reply-threshold", CT_LL, 0, &server.busy_reply_threshold, 0, LLONG_MAX, "5000", NULL, NULL, NULL, NULL},
     {"lua-time-limit", CT_LL, 0, &server.busy_reply_threshold, 0, LLONG_MAX, "5000", NULL, NULL, NULL, NULL},
     {"acorn-entry-points", CT_LL, 0, &acorn_entry_points, 0, 64, "64", NULL, NULL, NULL, NULL},
+    {"busy-poll-us", CT_LL, 0, &el_busy_poll_us, 0, 10000, "50", NULL, NULL, NULL, NULL},
     {"graph-max-traversal", CT_LL, 0, &graph_max_traversal, 1, 1000000000LL, "1000000", NULL, NULL, NULL, NULL},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL},
 };

@@ -163,12 +163,30 @@ static void run_timers(el_loop *loop) {
     }
 }
 
+long long el_busy_poll_us = 50;
+
 void el_run(el_loop *loop) {
     loop->stop = 0;
     while (!loop->stop) {
         if (loop->cb.before_sleep) loop->cb.before_sleep(loop);
         if (loop->stop) break;
-        loop->be->poll(loop, next_timeout_ms(loop));
+        long long timeout = next_timeout_ms(loop);
+        int n = 0;
+        if (el_busy_poll_us > 0 && loop->spin && timeout != 0) {
+            /* the last events came sooner than the budget: look for the
+             * next ones without sleeping, so that nobody has to wake us */
+            int64_t end = util_monotonic_us() + el_busy_poll_us;
+            do {
+                n = loop->be->poll(loop, 0);
+            } while (n == 0 && !loop->stop && util_monotonic_us() < end);
+        }
+        if (n == 0 && !loop->stop) {
+            int64_t t0 = util_monotonic_us();
+            n = loop->be->poll(loop, timeout);
+            loop->spin = n > 0 && util_monotonic_us() - t0 < el_busy_poll_us;
+        } else {
+            loop->spin = 1;
+        }
         run_timers(loop);
     }
 }

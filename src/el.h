@@ -106,8 +106,9 @@ typedef struct el_backend {
     int (*conn_start)(el_loop *loop, el_conn *c);
     int (*conn_send)(el_loop *loop, el_conn *c, struct iovec *iov, int cnt);
     void (*conn_close)(el_loop *loop, el_conn *c);
-    /* Waits up to timeout_ms (-1: forever) and dispatches completions. */
-    void (*poll)(el_loop *loop, long long timeout_ms);
+    /* Waits up to timeout_ms (-1: forever) and dispatches completions;
+     * returns how many it dispatched (events, completions). */
+    int (*poll)(el_loop *loop, long long timeout_ms);
     int (*watch)(el_loop *loop, struct el_watch *w);
 } el_backend;
 
@@ -146,7 +147,18 @@ struct el_loop {
     long long live_conns; /* started and not yet released */
     int nesting;          /* > 0 inside el_poll_nested */
     el_watch *watches;
+    int spin;             /* el_run: busy-poll before the next sleep */
 };
+
+/* Busy polling (config busy-poll-us): when the last events came sooner
+ * than this many microseconds after el_run started to wait for them (or
+ * were found by busy polling), el_run polls without blocking for up to
+ * this long before it sleeps again. A sleeping loop is woken by whoever
+ * sends it data, and that wake-up (an inter-processor interrupt, a VM exit
+ * on a virtual machine) is paid by the sender: on loopback, by the
+ * clients. Idle or lightly loaded, the loop sleeps as before. 0 turns it
+ * off. */
+extern long long el_busy_poll_us;
 
 /* Backends call this when a closing connection has nothing in flight. */
 void el_release(el_loop *loop, el_conn *c);

@@ -167,7 +167,7 @@ static int ep_watch(el_loop *loop, el_watch *w) {
     return epoll_ctl(s->epfd, EPOLL_CTL_ADD, w->fd, &ev) < 0 ? -errno : 0;
 }
 
-static void ep_poll(el_loop *loop, long long timeout_ms) {
+static int ep_poll(el_loop *loop, long long timeout_ms) {
     epoll_state *s = loop->be_state;
     struct epoll_event evs[MAX_EVENTS];
     if (s->done || s->releasing) timeout_ms = 0;
@@ -199,6 +199,7 @@ static void ep_poll(el_loop *loop, long long timeout_ms) {
     }
     report_done(loop, s);
     release_closed(loop, s);
+    return n > 0 ? n : 0;
 }
 
 const el_backend el_epoll_backend = {

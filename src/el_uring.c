@@ -254,10 +254,15 @@ static void handle_watch(uring_state *s, el_watch *w, struct io_uring_cqe *cqe) 
     if (cqe->res >= 0) w->fn(w->ud);
 }
 
-static void uring_poll(el_loop *loop, long long timeout_ms) {
+static int uring_poll(el_loop *loop, long long timeout_ms) {
     uring_state *s = loop->be_state;
     struct io_uring_cqe *cqe;
-    if (timeout_ms < 0) {
+    if (timeout_ms == 0) {
+        /* no waiting at all (a zero timeout would still enter the wait
+         * path, registering as a waiter that senders then wake): submit,
+         * run the deferred completions, take what is there */
+        io_uring_submit_and_get_events(&s->ring);
+    } else if (timeout_ms < 0) {
         io_uring_submit_and_wait(&s->ring, 1);
     } else {
         struct __kernel_timespec ts = {.tv_sec = timeout_ms / 1000, .tv_nsec = (timeout_ms % 1000) * 1000000};
@@ -266,7 +271,9 @@ static void uring_poll(el_loop *loop, long long timeout_ms) {
     /* Each completion is consumed (CQ head advanced) before it is
      * dispatched, so a callback may poll again (el_poll_nested) without
      * seeing the same completion twice. */
+    int n = 0;
     while (io_uring_peek_cqe(&s->ring, &cqe) == 0 && cqe) {
+        n++;
         struct io_uring_cqe copy = *cqe;
         io_uring_cqe_seen(&s->ring, cqe);
         void *p = (void *)(uintptr_t)(copy.user_data & ~(uint64_t)7);
@@ -278,6 +285,7 @@ static void uring_poll(el_loop *loop, long long timeout_ms) {
         default: break;
         }
     }
+    return n;
 }
 
 const el_backend el_uring_backend = {

@@ -25,6 +25,21 @@ proc event_loop_workload {} {
     return ok
 }
 
+# busy-poll-us (docs/configuration.md): 0 (never poll without sleeping) and
+# 10000 (poll up to 10 ms before sleeping). Each must run the workload, and a
+# timer (a BLPOP timeout) must still fire while the loop busy-polls; values
+# out of range are refused.
+proc busy_poll_workloads {} {
+    set out {}
+    lappend out [expr {[catch {r config set busy-poll-us 10001}] && [catch {r config set busy-poll-us -1}] ? "ok" : "range"}]
+    foreach v {0 10000} {
+        r config set busy-poll-us $v
+        lappend out [event_loop_workload] [lindex [r config get busy-poll-us] 1] [r blpop el:nolist 0.1]
+    }
+    r config set busy-poll-us 50
+    set out
+}
+
 set ::auto_backend ""
 
 start_server {tags {event-loop phenix-only}} {
@@ -54,6 +69,10 @@ start_server {tags {event-loop phenix-only} overrides {event-loop epoll}} {
     test "event-loop epoll: pipeline, big value and 200 clients" {
         event_loop_workload
     } {ok}
+
+    test "event-loop epoll: the workload and timers with busy polling off and long" {
+        busy_poll_workloads
+    } {ok ok 0 {} ok 10000 {}}
 }
 
 start_server {tags {event-loop phenix-only} overrides {event-loop auto}} {
@@ -74,6 +93,10 @@ if {$::auto_backend eq "uring"} {
         test "event-loop uring: pipeline, big value and 200 clients" {
             event_loop_workload
         } {ok}
+
+        test "event-loop uring: the workload and timers with busy polling off and long" {
+            busy_poll_workloads
+        } {ok ok 0 {} ok 10000 {}}
     }
 } elseif {!$::redis_mode} {
     ::t::record_skip "event-loop uring tests: io_uring is not available here (auto chose '$::auto_backend')"
