@@ -1196,6 +1196,7 @@ int hnsw_search_ex(const hnsw_index *h, hnsw_scratch *s, const float *query, con
          * beam search finds the entry points (see search_layer_acorn) */
         size_t nentries = sp->acorn && sp->filter ? sp->entries : 0;
         if (nentries > HNSW_MAX_ENTRIES) nentries = HNSW_MAX_ENTRIES;
+        if (nentries > ef) nentries = ef; /* the scratch's result heap holds ef + 1 */
         int entry_layer = nentries && h->max_level > 0 ? 1 : 0;
         for (int l = h->max_level; l > entry_layer; l--) greedy_walk(h, s, q, &ep, &d, l);
         layer_filter f = {sp->filter, sp->filter_ctx, sp->max_distances, sp->match_slots, sp->match_words};

@@ -124,7 +124,7 @@ typedef struct hnsw_search_params {
                                     of the caller's locator (hnsw_set_locator). */
     size_t match_words;
     uint32_t entries; /* ACORN: start from the nearest `entries` nodes of layer 1
-                         (at most HNSW_MAX_ENTRIES; layer 0 in a one-layer graph),
+                         (at most HNSW_MAX_ENTRIES and ef; layer 0 in a one-layer graph),
                          found by an unfiltered beam search there, instead of the
                          one node the greedy descent ends on; 0: that one node */
 } hnsw_search_params;

@@ -913,6 +913,13 @@ TEST(test_acorn_entries) {
                               .entries = 100000};
     uint64_t got[K];
     EXPECT(hnsw_search_ex(h, s, q, &big, got, NULL, NULL) == K);
+    /* and above ef (the result heap holds ef + 1; ASan sees an overflow) */
+    hnsw_search_params narrow = {.k = K, .ef = K, .filter = accept_cluster_a, .filter_ctx = match, .acorn = 1,
+                                 .entries = HNSW_MAX_ENTRIES};
+    hnsw_scratch *fresh = hnsw_scratch_new();
+    ASSERT(fresh);
+    EXPECT(hnsw_search_ex(h, fresh, q, &narrow, got, NULL, NULL) >= 0);
+    hnsw_scratch_free(fresh);
     hnsw_scratch_free(s);
     hnsw_free(h);
     free(centers);
