@@ -68,11 +68,11 @@
 #include "vecfile.h"
 
 #define MAX_K 10000
+#define MAX_EF 65536
+#define MAX_COLLECTIONS 1024
 
 long long acorn_entry_points = 64;
 _Static_assert(HNSW_MAX_ENTRIES == 64, "config acorn-entry-points allows 0..64");
-#define MAX_EF 65536
-#define MAX_COLLECTIONS 1024
 
 enum { INDEX_HNSW = 0, INDEX_FLAT = 1, INDEX_IVFPQ = 2 };
 
@@ -2191,6 +2191,12 @@ static void plan_estimate(collection *coll, const filter_expr *f, search_plan *p
     else if (all && nc == 1 && p->enum_field) p->use_matchset = 1;
 }
 
+/* The estimated fraction of the collection's vectors that match plan p's
+ * filter (1 for an empty collection). */
+static double plan_selectivity(const collection *coll, const search_plan *p) {
+    return coll->vectors ? p->est_matches / (double)coll->vectors : 1;
+}
+
 /* The planner's corrections that apply to plan p: its index field's, else
  * the collection's. */
 static double *plan_factors(collection *coll, const search_plan *p) {
@@ -2235,7 +2241,7 @@ static void plan_search(collection *coll, const search_opts *o, search_plan *p) 
     if (p->probe_decides) {
         in.ns_check = ns_probe;
     } else if (p->probe_field) {
-        double ps = coll->vectors ? p->est_matches / (double)coll->vectors : 1;
+        double ps = plan_selectivity(coll, p);
         in.ns_check = ns_probe + (ps < 1 ? ps : 1) * ns_eval;
     }
     planner_choose(&in, &p->pp);
@@ -2499,13 +2505,12 @@ static int graph_walk(collection *coll, const float *q, const search_opts *o, se
          * subgraph to hang together: fewer than one matching neighbour
          * per node (2M x selectivity < 1); denser matches are reached
          * from one start, and the beam on layer 1 would only add time */
-        double sel = coll->vectors ? p->est_matches / (double)coll->vectors : 1;
-        if (sel * 2.0 * coll->M < 1.0)
+        if (plan_selectivity(coll, p) * 2.0 * coll->M < 1.0)
             sp.entries = (uint32_t)((size_t)acorn_entry_points < o->ef ? (size_t)acorn_entry_points : o->ef);
         p->entry_points = (int)sp.entries;
     } else {
         if (strategy == PLAN_POSTFILTER) {
-            double ef2, s = coll->vectors ? p->est_matches / (double)coll->vectors : 1;
+            double ef2, s = plan_selectivity(coll, p);
             sp.k = (size_t)planner_overfetch((double)o->k, (double)o->ef, s, MAX_K, &ef2);
             sp.ef = ef2 > MAX_EF ? MAX_EF : (size_t)ef2;
             post = sctx->filter;
