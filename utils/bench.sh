@@ -15,6 +15,9 @@
 # timeout, a missing result, a server that died). Its warnings (such as "Could not
 # fetch server CONFIG") are listed too but do not make the run fail.
 #
+# Before the table, each server gets an unmeasured warm-up run (SET GET LPUSH LPOP
+# SADD HSET ZADD, 50 clients).
+#
 # -n is sized so one run takes about BENCH_SECONDS: a short calibration run of each
 # test against redis-server measures its rate first. Both servers always get the
 # same -n.
@@ -192,6 +195,14 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR) prin
 
 start phenix "$PHENIX_SERVER"
 start redis "$REDIS_SERVER" --save '' --appendonly no
+# Warm-up, not measured: the first runs of a fresh process (page faults of the
+# first buffers, the CPUs' frequency and caches) were the noisiest of the table.
+for s in phenix redis; do
+    "${BENCH_PREFIX[@]}" redis-benchmark -h 127.0.0.1 -p "${PORT[$s]}" -c 50 -n "$([ "$QUICK" = 1 ] && echo 20000 || echo 200000)" \
+        -r "$KEYSPACE" -q -t set,get,lpush,lpop,sadd,hset,zadd >/dev/null 2>&1
+    redis-cli -p "${PORT[$s]}" FLUSHALL >/dev/null
+done
+
 # The lrange_100 and zrange_100 rows read a 100-element list and sorted set
 # (custom commands: redis-benchmark's own lrange_100 row first runs an LPUSH
 # row of its own).
