@@ -154,6 +154,10 @@
  *     the walk reads no node's links twice as a second hop. The server's seeds include "islands", matching
  *     nodes with no matching neighbour, which no ACORN-1 walk can reach
  *     (hnsw_count_matching_links finds them).
+ * 10. Widened results (hnsw_search_params.widen), for a caller that
+ *     post-filters: the k results are the k nearest of every node the
+ *     layer-0 walk computed a distance to, while ef alone bounds the walk;
+ *     the paper returns the k best of the ef kept (and needs ef >= k).
  *
  * Naming: public hnsw_*; static helpers are verbs on what they touch
  * (links_at, idlist_add, col_reserve, label_find). "slot" is an internal
@@ -376,6 +380,9 @@ struct hnsw_scratch {
     size_t qbuf_cap;
     float *xbuf; /* an exact vector read through hnsw_vector_fn */
     size_t xbuf_cap;
+    cand *all; /* widened walks: every node given a distance on layer 0 */
+    size_t nall, all_cap;
+    int collect; /* the running layer-0 walk appends to all */
     uint8_t *qcode; /* the query's code (quantized walks) */
     size_t qcode_cap;
     int kind;       /* representation the running walk compares (KIND_*) */
@@ -754,6 +761,9 @@ static void scratch_release(hnsw_scratch *s) {
     mem_free(&s->mem, s->cands);
     mem_free(&s->mem, s->res);
     mem_free(&s->mem, s->todo);
+    mem_free(&s->mem, s->all);
+    s->all = NULL;
+    s->nall = s->all_cap = 0;
     mem_free(&s->mem, s->qbuf);
     mem_free(&s->mem, s->qcode);
     s->qcode = NULL;
@@ -885,6 +895,16 @@ static inline void queue_candidate(hnsw_scratch *s, cand c) {
     minheap_push(s->cands, &s->ncands, c);
 }
 
+/* A widened walk remembers every node it gave a distance to. */
+static inline void collect_node(hnsw_scratch *s, cand c) {
+    if (s->nall == s->all_cap &&
+        scratch_grow(&s->mem, (void **)&s->all, &s->all_cap, s->nall + 1, sizeof(cand), 0)) {
+        s->oom = 1;
+        return;
+    }
+    s->all[s->nall++] = c;
+}
+
 static inline void offer_result(hnsw_scratch *s, size_t ef, cand c) {
     maxheap_push(s->res, &s->nres, c);
     if (s->nres > ef) heap_pop(s->res, &s->nres, 1);
@@ -908,6 +928,7 @@ static void expand_node(const hnsw_index *h, hnsw_scratch *s, const void *q, uin
     for (uint32_t i = 0; i < m; i++) {
         uint32_t id = s->todo[i];
         float d = node_dist(h, s, q, id);
+        if (s->collect) collect_node(s, (cand){d, id});
         if (s->nres < ef || d < s->res[0].d) {
             queue_candidate(s, (cand){d, id});
             if (accepts(h, s, f, id)) offer_result(s, ef, (cand){d, id});
@@ -924,6 +945,7 @@ static void search_layer(const hnsw_index *h, hnsw_scratch *s, const void *q, co
     for (size_t i = 0; i < neps; i++) {
         if (s->visited[eps[i].id] == epoch) continue;
         s->visited[eps[i].id] = epoch;
+        if (s->collect) collect_node(s, eps[i]);
         queue_candidate(s, eps[i]);
         if (accepts(h, s, f, eps[i].id)) offer_result(s, ef, eps[i]);
     }
@@ -1043,6 +1065,7 @@ static void expand_acorn(const hnsw_index *h, hnsw_scratch *s, const void *q, ui
     for (uint32_t i = 0; i < m; i++) {
         uint32_t id = s->todo[i];
         float d = node_dist(h, s, q, id);
+        if (s->collect) collect_node(s, (cand){d, id});
         if (s->nres < ef || d < s->res[0].d) {
             queue_candidate(s, (cand){d, id});
             offer_result(s, ef, (cand){d, id});
@@ -1150,6 +1173,26 @@ static size_t rescore_results(const hnsw_index *h, hnsw_scratch *s, const hnsw_s
     return n;
 }
 
+/* Widened results. A walk with list size ef computes distances to many
+ * more nodes than the ef it keeps: every unvisited neighbour of each node
+ * it expands (on clustered data about 15 ef), the nearest of them around
+ * the query. Keeping the k nearest of all of them, rather than walking
+ * with a list of k, gives a post-filter search the k candidates it
+ * over-fetches (k = several K / selectivity) for the work of an ef walk.
+ * They are not the exact k nearest: a node no expansion reached is
+ * missing, which is why the caller checks recall against EXACT and keeps
+ * ef large enough for it. Leaves the k nearest accepted ones in s->res. */
+static void widened_results(const hnsw_index *h, hnsw_scratch *s, const layer_filter *f, size_t k) {
+    s->nres = 0;
+    for (size_t i = 0; i < s->nall; i++) {
+        cand c = s->all[i];
+        if (s->nres >= k && c.d >= s->res[0].d) continue;
+        if (!accepts(h, s, f, c.id)) continue;
+        maxheap_push(s->res, &s->nres, c);
+        if (s->nres > k) heap_pop(s->res, &s->nres, 1);
+    }
+}
+
 int hnsw_search_ex(const hnsw_index *h, hnsw_scratch *s, const float *query, const hnsw_search_params *sp,
                    uint64_t *labels, float *dists, hnsw_search_stats *stats) {
     if (!s || !sp) return HNSW_ERR_ARG;
@@ -1165,10 +1208,12 @@ int hnsw_search_ex(const hnsw_index *h, hnsw_scratch *s, const float *query, con
     if (h->p.quant) keep = k * (sp->rescore ? (sp->rescore > 100 ? 100 : sp->rescore) : h->p.rescore);
     if (keep > h->count) keep = h->count;
     size_t ef = sp->ef < h->count ? sp->ef : h->count;
-    if (ef < keep) ef = keep;
+    int widen = sp->widen && !sp->acorn && !h->p.quant;
+    if (ef < keep && !widen) ef = keep;
+    if (ef < 1) ef = 1;
     int found = 0;
     if (k && h->count) {
-        if (scratch_prepare(s, h->count, ef, h->m0, h->p.dim) != 0) return HNSW_ERR_NOMEM;
+        if (scratch_prepare(s, h->count, ef > k ? ef : k, h->m0, h->p.dim) != 0) return HNSW_ERR_NOMEM;
         const float *qf = query;
         if (h->p.metric == HNSW_METRIC_COSINE) {
             memcpy(s->qbuf, query, vec_bytes(h));
@@ -1212,7 +1257,11 @@ int hnsw_search_ex(const hnsw_index *h, hnsw_scratch *s, const float *query, con
             }
             search_layer_acorn(h, s, q, eps, neps, ef, &f, sp);
         } else {
+            s->nall = 0;
+            s->collect = widen;
             search_layer(h, s, q, &start, 1, ef, 0, &f);
+            s->collect = 0;
+            if (widen) widened_results(h, s, &f, k);
         }
         if (h->p.quant) {
             /* the candidate heap is free now and holds ef + 1 >= keep entries */
@@ -1238,7 +1287,7 @@ int hnsw_search_ex(const hnsw_index *h, hnsw_scratch *s, const float *query, con
 
 int hnsw_search(hnsw_index *h, const float *query, size_t k, size_t ef, hnsw_filter_fn filter,
                 void *filter_ctx, uint64_t *labels, float *dists) {
-    hnsw_search_params sp = {k, ef, filter, filter_ctx, 0, 0, NULL, 0, 0, NULL, NULL, NULL, 0, 0};
+    hnsw_search_params sp = {.k = k, .ef = ef, .filter = filter, .filter_ctx = filter_ctx};
     return hnsw_search_ex(h, &h->scratch, query, &sp, labels, dists, NULL);
 }
 

@@ -127,6 +127,11 @@ typedef struct hnsw_search_params {
                          (at most HNSW_MAX_ENTRIES and ef; layer 0 in a one-layer graph),
                          found by an unfiltered beam search there, instead of the
                          one node the greedy descent ends on; 0: that one node */
+    int widen; /* not ACORN, fp32 walk: the k results are the k nearest (that the filter
+                  accepts) of every node the layer-0 walk computed a distance to, and ef
+                  is not raised to k: ef bounds the walk's work, k may exceed it. A
+                  post-filter over-fetch gets its k candidates from an ef walk instead
+                  of a k walk (see hnsw.c, "Widened results") */
 } hnsw_search_params;
 #define HNSW_MAX_ENTRIES 64
 

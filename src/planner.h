@@ -55,6 +55,7 @@ typedef struct planner_input {
     double walk_setup;  /* ns spent before a walk (building a match set) */
     double factor[PLAN_COUNT]; /* per strategy: measured / predicted time of
                                   past runs, scaling its cost (0: 1) */
+    int widen;            /* POSTFILTER walks are widened (planner_overfetch) */
     double post_fallback; /* the fraction of past POSTFILTER walks that ended
                              short and were finished by an ACORN walk (a filter
                              correlated with the vectors): that fraction of the
@@ -73,9 +74,13 @@ typedef struct planner_plan {
 void planner_choose(const planner_input *in, planner_plan *out);
 
 /* The over-fetch of a POSTFILTER plan: the K' results to ask the walk for
- * (K' >= k, at most max_k) at selectivity s; *ef_out gets the EF to use
- * (max(ef, K')). */
-double planner_overfetch(double k, double ef, double s, double max_k, double *ef_out);
+ * (K' >= k, at most max_k) at selectivity s; *ef_out gets the EF to use.
+ * A plain walk returns its own best results, so its EF is max(ef, K'), with
+ * K' = 1.5 k / s + k. A widened walk (widen != 0: hnsw_search_params.widen)
+ * returns the K' nearest of every node it computed, so its EF only needs to
+ * hold k matches on average, max(ef, k / s), and K' = 3 k / s + k costs
+ * nothing more: the margin that keeps walks from ending short. */
+double planner_overfetch(double k, double ef, double s, double max_k, int widen, double *ef_out);
 
 /* "index_scan", "full_scan", "acorn", "postfilter". */
 const char *planner_strategy_name(planner_strategy s);

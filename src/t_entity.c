@@ -2203,6 +2203,10 @@ static double *plan_factors(collection *coll, const search_plan *p) {
     return p->enum_field ? ((coll_field *)p->enum_field)->plan_factor : coll->plan_factor;
 }
 
+/* 1 when POSTFILTER walks are widened: fp32 HNSW walks (a quantized walk
+ * keeps its candidates for rescoring instead). */
+static int post_widened(const collection *coll) { return coll->hnsw && coll->quant == HNSW_QUANT_NONE; }
+
 /* The fraction of post-filter walks finished by an ACORN walk, for plan p
  * (planner_input.post_fallback): its index field's, else the collection's. */
 static double *plan_post_fallback(collection *coll, const search_plan *p) {
@@ -2238,6 +2242,7 @@ static void plan_search(collection *coll, const search_opts *o, search_plan *p) 
     double *factors = plan_factors(coll, p);
     memcpy(in.factor, factors, sizeof(in.factor));
     in.post_fallback = *plan_post_fallback(coll, p);
+    in.widen = post_widened(coll);
     if (p->probe_decides) {
         in.ns_check = ns_probe;
     } else if (p->probe_field) {
@@ -2511,7 +2516,8 @@ static int graph_walk(collection *coll, const float *q, const search_opts *o, se
     } else {
         if (strategy == PLAN_POSTFILTER) {
             double ef2, s = plan_selectivity(coll, p);
-            sp.k = (size_t)planner_overfetch((double)o->k, (double)o->ef, s, MAX_K, &ef2);
+            sp.widen = post_widened(coll);
+            sp.k = (size_t)planner_overfetch((double)o->k, (double)o->ef, s, MAX_K, sp.widen, &ef2);
             sp.ef = ef2 > MAX_EF ? MAX_EF : (size_t)ef2;
             post = sctx->filter;
             sctx->filter = NULL; /* the walk checks only LIKE and expiry */

@@ -465,7 +465,7 @@ TEST(test_filter_acorn) {
             uint64_t got[K], want[K];
             float d[K];
             call_count cc = {calloc(n, 1), 0, 0, filters[fi]};
-            hnsw_search_params sp = {K, 100, counting_filter, &cc, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0};
+            hnsw_search_params sp = {K, 100, counting_filter, &cc, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0};
             hnsw_search_stats st;
             int r = hnsw_search_ex(h, s, qs + i * dim, &sp, got, d, &st);
             EXPECT(r == K);
@@ -476,7 +476,7 @@ TEST(test_filter_acorn) {
             total += nw;
             repeats += cc.repeats;
             distances += st.distances;
-            hnsw_search_params plain = {K, 100, NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, 0, 0};
+            hnsw_search_params plain = {K, 100, NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0};
             hnsw_search_ex(h, s, qs + i * dim, &plain, got, d, &st);
             plain_distances += st.distances;
             free(cc.seen);
@@ -490,21 +490,21 @@ TEST(test_filter_acorn) {
         EXPECT(distances < plain_distances * 2);
     }
     uint64_t got[K];
-    hnsw_search_params none = {K, 50, accept_none, NULL, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0};
+    hnsw_search_params none = {K, 50, accept_none, NULL, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0};
     EXPECT(hnsw_search_ex(h, s, qs, &none, got, NULL, NULL) == 0);
     /* seeds: extra entry points; absent labels are skipped; the results
      * are the same good ones */
     {
         uint64_t seeds[3] = {label_of(7), 999999999ULL, label_of(49)};
         uint64_t a[K], b[K];
-        hnsw_search_params plain = {K, 100, accept_mod7, NULL, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0};
-        hnsw_search_params seeded = {K, 100, accept_mod7, NULL, 0, 1, seeds, 3, 0, NULL, NULL, NULL, 0, 0};
+        hnsw_search_params plain = {K, 100, accept_mod7, NULL, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0};
+        hnsw_search_params seeded = {K, 100, accept_mod7, NULL, 0, 1, seeds, 3, 0, NULL, NULL, NULL, 0, 0, 0};
         int ra = hnsw_search_ex(h, s, qs, &plain, a, NULL, NULL);
         int rb = hnsw_search_ex(h, s, qs, &seeded, b, NULL, NULL);
         EXPECT(ra == K && rb == K && overlap(a, K, b, K) >= K - 1);
     }
     /* a budget stops an ACORN walk too */
-    hnsw_search_params budget = {K, 100, accept_mod7, NULL, 30, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0};
+    hnsw_search_params budget = {K, 100, accept_mod7, NULL, 30, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0};
     hnsw_search_stats st;
     EXPECT(hnsw_search_ex(h, s, qs, &budget, got, NULL, &st) >= 0 && st.budget_exhausted);
     hnsw_scratch_free(s);
@@ -523,7 +523,7 @@ TEST(test_search_ex_and_budget) {
     uint64_t a[K], b[K];
     float da[K], db[K];
     hnsw_search_stats st;
-    hnsw_search_params sp = {K, 64, NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, 0, 0};
+    hnsw_search_params sp = {K, 64, NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0};
     int ra = hnsw_search_ex(h, s, x, &sp, a, da, &st);
     int rb = hnsw_search(h, x, K, 64, NULL, NULL, b, db);
     EXPECT(ra == K && rb == K && memcmp(a, b, sizeof(a)) == 0 && memcmp(da, db, sizeof(da)) == 0);
@@ -546,6 +546,69 @@ TEST(test_search_ex_and_budget) {
     free(all);
     hnsw_scratch_free(s);
     hnsw_scratch_free(NULL);
+    hnsw_free(h);
+    free(x);
+}
+
+/* Widened walks (hnsw_search_params.widen): k candidates for a post-filter
+ * from an ef walk. They come sorted, once each, accepted by the walk's
+ * filter; the work is exactly the ef walk's; and post-filtering them finds
+ * far more of the exact filtered top K than post-filtering the walk's own ef
+ * results (of which 1 in 7 match: often fewer than K). */
+#define WIDEN_EF 60
+TEST(test_widen) {
+    size_t n = 5000, dim = 32, nq = 50, wide = 200;
+    float *x = random_vectors(n, dim);
+    hnsw_index *h = build(x, n, dim, HNSW_METRIC_L2, 21, NULL);
+    ASSERT(h);
+    hnsw_scratch *s = hnsw_scratch_new_cached();
+    uint64_t *got = malloc(wide * sizeof(uint64_t)), *full = malloc(wide * sizeof(uint64_t));
+    float *d = malloc(wide * sizeof(float));
+    uint64_t want[K], kept[K];
+    size_t hits = 0, hits_full = 0, total = 0, sorted = 1, unique = 1, refused = 0;
+    uint64_t dist_wide = 0, dist_full = 0;
+    for (size_t qi = 0; qi < nq; qi++) {
+        const float *q = x + (qi * 97 % n) * dim;
+        hnsw_search_params sp = {.k = wide, .ef = WIDEN_EF, .widen = 1};
+        hnsw_search_stats st;
+        int r = hnsw_search_ex(h, s, q, &sp, got, d, &st);
+        EXPECT(r == (int)wide);
+        if (r != (int)wide) break;
+        dist_wide += st.distances;
+        for (int i = 1; i < r; i++) sorted &= d[i - 1] <= d[i];
+        for (int i = 0; i < r; i++)
+            for (int j = i + 1; j < r; j++) unique &= got[i] != got[j];
+        /* post-filter the widened list: the first K that pass accept_mod7 */
+        size_t nk = 0;
+        for (int i = 0; i < r && nk < K; i++)
+            if (accept_mod7(got[i], NULL)) kept[nk++] = got[i];
+        size_t nw = exact_knn(h, HNSW_METRIC_L2, q, NULL, dim, accept_mod7, K, want);
+        hits += overlap(kept, nk, want, nw);
+        total += nw;
+        /* the same work without widening: what a walk of list size ef gives */
+        hnsw_search_params fullp = {.k = WIDEN_EF, .ef = WIDEN_EF};
+        int rf = hnsw_search_ex(h, s, q, &fullp, full, NULL, &st);
+        EXPECT(rf == WIDEN_EF);
+        dist_full += st.distances;
+        nk = 0;
+        for (int i = 0; i < rf && nk < K; i++)
+            if (accept_mod7(full[i], NULL)) kept[nk++] = full[i];
+        hits_full += overlap(kept, nk, want, nw);
+        /* with the walk's filter, every result is accepted */
+        hnsw_search_params fp = {.k = wide, .ef = WIDEN_EF, .widen = 1, .filter = accept_half};
+        r = hnsw_search_ex(h, s, q, &fp, got, NULL, NULL);
+        EXPECT(r > 0);
+        for (int i = 0; i < r; i++) refused += !accept_half(got[i], NULL);
+    }
+    double recall = total ? (double)hits / (double)total : 0, recall_full = total ? (double)hits_full / (double)total : 0;
+    printf("    post-filter (1 in 7), ef %d: recall@%d %.4f from the widened %zu (%.0f distances), %.4f from the walk's "
+           "%d (%.0f)\n", WIDEN_EF, K, recall, wide, (double)dist_wide / nq, recall_full, WIDEN_EF, (double)dist_full / nq);
+    EXPECT(sorted && unique && refused == 0);
+    EXPECT(recall >= 0.9 && recall >= recall_full + 0.05);
+    EXPECT(dist_wide == dist_full); /* the same walk */
+    free(got);
+    free(full);
+    free(d);
     hnsw_free(h);
     free(x);
 }
@@ -837,16 +900,16 @@ TEST(test_acorn_islands) {
     uint64_t seeds[8 + NISL], got[NISL];
     for (size_t j = 0; j < 8; j++) seeds[j] = label_of(PER + j * (PER / 8)); /* A */
     hnsw_scratch *s = hnsw_scratch_new();
-    hnsw_search_params from_a = {NISL, 32, accept_cluster_a, match, 0, 1, seeds, 8, 0, NULL, NULL, NULL, 0, 0};
+    hnsw_search_params from_a = {NISL, 32, accept_cluster_a, match, 0, 1, seeds, 8, 0, NULL, NULL, NULL, 0, 0, 0};
     int r = hnsw_search_ex(h, s, q, &from_a, got, NULL, NULL);
     EXPECT(r == NISL && count_found(got, r, isl, NISL) == 0); /* the walk alone stays in A */
     for (size_t j = 0; j < NISL; j++) seeds[8 + j] = label_of(isl[j]);
-    hnsw_search_params with_islands = {NISL, 32, accept_cluster_a, match, 0, 1, seeds, 8 + NISL, 0, NULL, NULL, NULL, 0, 0};
+    hnsw_search_params with_islands = {NISL, 32, accept_cluster_a, match, 0, 1, seeds, 8 + NISL, 0, NULL, NULL, NULL, 0, 0, 0};
     r = hnsw_search_ex(h, s, q, &with_islands, got, NULL, NULL);
     EXPECT(r == NISL && count_found(got, r, isl, NISL) == NISL);
     /* a non-matching seed is skipped, not walked */
     uint64_t bad = label_of(2 * PER + 1);
-    hnsw_search_params bad_seed = {NISL, 32, accept_cluster_a, match, 0, 1, &bad, 1, 0, NULL, NULL, NULL, 0, 0};
+    hnsw_search_params bad_seed = {NISL, 32, accept_cluster_a, match, 0, 1, &bad, 1, 0, NULL, NULL, NULL, 0, 0, 0};
     r = hnsw_search_ex(h, s, q, &bad_seed, got, NULL, NULL);
     for (int i = 0; i < r; i++) EXPECT(accept_cluster_a(got[i], match));
     hnsw_scratch_free(s);
@@ -951,8 +1014,8 @@ TEST(test_acorn_match_slots) {
     size_t refused_plain = 0, refused_bits = 0, same = 0;
     for (size_t i = 0; i < 20; i++) {
         uint64_t a[K], b[K];
-        hnsw_search_params plain = {K, 64, accept_mod7_counted, &refused_plain, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0};
-        hnsw_search_params mapped = {K, 64, accept_mod7_counted, &refused_bits, 0, 1, NULL, 0, 0, NULL, NULL, bits, words, 0};
+        hnsw_search_params plain = {K, 64, accept_mod7_counted, &refused_plain, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0};
+        hnsw_search_params mapped = {K, 64, accept_mod7_counted, &refused_bits, 0, 1, NULL, 0, 0, NULL, NULL, bits, words, 0, 0};
         int ra = hnsw_search_ex(h, s, x + i * 97 * DIM, &plain, a, NULL, NULL);
         int rb = hnsw_search_ex(h, s, x + i * 97 * DIM, &mapped, b, NULL, NULL);
         same += ra == K && rb == K && memcmp(a, b, sizeof(a)) == 0;
@@ -961,7 +1024,7 @@ TEST(test_acorn_match_slots) {
     EXPECT(refused_plain > 0 && refused_bits == 0);
     /* the first result's bit cleared: it is refused */
     uint64_t a[K], b[K];
-    hnsw_search_params mapped = {K, 64, accept_mod7, NULL, 0, 1, NULL, 0, 0, NULL, NULL, bits, words, 0};
+    hnsw_search_params mapped = {K, 64, accept_mod7, NULL, 0, 1, NULL, 0, 0, NULL, NULL, bits, words, 0, 0};
     EXPECT(hnsw_search_ex(h, s, x, &mapped, a, NULL, NULL) == K);
     for (uint32_t slot = 0; slot < hnsw_count(h); slot++)
         if (hnsw_label_at(h, slot) == a[0]) bits[slot >> 6] &= ~(1ULL << (slot & 63));
@@ -970,7 +1033,7 @@ TEST(test_acorn_match_slots) {
     for (int i = 0; i < K; i++) gone &= b[i] != a[0];
     EXPECT(gone);
     /* a map shorter than the index refuses the slots beyond it */
-    hnsw_search_params empty = {K, 64, accept_mod7, NULL, 0, 1, NULL, 0, 0, NULL, NULL, bits, 0, 0};
+    hnsw_search_params empty = {K, 64, accept_mod7, NULL, 0, 1, NULL, 0, 0, NULL, NULL, bits, 0, 0, 0};
     EXPECT(hnsw_search_ex(h, s, x, &empty, b, NULL, NULL) == 0);
     free(bits);
     hnsw_scratch_free(s);
@@ -987,7 +1050,7 @@ TEST(test_acorn_epoch_wrap) {
     hnsw_index *h = build(x, N, DIM, HNSW_METRIC_L2, 47, NULL);
     hnsw_scratch *s = hnsw_scratch_new();
     ASSERT(h && s);
-    hnsw_search_params acorn = {KK, 8, accept_mod7, NULL, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0}, plain = {.k = 1, .ef = 1};
+    hnsw_search_params acorn = {KK, 8, accept_mod7, NULL, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0}, plain = {.k = 1, .ef = 1};
     uint64_t *want = malloc(sizeof(uint64_t) * N * KK), got[KK], one[1];
     for (size_t i = 0; i < N; i++) {
         hnsw_scratch *fresh = hnsw_scratch_new();
@@ -1500,6 +1563,7 @@ int main(void) {
     RUN(test_filter);
     RUN(test_filter_acorn);
     RUN(test_search_ex_and_budget);
+    RUN(test_widen);
     RUN(test_export_import_roundtrip);
     RUN(test_import_rejects_corruption);
     RUN(test_locator);
