@@ -44,11 +44,12 @@ static double acorn_cost(const planner_input *in, double g, double s) {
     return expansions * (found * in->ns_distance + (m0 + 0.5 * lists * m0) * in->ns_check + (1 + lists) * in->ns_link);
 }
 
-double planner_overfetch(double k, double ef, double s, double max_k, int widen, double *ef_out) {
-    double want = s > 0 ? ceil((widen ? 3.0 : 1.5) * k / s) + k : max_k;
+double planner_overfetch(double k, double ef, double s, double max_k, int *widen, double *ef_out) {
+    if (*widen && !(s > 0 && k / s <= 4 * ef)) *widen = 0;
+    double want = s > 0 ? ceil((*widen ? 3.0 : 1.5) * k / s) + k : max_k;
     if (want > max_k) want = max_k;
     if (want < k) want = k;
-    double walk = widen ? (s > 0 ? ceil(k / s) : max_k) : want;
+    double walk = *widen ? ceil(k / s) : want;
     if (walk > want) walk = want;
     *ef_out = ef > walk ? ef : walk;
     return want;
@@ -69,7 +70,8 @@ void planner_choose(const planner_input *in, planner_plan *out) {
     int walk = n > 0 && (in->matches_low >= 0 ? in->matches_low : m) >= ef;
     double sw = s > 1e-9 ? s : 1e-9;
     out->cost[PLAN_ACORN] = walk ? in->walk_setup + acorn_cost(in, g, sw) : -1;
-    double ef2, k2 = planner_overfetch(in->k, ef, sw, n, in->widen, &ef2);
+    int widen = in->widen;
+    double ef2, k2 = planner_overfetch(in->k, ef, sw, n, &widen, &ef2);
     double g2 = g * (ef2 / ef) < n ? g * (ef2 / ef) : n;
     out->cost[PLAN_POSTFILTER] = walk ? g2 * in->ns_distance + k2 * in->ns_scan_check : -1;
     for (int i = 0; i < PLAN_COUNT; i++)

@@ -76,11 +76,15 @@ void planner_choose(const planner_input *in, planner_plan *out);
 /* The over-fetch of a POSTFILTER plan: the K' results to ask the walk for
  * (K' >= k, at most max_k) at selectivity s; *ef_out gets the EF to use.
  * A plain walk returns its own best results, so its EF is max(ef, K'), with
- * K' = 1.5 k / s + k. A widened walk (widen != 0: hnsw_search_params.widen)
- * returns the K' nearest of every node it computed, so its EF only needs to
- * hold k matches on average, max(ef, k / s), and K' = 3 k / s + k costs
- * nothing more: the margin that keeps walks from ending short. */
-double planner_overfetch(double k, double ef, double s, double max_k, int widen, double *ef_out);
+ * K' = 1.5 k / s + k. A widened walk (hnsw_search_params.widen) returns the
+ * K' nearest of every node it computed, so its EF only needs to hold k
+ * matches on average, max(ef, k / s), and K' = 3 k / s + k costs nothing
+ * more: the margin that keeps walks from ending short. *widen says whether
+ * the walk may be widened and gets whether it is: only while k / s <= 4 ef.
+ * Sparser matches lie too far apart around the query for any post-filter
+ * (1M x 128 at 1%: recall@10 0.91 at twice the time of an ACORN walk), and
+ * the plain walk's cost keeps the planner away from it. */
+double planner_overfetch(double k, double ef, double s, double max_k, int *widen, double *ef_out);
 
 /* "index_scan", "full_scan", "acorn", "postfilter". */
 const char *planner_strategy_name(planner_strategy s);

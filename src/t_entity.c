@@ -2517,7 +2517,7 @@ static int graph_walk(collection *coll, const float *q, const search_opts *o, se
         if (strategy == PLAN_POSTFILTER) {
             double ef2, s = plan_selectivity(coll, p);
             sp.widen = post_widened(coll);
-            sp.k = (size_t)planner_overfetch((double)o->k, (double)o->ef, s, MAX_K, sp.widen, &ef2);
+            sp.k = (size_t)planner_overfetch((double)o->k, (double)o->ef, s, MAX_K, &sp.widen, &ef2);
             sp.ef = ef2 > MAX_EF ? MAX_EF : (size_t)ef2;
             post = sctx->filter;
             sctx->filter = NULL; /* the walk checks only LIKE and expiry */

@@ -565,7 +565,7 @@ TEST(test_widen) {
     uint64_t *got = malloc(wide * sizeof(uint64_t)), *full = malloc(wide * sizeof(uint64_t));
     float *d = malloc(wide * sizeof(float));
     uint64_t want[K], kept[K];
-    size_t hits = 0, hits_full = 0, total = 0, sorted = 1, unique = 1, refused = 0;
+    size_t hits = 0, hits_full = 0, total = 0, sorted = 1, unique = 1, refused = 0, same_head = 1;
     uint64_t dist_wide = 0, dist_full = 0;
     for (size_t qi = 0; qi < nq; qi++) {
         const float *q = x + (qi * 97 % n) * dim;
@@ -590,6 +590,8 @@ TEST(test_widen) {
         int rf = hnsw_search_ex(h, s, q, &fullp, full, NULL, &st);
         EXPECT(rf == WIDEN_EF);
         dist_full += st.distances;
+        /* the walk's own best are the first of the widened list */
+        same_head &= rf == WIDEN_EF && memcmp(got, full, WIDEN_EF * sizeof(uint64_t)) == 0;
         nk = 0;
         for (int i = 0; i < rf && nk < K; i++)
             if (accept_mod7(full[i], NULL)) kept[nk++] = full[i];
@@ -603,9 +605,34 @@ TEST(test_widen) {
     double recall = total ? (double)hits / (double)total : 0, recall_full = total ? (double)hits_full / (double)total : 0;
     printf("    post-filter (1 in 7), ef %d: recall@%d %.4f from the widened %zu (%.0f distances), %.4f from the walk's "
            "%d (%.0f)\n", WIDEN_EF, K, recall, wide, (double)dist_wide / nq, recall_full, WIDEN_EF, (double)dist_full / nq);
-    EXPECT(sorted && unique && refused == 0);
+    EXPECT(sorted && unique && refused == 0 && same_head);
     EXPECT(recall >= 0.9 && recall >= recall_full + 0.05);
     EXPECT(dist_wide == dist_full); /* the same walk */
+    /* a k beyond every node computed: all of them, sorted */
+    uint64_t *many = malloc(n * sizeof(uint64_t));
+    float *md = malloc(n * sizeof(float));
+    hnsw_search_params big = {.k = n, .ef = 10, .widen = 1};
+    hnsw_search_stats st;
+    int r = hnsw_search_ex(h, s, x, &big, many, md, &st);
+    EXPECT(r > 10 && (uint64_t)r <= st.distances && (size_t)r < n);
+    for (int i = 1; i < r; i++) EXPECT(md[i - 1] <= md[i]);
+    hnsw_free(h);
+    /* crowds of equal distances (the selection's three-way partition) */
+    h = new_index((uint32_t)dim, HNSW_METRIC_L2, 16, 200, 5);
+    ASSERT(h);
+    for (size_t i = 0; i < 600; i++) EXPECT(hnsw_insert(h, label_of(i), x + (i % 3) * dim) >= 0);
+    for (size_t kk = 1; kk <= 400; kk += 57) {
+        hnsw_search_params eq = {.k = kk, .ef = 10, .widen = 1};
+        r = hnsw_search_ex(h, s, x, &eq, many, md, NULL);
+        EXPECT(r > 0 && (size_t)r <= kk);
+        size_t zero = 0;
+        for (int i = 0; i < r; i++) zero += md[i] == 0.0f;
+        for (int i = 1; i < r; i++) EXPECT(md[i - 1] <= md[i]);
+        /* the copies of x[0] come first: as many as were computed, up to k */
+        EXPECT(zero == (size_t)r || (zero > 0 && md[zero] > 0.0f));
+    }
+    free(many);
+    free(md);
     free(got);
     free(full);
     free(d);

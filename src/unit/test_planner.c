@@ -77,17 +77,24 @@ TEST(strategies_move_with_selectivity) {
 
 TEST(overfetch) {
     double ef;
-    EXPECT(planner_overfetch(10, 64, 0.5, 10000, 0, &ef) == 40 && ef == 64);
-    EXPECT(planner_overfetch(10, 64, 0.1, 10000, 0, &ef) == 160 && ef == 160);
-    EXPECT(planner_overfetch(10, 64, 1e-6, 10000, 0, &ef) == 10000 && ef == 10000);
-    EXPECT(planner_overfetch(10, 64, 0, 500, 0, &ef) == 500);
-    EXPECT(planner_overfetch(10, 64, 1.0, 10000, 0, &ef) == 25 && ef == 64);
+    int w = 0;
+    EXPECT(planner_overfetch(10, 64, 0.5, 10000, &w, &ef) == 40 && ef == 64 && !w);
+    EXPECT(planner_overfetch(10, 64, 0.1, 10000, &w, &ef) == 160 && ef == 160);
+    EXPECT(planner_overfetch(10, 64, 1e-6, 10000, &w, &ef) == 10000 && ef == 10000);
+    EXPECT(planner_overfetch(10, 64, 0, 500, &w, &ef) == 500);
+    EXPECT(planner_overfetch(10, 64, 1.0, 10000, &w, &ef) == 25 && ef == 64);
     /* widened: a larger fetch from a walk of EF max(ef, k / s) */
-    EXPECT(planner_overfetch(10, 64, 0.1, 10000, 1, &ef) == 310 && ef == 100);
-    EXPECT(planner_overfetch(10, 64, 0.5, 10000, 1, &ef) == 70 && ef == 64);
-    EXPECT(planner_overfetch(10, 64, 1e-6, 10000, 1, &ef) == 10000 && ef == 10000);
-    EXPECT(planner_overfetch(10, 64, 0, 500, 1, &ef) == 500 && ef == 500);
-    EXPECT(planner_overfetch(10, 200, 0.1, 10000, 1, &ef) == 310 && ef == 200);
+    w = 1;
+    EXPECT(planner_overfetch(10, 64, 0.1, 10000, &w, &ef) == 310 && ef == 100 && w);
+    EXPECT(planner_overfetch(10, 64, 0.5, 10000, &w, &ef) == 70 && ef == 64 && w);
+    EXPECT(planner_overfetch(10, 200, 0.1, 10000, &w, &ef) == 310 && ef == 200 && w);
+    /* k / s = 256 = 4 ef: still widened; sparser: the plain walk */
+    EXPECT(planner_overfetch(10, 64, 10.0 / 256, 10000, &w, &ef) == 778 && ef == 256 && w);
+    EXPECT(planner_overfetch(10, 64, 0.01, 10000, &w, &ef) == 1510 && ef == 1510 && !w);
+    w = 1;
+    EXPECT(planner_overfetch(10, 64, 1e-6, 10000, &w, &ef) == 10000 && ef == 10000 && !w);
+    w = 1;
+    EXPECT(planner_overfetch(10, 64, 0, 500, &w, &ef) == 500 && ef == 500 && !w);
 }
 
 TEST(no_index_means_full_scan_or_walk) {
