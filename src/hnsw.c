@@ -1212,21 +1212,23 @@ static void select_smallest(cand *a, size_t n, size_t k) {
  * and returns how many: a selection and a sort of k, O(n + k log k). */
 static int widened_results(const hnsw_index *h, hnsw_scratch *s, const layer_filter *f, size_t k,
                            uint64_t *labels, float *dists) {
-    size_t n = s->nall;
-    if (f && f->fn) { /* drop the refused first, so that k accepted ones remain when they exist */
-        size_t m = 0;
-        for (size_t i = 0; i < n; i++)
-            if (accepts(h, s, f, s->all[i].id)) s->all[m++] = s->all[i];
-        n = m;
+    /* the nearest chunk of what is still needed, sorted, then the filter
+     * on it alone: a refused node (an expired key) costs one more chunk,
+     * not a filter call on every node computed */
+    size_t n = s->nall, lo = 0, kept = 0;
+    while (kept < k && lo < n) {
+        size_t want = k - kept, end = n - lo > want ? lo + want : n;
+        if (end < n) select_smallest(s->all + lo, n - lo, want);
+        qsort(s->all + lo, end - lo, sizeof(cand), cand_dist_cmp);
+        for (size_t i = lo; i < end; i++) {
+            if (!accepts(h, s, f, s->all[i].id)) continue;
+            labels[kept] = meta_at(h, s->all[i].id)->label;
+            if (dists) dists[kept] = s->all[i].d;
+            kept++;
+        }
+        lo = end;
     }
-    if (n > k) select_smallest(s->all, n, k);
-    else k = n;
-    qsort(s->all, k, sizeof(cand), cand_dist_cmp);
-    for (size_t i = 0; i < k; i++) {
-        labels[i] = meta_at(h, s->all[i].id)->label;
-        if (dists) dists[i] = s->all[i].d;
-    }
-    return (int)k;
+    return (int)kept;
 }
 
 int hnsw_search_ex(const hnsw_index *h, hnsw_scratch *s, const float *query, const hnsw_search_params *sp,
