@@ -158,6 +158,16 @@
  *     post-filters: the k results are the k nearest of every node the
  *     layer-0 walk computed a distance to, while ef alone bounds the walk;
  *     the paper returns the k best of the ef kept (and needs ef >= k).
+ * 11. ACORN list cache (hnsw_acorn_cache): a caller that walks the same
+ *     match_slots bitmap again and again may keep each matching node's
+ *     ACORN list (its matching nodes within two hops, direct ones first,
+ *     up to m0), built on the node's first expansion and read back later
+ *     instead of the link records of its non-matching neighbours; lists
+ *     built before the graph changed (h->changes) are rebuilt when next
+ *     needed. ACORN-gamma stores denser lists for all predicates at build
+ *     time; this stores ACORN-1's lists for one predicate, on demand.
+ *     Transit nodes (refused ones a walk passes through) gather M/4
+ *     matches instead of M.
  *
  * Naming: public hnsw_*; static helpers are verbs on what they touch
  * (links_at, idlist_add, col_reserve, label_find). "slot" is an internal
@@ -419,6 +429,7 @@ struct hnsw_index {
     float *vbuf; /* incoming vector, normalized for COSINE */
     size_t mem[MEM_PARTS];
     int importing; /* 1 between import_begin and a successful finish */
+    uint64_t changes; /* bumped by every change of the graph (hnsw_acorn_cache) */
     int import_error;
     uint32_t import_expected;
 };
@@ -443,6 +454,16 @@ static inline uint32_t *links_at(const hnsw_index *h, uint32_t s, int l) {
     if (l == 0) return col_at(&h->links0, s);
     upper_block *u = meta_upper(meta_at(h, s));
     return (uint32_t *)(u->in + u->level + 1) + (size_t)(l - 1) * (h->p.M + 1);
+}
+
+/* Prefetches slot s's whole layer-0 link record: m0 + 1 words, 132 bytes
+ * at M 16, which start anywhere in a cache line and so span up to three;
+ * a walk reads all of them. */
+static inline void prefetch_links0(const hnsw_index *h, uint32_t s) {
+    const char *p = col_at(&h->links0, s);
+    size_t n = h->links0.stride;
+    for (size_t off = 0; off < n; off += 64) __builtin_prefetch(p + off);
+    __builtin_prefetch(p + n - 1);
 }
 
 static inline idlist **inlist_ref(const hnsw_index *h, uint32_t s, int l) {
@@ -957,7 +978,10 @@ static void search_layer(const hnsw_index *h, hnsw_scratch *s, const void *q, co
             s->stats.budget_exhausted = 1;
             break;
         }
-        if (s->ncands) __builtin_prefetch(links_at(h, s->cands[0].id, l));
+        if (s->ncands) {
+            if (l == 0) prefetch_links0(h, s->cands[0].id);
+            else __builtin_prefetch(links_at(h, s->cands[0].id, l));
+        }
     }
 }
 
@@ -1017,7 +1041,12 @@ static inline int acorn_check(const hnsw_index *h, hnsw_scratch *s, const layer_
 static void expand_acorn(const hnsw_index *h, hnsw_scratch *s, const void *q, uint32_t c, size_t ef,
                          const layer_filter *f, uint32_t e, size_t *transit, size_t transit_until) {
     const uint32_t *rec = links_at(h, c, 0);
-    uint32_t m = 0, want = h->p.M, met = 0, nrej = 0;
+    /* a transit node (refused, walked through) only has to lead the walk
+     * into the matching subgraph: M/4 matches (at least 1) are enough,
+     * and it reads fewer second-hop link records for them (1M x 128 at
+     * 1% with 64 entry points, mostly transit: 9% less time, recall@10
+     * 0.9503 against 0.9508) */
+    uint32_t m = 0, want = s->visited[c] == e + ACORN_TRANSIT ? (h->p.M + 3) / 4 : h->p.M, met = 0, nrej = 0;
     /* the filter reads each node's label: fetch them together, so the
      * cache misses overlap instead of coming one after the other */
     for (uint32_t i = 1; i <= rec[0]; i++)
@@ -1032,7 +1061,7 @@ static void expand_acorn(const hnsw_index *h, hnsw_scratch *s, const void *q, ui
     want = met >= want ? 0 : want - met;
     if (m < want && nrej)
         for (uint32_t i = 1; i <= rec[0]; i++)
-            if (s->visited[rec[i]] - e < ACORN_ENTERED) __builtin_prefetch(links_at(h, rec[i], 0));
+            if (s->visited[rec[i]] - e < ACORN_ENTERED) prefetch_links0(h, rec[i]);
     for (uint32_t i = 1; i <= rec[0] && m < want; i++) {
         uint32_t via = rec[i];
         if (s->visited[via] - e >= ACORN_ENTERED) continue; /* not a refused node, or done */
@@ -1082,6 +1111,140 @@ static void expand_acorn(const hnsw_index *h, hnsw_scratch *s, const void *q, ui
     }
 }
 
+/* ---- ACORN list cache (item 11) ----
+ * One list per set bit of the caller's bitmap, at the bit's rank: two
+ * words of generation (h->changes + 1 when built; 0: never built), one of
+ * count | direct << 16, then up to m0 slots: the node's neighbours whose
+ * bit is set (the first `direct`), then the set-bit neighbours of its
+ * clear-bit neighbours, in link order, without repeats. */
+struct hnsw_acorn_cache {
+    const hnsw_index *h;
+    const uint64_t *slots;
+    size_t words;
+    uint32_t *rank;  /* set bits in the words before word w */
+    uint32_t width;  /* uint32_t per list: 3 + m0 */
+    uint32_t *lists;
+    size_t bytes;
+    uint64_t built, reused;
+};
+
+hnsw_acorn_cache *hnsw_acorn_cache_new(const hnsw_index *h, const uint64_t *slots, size_t words, size_t max_bytes) {
+    if (!h || !slots || !words) return NULL;
+    size_t nset = 0;
+    for (size_t w = 0; w < words; w++) nset += (size_t)__builtin_popcountll(slots[w]);
+    uint32_t width = 3 + h->m0;
+    size_t bytes = sizeof(hnsw_acorn_cache) + words * sizeof(uint32_t) + nset * width * sizeof(uint32_t);
+    if (nset > UINT32_MAX || bytes > max_bytes) return NULL;
+    size_t acct = 0;
+    hnsw_acorn_cache *c = mem_calloc(&acct, sizeof(*c));
+    if (!c) return NULL;
+    c->rank = mem_alloc(&acct, words * sizeof(uint32_t));
+    c->lists = mem_calloc(&acct, (nset ? nset : 1) * width * sizeof(uint32_t));
+    c->bytes = acct;
+    if (!c->rank || !c->lists) {
+        hnsw_acorn_cache_free(c);
+        return NULL;
+    }
+    uint32_t r = 0;
+    for (size_t w = 0; w < words; w++) {
+        c->rank[w] = r;
+        r += (uint32_t)__builtin_popcountll(slots[w]);
+    }
+    c->h = h;
+    c->slots = slots;
+    c->words = words;
+    c->width = width;
+    return c;
+}
+
+void hnsw_acorn_cache_free(hnsw_acorn_cache *c) {
+    if (!c) return;
+    mem_free(&c->bytes, c->rank);
+    mem_free(&c->bytes, c->lists);
+    size_t rest = c->bytes;
+    mem_free(&rest, c);
+}
+
+size_t hnsw_acorn_cache_bytes(const hnsw_acorn_cache *c) { return c ? c->bytes : 0; }
+
+void hnsw_acorn_cache_counts(const hnsw_acorn_cache *c, uint64_t *built, uint64_t *reused) {
+    *built = c ? c->built : 0;
+    *reused = c ? c->reused : 0;
+}
+
+/* The list record of node x, whose bit must be set. */
+static inline uint32_t *acorn_list_at(const hnsw_acorn_cache *c, uint32_t x) {
+    uint64_t w = c->slots[x >> 6] & ((2ULL << (x & 63)) - 1); /* bits up to x's */
+    size_t rank = c->rank[x >> 6] + (size_t)__builtin_popcountll(w) - 1;
+    return c->lists + rank * c->width;
+}
+
+/* Node c's list, built now when it was not built since the graph last
+ * changed: the same link records an uncached expansion reads (c's, then
+ * those of its clear-bit neighbours until the list is full), read once. */
+static const uint32_t *acorn_list(const hnsw_index *h, hnsw_acorn_cache *ac, const layer_filter *f, uint32_t c) {
+    uint32_t *l = acorn_list_at(ac, c);
+    uint64_t gen = h->changes + 1;
+    if (l[0] == (uint32_t)gen && l[1] == (uint32_t)(gen >> 32)) {
+        ac->reused++;
+        return l;
+    }
+    const uint32_t *rec = links_at(h, c, 0);
+    uint32_t n = 0, cap = ac->width - 3, *ids = l + 3;
+    for (uint32_t i = 1; i <= rec[0]; i++)
+        if (bitmap_refuses(f, rec[i])) prefetch_links0(h, rec[i]);
+        else if (n < cap) ids[n++] = rec[i];
+    uint32_t direct = n;
+    for (uint32_t i = 1; i <= rec[0] && n < cap; i++) {
+        if (!bitmap_refuses(f, rec[i])) continue;
+        const uint32_t *rec2 = links_at(h, rec[i], 0);
+        for (uint32_t j = 1; j <= rec2[0] && n < cap; j++) {
+            uint32_t id = rec2[j], k = 0;
+            if (id == c || bitmap_refuses(f, id)) continue;
+            while (k < n && ids[k] != id) k++;
+            if (k == n) ids[n++] = id;
+        }
+    }
+    l[0] = (uint32_t)gen;
+    l[1] = (uint32_t)(gen >> 32);
+    l[2] = n | direct << 16;
+    ac->built++;
+    return l;
+}
+
+/* expand_acorn with node c's cached list: the same choice of nodes (every
+ * matching direct neighbour; then, while fewer than M direct neighbours
+ * are entered and found, matching second-hop ones), without reading the
+ * link records of c's non-matching neighbours. Takes no transit nodes. */
+static void expand_acorn_listed(const hnsw_index *h, hnsw_scratch *s, const void *q, size_t ef,
+                                const layer_filter *f, uint32_t e, const uint32_t *l) {
+    uint32_t n = l[2] & 0xffff, direct = l[2] >> 16, m = 0, met = 0, want = h->p.M;
+    const uint32_t *ids = l + 3;
+    for (uint32_t i = 0; i < n; i++)
+        if (s->visited[ids[i]] < e) __builtin_prefetch(meta_at(h, ids[i]));
+    uint32_t i = 0;
+    for (; i < direct; i++) {
+        uint32_t id = ids[i], t = s->visited[id];
+        if (t == e + ACORN_ENTERED) met++;
+        else if (t < e && acorn_check(h, s, f, id, e)) s->todo[m++] = id, prefetch_vector(h, s->kind, id);
+    }
+    want = met >= want ? 0 : want - met;
+    for (; i < n && m < want; i++) {
+        uint32_t id = ids[i];
+        if (s->visited[id] < e && acorn_check(h, s, f, id, e)) s->todo[m++] = id, prefetch_vector(h, s->kind, id);
+    }
+    s->stats.visited++;
+    s->stats.distances += m;
+    for (uint32_t j = 0; j < m; j++) {
+        uint32_t id = s->todo[j];
+        float d = node_dist(h, s, q, id);
+        if (s->nres < ef || d < s->res[0].d) {
+            queue_candidate(s, (cand){d, id});
+            offer_result(s, ef, (cand){d, id});
+        }
+    }
+}
+
 /* The filtered layer-0 search of an ACORN walk from the entry points
  * eps[0..neps) (with their distances) and the caller's seeds: only
  * matching nodes get distances and enter the candidates (besides the
@@ -1113,10 +1276,19 @@ static void search_layer_acorn(const hnsw_index *h, hnsw_scratch *s, const void 
     /* without seeds the walk starts among whatever the query is near: up to
      * ef refused nodes lead it on until M matches are found */
     size_t transit = nseeds ? 0 : ef, transit_until = h->p.M;
+    hnsw_acorn_cache *ac = sp->acorn_cache;
+    if (ac && (ac->h != h || ac->slots != f->slots || ac->words != f->words)) ac = NULL;
     while (s->ncands) {
         cand c = heap_pop(s->cands, &s->ncands, 0);
         if (s->nres >= ef && c.d > s->res[0].d) break;
-        expand_acorn(h, s, q, c.id, ef, f, e, &transit, transit_until);
+        /* a listed expansion takes no transit nodes: only once none are
+         * due, and for nodes with a list (a set bit) */
+        if (ac && (!transit || s->nres >= transit_until) && !bitmap_refuses(f, c.id)) {
+            expand_acorn_listed(h, s, q, ef, f, e, acorn_list(h, ac, f, c.id));
+            if (s->ncands && !bitmap_refuses(f, s->cands[0].id)) __builtin_prefetch(acorn_list_at(ac, s->cands[0].id));
+        } else {
+            expand_acorn(h, s, q, c.id, ef, f, e, &transit, transit_until);
+        }
         if (f->budget && s->stats.distances >= f->budget) {
             s->stats.budget_exhausted = 1;
             break;
@@ -1463,6 +1635,7 @@ static void shuffle_ties(cand *c, size_t n, uint32_t base) {
  * neighbours from the entry point and links it on levels min(level,
  * max_level)..0. Needs scratch and work arrays reserved. */
 static void link_node(hnsw_index *h, uint32_t slot, int level) {
+    h->changes++;
     if (h->entry == HNSW_NONE) {
         h->entry = slot;
         h->max_level = level;
@@ -1600,6 +1773,7 @@ static void unlink_level(hnsw_index *h, uint32_t x, int l) {
 /* Detaches x from the graph at every level (x keeps its slot and level).
  * Needs h->ids sized by unlink_ids_needed and the scratch prepared. */
 static void unlink_node(hnsw_index *h, uint32_t x) {
+    h->changes++;
     int level = node_level(h, x);
     h->level_count[level]--;
     if (h->entry == x) replace_entry(h, x);
@@ -1610,6 +1784,7 @@ static void unlink_node(hnsw_index *h, uint32_t x) {
  * neighbours' link records and in-lists, the label hash (or locator) and
  * the entry. */
 static void move_node(hnsw_index *h, uint32_t from, uint32_t to) {
+    h->changes++;
     if (h->has_exact) memcpy(vec_at(h, to), vec_at(h, from), vec_bytes(h));
     if (h->p.quant) memcpy(col_at(&h->codes, to), col_at(&h->codes, from), code_bytes(h));
     memcpy(col_at(&h->links0, to), col_at(&h->links0, from), h->links0.stride);
@@ -2066,6 +2241,7 @@ static int import_fail(hnsw_index *h, int err) {
 
 int hnsw_import_node(hnsw_index *h, const hnsw_node_view *nv) {
     if (!h->importing || h->import_error) return HNSW_ERR_STATE;
+    h->changes++;
     if (h->count >= h->import_expected) return import_fail(h, HNSW_ERR_CORRUPT);
     if (!nv || nv->level > HNSW_MAX_LEVEL ||
         !(h->has_exact ? import_vector_valid(h, nv->vector) : import_code_valid(h, nv->code)))

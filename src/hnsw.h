@@ -132,6 +132,9 @@ typedef struct hnsw_search_params {
                   is not raised to k: ef bounds the walk's work, k may exceed it. A
                   post-filter over-fetch gets its k candidates from an ef walk instead
                   of a k walk (see hnsw.c, "Widened results") */
+    struct hnsw_acorn_cache *acorn_cache; /* ACORN with match_slots: the neighbour lists of
+                                             earlier walks over the same bitmap (created
+                                             with hnsw_acorn_cache_new over it), or NULL */
 } hnsw_search_params;
 #define HNSW_MAX_ENTRIES 64
 
@@ -265,6 +268,24 @@ uint64_t hnsw_label_at(const hnsw_index *h, uint32_t slot);
 const float *hnsw_vector_at(const hnsw_index *h, uint32_t slot);
 /* Bytes held, by part. */
 void hnsw_memory_usage(const hnsw_index *h, hnsw_memory *out);
+
+/* ---- ACORN list cache ----
+ * For a caller that runs ACORN walks with the same match_slots bitmap again
+ * and again (a repeated filter): each node's ACORN neighbour list (its
+ * matching nodes within two hops, see hnsw.c item 11) is built on the
+ * node's first expansion and read back by later walks instead of the link
+ * records of its non-matching neighbours. Lists built before the graph
+ * changed (any insert, update or delete) are rebuilt when next needed. The
+ * cache reads the bitmap, which must stay unchanged and alive while the
+ * cache is used, and the index, which must outlive it. */
+typedef struct hnsw_acorn_cache hnsw_acorn_cache;
+/* A cache over bitmap slots[0..words) of index h, or NULL when it would
+ * take more than max_bytes or memory runs out. */
+hnsw_acorn_cache *hnsw_acorn_cache_new(const hnsw_index *h, const uint64_t *slots, size_t words, size_t max_bytes);
+void hnsw_acorn_cache_free(hnsw_acorn_cache *c);
+/* Bytes the cache holds; lists built and reused by walks so far. */
+size_t hnsw_acorn_cache_bytes(const hnsw_acorn_cache *c);
+void hnsw_acorn_cache_counts(const hnsw_acorn_cache *c, uint64_t *built, uint64_t *reused);
 
 /* ---- serialization ---- */
 

@@ -1767,6 +1767,7 @@ typedef struct search_ctx {
     int probe_decides;             /* a probe (or matchset) decides; results verified */
     const uint64_t *slot_bits;     /* ACORN: the constraint's slots (slot_map), or NULL */
     size_t slot_words;
+    hnsw_acorn_cache *acorn_lists; /* ACORN: slot_map's list cache, or NULL */
     uint64_t seeds[ACORN_SEEDS + ISLAND_SEEDS]; /* ACORN: matching entities to start from */
     size_t nseeds;
     long long seed_distances;      /* ACORN: distances computed to choose them */
@@ -2023,8 +2024,14 @@ static void reply_results(client *c, collection *coll, search_opts *o, uint64_t 
  * declared field (a filter correlated with the vectors, such as a class
  * label, behaves unlike a random one): the ratio of measured to predicted
  * time (plan_factor) scales the strategy's next predictions. A factor
- * drifts back toward 1 while its strategy is not chosen, so a strategy
- * that was slow once is tried again later. */
+ * above 1 drifts back toward 1 while its strategy is not chosen, so a
+ * strategy that was slow once is tried again later. A factor below 1
+ * stays: it says the strategy beats the model (an ACORN walk over a slot
+ * map checks nodes by a bit test, ~15 times under its modelled cost), and
+ * letting it drift up would hand its queries to slower strategies, whose
+ * own factors then say little (1M x 128 at 1%: runs of hundreds of
+ * post-filter walks at 1-6 ms instead of ACORN walks at 0.35 ms). A
+ * strategy whose factor is too low is measured when next chosen. */
 #define NS_PROBE_DEFAULT 80.0  /* a walk's node check by index probe */
 #define NS_SET_ADD 12.0        /* one label added to a match set */
 #define NS_LINK 60.0           /* one link list out of cache */
@@ -2262,8 +2269,8 @@ static void plan_search(collection *coll, const search_opts *o, search_plan *p) 
         if (p->pp.strategy == PLAN_INDEX_SCAN || p->pp.strategy == PLAN_FULL_SCAN) p->use_matchset = 0;
     }
     p->planned = 1;
-    for (int i = 0; i < PLAN_COUNT; i++) /* unchosen strategies drift back toward 1 */
-        if (i != (int)p->pp.strategy && factors[i] > 0) factors[i] = 1 + (factors[i] - 1) * 0.995;
+    for (int i = 0; i < PLAN_COUNT; i++) /* unchosen slow strategies drift back toward 1 */
+        if (i != (int)p->pp.strategy && factors[i] > 1) factors[i] = 1 + (factors[i] - 1) * 0.995;
     if (p->pp.strategy != PLAN_POSTFILTER) *plan_post_fallback(coll, p) *= 0.995; /* and toward 0 */
     if (exact_only) {
         double a = p->pp.cost[PLAN_INDEX_SCAN], b = p->pp.cost[PLAN_FULL_SCAN];
@@ -2506,6 +2513,7 @@ static int graph_walk(collection *coll, const float *q, const search_opts *o, se
         sp.nseeds = sctx->nseeds;
         sp.match_slots = sctx->slot_bits;
         sp.match_words = sctx->slot_words;
+        sp.acorn_cache = sctx->acorn_lists;
         /* entry points pay when the matches are too sparse for their
          * subgraph to hang together: fewer than one matching neighbour
          * per node (2M x selectivity < 1); denser matches are reached
@@ -2723,7 +2731,14 @@ static void island_seeds(collection *coll, coll_field *f, search_ctx *sctx, cons
  * constraint (field index, operator, value) as the walk before it and
  * neither the field index (fieldidx_version) nor any slot (slot_moves)
  * changed in between, and kept while that holds: repeated filters on a
- * stable collection. Constraints on arrays (IN) get none. */
+ * stable collection. Constraints on arrays (IN) get none.
+ * With the map comes a cache of the walks' ACORN neighbour lists over it
+ * (hnsw_acorn_cache): a list is built the first time a walk expands its
+ * node and read back by later walks, which then skip the link records of
+ * the node's non-matching neighbours, the cost of a selective walk. It is
+ * dropped with the map, and takes at most ACORN_CACHE_MAX bytes (about
+ * 140 B per match at M 16) or is not made. */
+#define ACORN_CACHE_MAX ((size_t)64 << 20)
 static struct {
     const hnsw_index *h;
     uint64_t moves;
@@ -2734,6 +2749,8 @@ static struct {
     char *str;
     uint64_t *bits; /* NULL: the key was seen once, no map yet */
     size_t words;
+    hnsw_acorn_cache *lists; /* over bits, or NULL */
+    int lists_tried;         /* hnsw_acorn_cache_new was called for these bits */
 } slot_map;
 
 typedef struct slot_map_build {
@@ -2772,6 +2789,9 @@ static void slot_map_use(collection *coll, search_ctx *sctx, const search_plan *
                  c->value.type == FILTER_STRING;
     if (!scalar || c->op == FILTER_OP_EXISTS) return;
     if (!slot_map_matches(coll->hnsw, idx, c)) { /* remember the key: a map next time */
+        hnsw_acorn_cache_free(slot_map.lists);
+        slot_map.lists = NULL;
+        slot_map.lists_tried = 0;
         zfree(slot_map.bits);
         zfree(slot_map.str);
         slot_map.bits = NULL;
@@ -2795,8 +2815,13 @@ static void slot_map_use(collection *coll, search_ctx *sctx, const search_plan *
         slot_map_build b = {coll};
         fieldidx_foreach(idx, c, slot_map_visit, &b);
     }
+    if (!slot_map.lists_tried) {
+        slot_map.lists = hnsw_acorn_cache_new(coll->hnsw, slot_map.bits, slot_map.words, ACORN_CACHE_MAX);
+        slot_map.lists_tried = 1;
+    }
     sctx->slot_bits = slot_map.bits;
     sctx->slot_words = slot_map.words;
+    sctx->acorn_lists = slot_map.lists;
 }
 
 /* Prepares the node checks of an ACORN walk (a set of the index
@@ -2850,6 +2875,7 @@ static void acorn_teardown(search_ctx *sctx) {
     }
     sctx->matchset = NULL;
     sctx->slot_bits = NULL;
+    sctx->acorn_lists = NULL;
     sctx->nprobe = -1;
     sctx->probe_decides = 0;
 }

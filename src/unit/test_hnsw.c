@@ -465,7 +465,7 @@ TEST(test_filter_acorn) {
             uint64_t got[K], want[K];
             float d[K];
             call_count cc = {calloc(n, 1), 0, 0, filters[fi]};
-            hnsw_search_params sp = {K, 100, counting_filter, &cc, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0};
+            hnsw_search_params sp = {K, 100, counting_filter, &cc, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0, NULL};
             hnsw_search_stats st;
             int r = hnsw_search_ex(h, s, qs + i * dim, &sp, got, d, &st);
             EXPECT(r == K);
@@ -476,7 +476,7 @@ TEST(test_filter_acorn) {
             total += nw;
             repeats += cc.repeats;
             distances += st.distances;
-            hnsw_search_params plain = {K, 100, NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0};
+            hnsw_search_params plain = {K, 100, NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0, NULL};
             hnsw_search_ex(h, s, qs + i * dim, &plain, got, d, &st);
             plain_distances += st.distances;
             free(cc.seen);
@@ -490,21 +490,21 @@ TEST(test_filter_acorn) {
         EXPECT(distances < plain_distances * 2);
     }
     uint64_t got[K];
-    hnsw_search_params none = {K, 50, accept_none, NULL, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0};
+    hnsw_search_params none = {K, 50, accept_none, NULL, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0, NULL};
     EXPECT(hnsw_search_ex(h, s, qs, &none, got, NULL, NULL) == 0);
     /* seeds: extra entry points; absent labels are skipped; the results
      * are the same good ones */
     {
         uint64_t seeds[3] = {label_of(7), 999999999ULL, label_of(49)};
         uint64_t a[K], b[K];
-        hnsw_search_params plain = {K, 100, accept_mod7, NULL, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0};
-        hnsw_search_params seeded = {K, 100, accept_mod7, NULL, 0, 1, seeds, 3, 0, NULL, NULL, NULL, 0, 0, 0};
+        hnsw_search_params plain = {K, 100, accept_mod7, NULL, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0, NULL};
+        hnsw_search_params seeded = {K, 100, accept_mod7, NULL, 0, 1, seeds, 3, 0, NULL, NULL, NULL, 0, 0, 0, NULL};
         int ra = hnsw_search_ex(h, s, qs, &plain, a, NULL, NULL);
         int rb = hnsw_search_ex(h, s, qs, &seeded, b, NULL, NULL);
         EXPECT(ra == K && rb == K && overlap(a, K, b, K) >= K - 1);
     }
     /* a budget stops an ACORN walk too */
-    hnsw_search_params budget = {K, 100, accept_mod7, NULL, 30, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0};
+    hnsw_search_params budget = {K, 100, accept_mod7, NULL, 30, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0, NULL};
     hnsw_search_stats st;
     EXPECT(hnsw_search_ex(h, s, qs, &budget, got, NULL, &st) >= 0 && st.budget_exhausted);
     hnsw_scratch_free(s);
@@ -523,7 +523,7 @@ TEST(test_search_ex_and_budget) {
     uint64_t a[K], b[K];
     float da[K], db[K];
     hnsw_search_stats st;
-    hnsw_search_params sp = {K, 64, NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0};
+    hnsw_search_params sp = {K, 64, NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0, NULL};
     int ra = hnsw_search_ex(h, s, x, &sp, a, da, &st);
     int rb = hnsw_search(h, x, K, 64, NULL, NULL, b, db);
     EXPECT(ra == K && rb == K && memcmp(a, b, sizeof(a)) == 0 && memcmp(da, db, sizeof(da)) == 0);
@@ -928,16 +928,16 @@ TEST(test_acorn_islands) {
     uint64_t seeds[8 + NISL], got[NISL];
     for (size_t j = 0; j < 8; j++) seeds[j] = label_of(PER + j * (PER / 8)); /* A */
     hnsw_scratch *s = hnsw_scratch_new();
-    hnsw_search_params from_a = {NISL, 32, accept_cluster_a, match, 0, 1, seeds, 8, 0, NULL, NULL, NULL, 0, 0, 0};
+    hnsw_search_params from_a = {NISL, 32, accept_cluster_a, match, 0, 1, seeds, 8, 0, NULL, NULL, NULL, 0, 0, 0, NULL};
     int r = hnsw_search_ex(h, s, q, &from_a, got, NULL, NULL);
     EXPECT(r == NISL && count_found(got, r, isl, NISL) == 0); /* the walk alone stays in A */
     for (size_t j = 0; j < NISL; j++) seeds[8 + j] = label_of(isl[j]);
-    hnsw_search_params with_islands = {NISL, 32, accept_cluster_a, match, 0, 1, seeds, 8 + NISL, 0, NULL, NULL, NULL, 0, 0, 0};
+    hnsw_search_params with_islands = {NISL, 32, accept_cluster_a, match, 0, 1, seeds, 8 + NISL, 0, NULL, NULL, NULL, 0, 0, 0, NULL};
     r = hnsw_search_ex(h, s, q, &with_islands, got, NULL, NULL);
     EXPECT(r == NISL && count_found(got, r, isl, NISL) == NISL);
     /* a non-matching seed is skipped, not walked */
     uint64_t bad = label_of(2 * PER + 1);
-    hnsw_search_params bad_seed = {NISL, 32, accept_cluster_a, match, 0, 1, &bad, 1, 0, NULL, NULL, NULL, 0, 0, 0};
+    hnsw_search_params bad_seed = {NISL, 32, accept_cluster_a, match, 0, 1, &bad, 1, 0, NULL, NULL, NULL, 0, 0, 0, NULL};
     r = hnsw_search_ex(h, s, q, &bad_seed, got, NULL, NULL);
     for (int i = 0; i < r; i++) EXPECT(accept_cluster_a(got[i], match));
     hnsw_scratch_free(s);
@@ -1042,8 +1042,8 @@ TEST(test_acorn_match_slots) {
     size_t refused_plain = 0, refused_bits = 0, same = 0;
     for (size_t i = 0; i < 20; i++) {
         uint64_t a[K], b[K];
-        hnsw_search_params plain = {K, 64, accept_mod7_counted, &refused_plain, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0};
-        hnsw_search_params mapped = {K, 64, accept_mod7_counted, &refused_bits, 0, 1, NULL, 0, 0, NULL, NULL, bits, words, 0, 0};
+        hnsw_search_params plain = {K, 64, accept_mod7_counted, &refused_plain, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0, NULL};
+        hnsw_search_params mapped = {K, 64, accept_mod7_counted, &refused_bits, 0, 1, NULL, 0, 0, NULL, NULL, bits, words, 0, 0, NULL};
         int ra = hnsw_search_ex(h, s, x + i * 97 * DIM, &plain, a, NULL, NULL);
         int rb = hnsw_search_ex(h, s, x + i * 97 * DIM, &mapped, b, NULL, NULL);
         same += ra == K && rb == K && memcmp(a, b, sizeof(a)) == 0;
@@ -1052,7 +1052,7 @@ TEST(test_acorn_match_slots) {
     EXPECT(refused_plain > 0 && refused_bits == 0);
     /* the first result's bit cleared: it is refused */
     uint64_t a[K], b[K];
-    hnsw_search_params mapped = {K, 64, accept_mod7, NULL, 0, 1, NULL, 0, 0, NULL, NULL, bits, words, 0, 0};
+    hnsw_search_params mapped = {K, 64, accept_mod7, NULL, 0, 1, NULL, 0, 0, NULL, NULL, bits, words, 0, 0, NULL};
     EXPECT(hnsw_search_ex(h, s, x, &mapped, a, NULL, NULL) == K);
     for (uint32_t slot = 0; slot < hnsw_count(h); slot++)
         if (hnsw_label_at(h, slot) == a[0]) bits[slot >> 6] &= ~(1ULL << (slot & 63));
@@ -1061,12 +1061,112 @@ TEST(test_acorn_match_slots) {
     for (int i = 0; i < K; i++) gone &= b[i] != a[0];
     EXPECT(gone);
     /* a map shorter than the index refuses the slots beyond it */
-    hnsw_search_params empty = {K, 64, accept_mod7, NULL, 0, 1, NULL, 0, 0, NULL, NULL, bits, 0, 0, 0};
+    hnsw_search_params empty = {K, 64, accept_mod7, NULL, 0, 1, NULL, 0, 0, NULL, NULL, bits, 0, 0, 0, NULL};
     EXPECT(hnsw_search_ex(h, s, x, &empty, b, NULL, NULL) == 0);
     free(bits);
     hnsw_scratch_free(s);
     hnsw_free(h);
     free(x);
+}
+
+/* The ACORN list cache: walks over the same bitmap with a cache find what
+ * walks without one find (a list holds the nodes an uncached expansion
+ * chooses from), later walks read the lists instead of building them, a
+ * change of the graph has them rebuilt, and a cache is refused over its
+ * byte bound or for a bitmap it was not made over. */
+static double mod50_recall(const float *x, size_t n, size_t dim, const float *q, const uint64_t *got, int ngot) {
+    uint64_t best[K];
+    float bd[K];
+    size_t nb = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!accept_mod50(label_of(i), NULL)) continue;
+        float d = true_dist(HNSW_METRIC_L2, q, x + i * dim, dim);
+        size_t j = nb < K ? nb++ : K;
+        if (j == K && d >= bd[K - 1]) continue;
+        if (j == K) j = K - 1;
+        while (j > 0 && bd[j - 1] > d) bd[j] = bd[j - 1], best[j] = best[j - 1], j--;
+        bd[j] = d, best[j] = label_of(i);
+    }
+    return nb ? (double)overlap(best, nb, got, (size_t)ngot) / (double)nb : 1;
+}
+
+TEST(test_acorn_cache) {
+    enum { N = 6000, DIM = 16, NQ = 80 };
+    float *x = random_vectors(N, DIM), *q = random_vectors(NQ, DIM);
+    hnsw_index *h = build(x, N, DIM, HNSW_METRIC_L2, 67, NULL);
+    hnsw_scratch *s = hnsw_scratch_new();
+    ASSERT(h && s);
+    size_t words = (N + 63) / 64;
+    uint64_t *bits = calloc(words, sizeof(uint64_t)), *other = calloc(words, sizeof(uint64_t));
+    ASSERT(bits && other);
+    for (uint32_t slot = 0; slot < hnsw_count(h); slot++)
+        if (accept_mod50(hnsw_label_at(h, slot), NULL)) bits[slot >> 6] |= 1ULL << (slot & 63);
+    memcpy(other, bits, words * sizeof(uint64_t));
+    EXPECT(hnsw_acorn_cache_new(h, bits, words, 1000) == NULL); /* over the bound */
+    EXPECT(hnsw_acorn_cache_new(h, bits, 0, SIZE_MAX) == NULL);
+    hnsw_acorn_cache *c = hnsw_acorn_cache_new(h, bits, words, SIZE_MAX);
+    ASSERT(c);
+    EXPECT(hnsw_acorn_cache_bytes(c) >= (size_t)(N / 50) * (3 + 32) * sizeof(uint32_t));
+    hnsw_search_params plain = {.k = K, .ef = 40, .filter = accept_mod50, .acorn = 1, .match_slots = bits,
+                                .match_words = words};
+    hnsw_search_params cached = plain;
+    cached.acorn_cache = c;
+    static uint64_t first[NQ][K];
+    double rp = 0, rc = 0;
+    int all_match = 1, same = 1;
+    for (size_t i = 0; i < NQ; i++) {
+        uint64_t a[K];
+        int na = hnsw_search_ex(h, s, q + i * DIM, &plain, a, NULL, NULL);
+        int nc = hnsw_search_ex(h, s, q + i * DIM, &cached, first[i], NULL, NULL);
+        EXPECT(na == K && nc == K);
+        rp += mod50_recall(x, N, DIM, q + i * DIM, a, na);
+        rc += mod50_recall(x, N, DIM, q + i * DIM, first[i], nc);
+        for (int j = 0; j < nc; j++) all_match &= accept_mod50(first[i][j], NULL);
+    }
+    rp /= NQ, rc /= NQ;
+    printf("    ACORN 2%%: recall@%d %.3f without the cache, %.3f with it\n", K, rp, rc);
+    EXPECT(all_match);
+    EXPECT(rc >= 0.85 && rc >= rp - 0.02);
+    uint64_t built, reused, built2, reused2;
+    hnsw_acorn_cache_counts(c, &built, &reused);
+    EXPECT(built > 0 && built <= (uint64_t)N / 50 && reused > 0);
+    /* the same walks again: every list is read back, the results are the same */
+    for (size_t i = 0; i < NQ; i++) {
+        uint64_t b[K];
+        EXPECT(hnsw_search_ex(h, s, q + i * DIM, &cached, b, NULL, NULL) == K);
+        same &= memcmp(b, first[i], sizeof(b)) == 0;
+    }
+    EXPECT(same);
+    hnsw_acorn_cache_counts(c, &built2, &reused2);
+    EXPECT(built2 == built && reused2 > reused);
+    /* a cache over another bitmap is not used: the walk is the plain one */
+    hnsw_search_params wrong = plain;
+    wrong.match_slots = other;
+    wrong.acorn_cache = c;
+    uint64_t a[K], b[K];
+    EXPECT(hnsw_search_ex(h, s, q, &wrong, a, NULL, NULL) == K);
+    hnsw_acorn_cache_counts(c, &built, &reused);
+    EXPECT(built == built2 && reused == reused2);
+    /* a changed graph (vectors moved, slots kept): the lists are rebuilt as
+     * the walks need them, and the results are still only matching nodes */
+    for (size_t i = 0; i < N; i += 3) EXPECT(hnsw_update(h, label_of(i), q + (i % NQ) * DIM) == HNSW_OK);
+    all_match = 1;
+    for (size_t i = 0; i < NQ; i++) {
+        int nb = hnsw_search_ex(h, s, q + i * DIM, &cached, b, NULL, NULL);
+        EXPECT(nb == K);
+        for (int j = 0; j < nb; j++) all_match &= accept_mod50(b[j], NULL);
+    }
+    EXPECT(all_match);
+    hnsw_acorn_cache_counts(c, &built, &reused);
+    EXPECT(built > built2);
+    hnsw_acorn_cache_free(c);
+    hnsw_acorn_cache_free(NULL);
+    free(bits);
+    free(other);
+    hnsw_scratch_free(s);
+    hnsw_free(h);
+    free(x);
+    free(q);
 }
 
 /* ACORN walks use four epochs each (refused, transit, entered, via done) in the
@@ -1078,7 +1178,7 @@ TEST(test_acorn_epoch_wrap) {
     hnsw_index *h = build(x, N, DIM, HNSW_METRIC_L2, 47, NULL);
     hnsw_scratch *s = hnsw_scratch_new();
     ASSERT(h && s);
-    hnsw_search_params acorn = {KK, 8, accept_mod7, NULL, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0}, plain = {.k = 1, .ef = 1};
+    hnsw_search_params acorn = {KK, 8, accept_mod7, NULL, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0, NULL}, plain = {.k = 1, .ef = 1};
     uint64_t *want = malloc(sizeof(uint64_t) * N * KK), got[KK], one[1];
     for (size_t i = 0; i < N; i++) {
         hnsw_scratch *fresh = hnsw_scratch_new();
@@ -1599,6 +1699,7 @@ int main(void) {
     RUN(test_acorn_islands);
     RUN(test_acorn_epoch_wrap);
     RUN(test_acorn_match_slots);
+    RUN(test_acorn_cache);
     RUN(test_acorn_entries);
     RUN(test_edge_cases);
     RUN(test_allocation_failures);
