@@ -1023,6 +1023,21 @@ static inline int acorn_check(const hnsw_index *h, hnsw_scratch *s, const layer_
     return ok;
 }
 
+/* The end of an ACORN expansion: distances to the m matches in s->todo,
+ * which join the candidates and the results. */
+static inline void enter_matches(const hnsw_index *h, hnsw_scratch *s, const void *q, size_t ef, uint32_t m) {
+    s->stats.visited++;
+    s->stats.distances += m;
+    for (uint32_t i = 0; i < m; i++) {
+        uint32_t id = s->todo[i];
+        float d = node_dist(h, s, q, id);
+        if (s->nres < ef || d < s->res[0].d) {
+            queue_candidate(s, (cand){d, id});
+            offer_result(s, ef, (cand){d, id});
+        }
+    }
+}
+
 /* ACORN-1 expansion of node c on layer 0 (Patel et al., SIGMOD 2024):
  * c's neighbour list for the walk is its matching neighbours plus the
  * matching neighbours of its non-matching ones (the second hop),
@@ -1089,16 +1104,7 @@ static void expand_acorn(const hnsw_index *h, hnsw_scratch *s, const void *q, ui
          * walk's cache misses */
         if (j > rec2[0] && s->visited[via] == e + ACORN_REFUSED) s->visited[via] = (epoch_tag)(e + ACORN_VIA_DONE);
     }
-    s->stats.visited++;
-    s->stats.distances += m;
-    for (uint32_t i = 0; i < m; i++) {
-        uint32_t id = s->todo[i];
-        float d = node_dist(h, s, q, id);
-        if (s->nres < ef || d < s->res[0].d) {
-            queue_candidate(s, (cand){d, id});
-            offer_result(s, ef, (cand){d, id});
-        }
-    }
+    enter_matches(h, s, q, ef, m);
     if (s->nres >= transit_until) return;
     for (uint32_t i = 1; i <= rec[0] && *transit; i++) {
         uint32_t id = rec[i];
@@ -1233,16 +1239,7 @@ static void expand_acorn_listed(const hnsw_index *h, hnsw_scratch *s, const void
         uint32_t id = ids[i];
         if (s->visited[id] < e && acorn_check(h, s, f, id, e)) s->todo[m++] = id, prefetch_vector(h, s->kind, id);
     }
-    s->stats.visited++;
-    s->stats.distances += m;
-    for (uint32_t j = 0; j < m; j++) {
-        uint32_t id = s->todo[j];
-        float d = node_dist(h, s, q, id);
-        if (s->nres < ef || d < s->res[0].d) {
-            queue_candidate(s, (cand){d, id});
-            offer_result(s, ef, (cand){d, id});
-        }
-    }
+    enter_matches(h, s, q, ef, m);
 }
 
 /* The filtered layer-0 search of an ACORN walk from the entry points
