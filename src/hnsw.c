@@ -456,16 +456,6 @@ static inline uint32_t *links_at(const hnsw_index *h, uint32_t s, int l) {
     return (uint32_t *)(u->in + u->level + 1) + (size_t)(l - 1) * (h->p.M + 1);
 }
 
-/* Prefetches slot s's whole layer-0 link record: m0 + 1 words, 132 bytes
- * at M 16, which start anywhere in a cache line and so span up to three;
- * a walk reads all of them. */
-static inline void prefetch_links0(const hnsw_index *h, uint32_t s) {
-    const char *p = col_at(&h->links0, s);
-    size_t n = h->links0.stride;
-    for (size_t off = 0; off < n; off += 64) __builtin_prefetch(p + off);
-    __builtin_prefetch(p + n - 1);
-}
-
 static inline idlist **inlist_ref(const hnsw_index *h, uint32_t s, int l) {
     node_meta *m = meta_at(h, s);
     upper_block *u = meta_upper(m);
@@ -978,10 +968,7 @@ static void search_layer(const hnsw_index *h, hnsw_scratch *s, const void *q, co
             s->stats.budget_exhausted = 1;
             break;
         }
-        if (s->ncands) {
-            if (l == 0) prefetch_links0(h, s->cands[0].id);
-            else __builtin_prefetch(links_at(h, s->cands[0].id, l));
-        }
+        if (s->ncands) __builtin_prefetch(links_at(h, s->cands[0].id, l));
     }
 }
 
@@ -1076,7 +1063,7 @@ static void expand_acorn(const hnsw_index *h, hnsw_scratch *s, const void *q, ui
     want = met >= want ? 0 : want - met;
     if (m < want && nrej)
         for (uint32_t i = 1; i <= rec[0]; i++)
-            if (s->visited[rec[i]] - e < ACORN_ENTERED) prefetch_links0(h, rec[i]);
+            if (s->visited[rec[i]] - e < ACORN_ENTERED) __builtin_prefetch(links_at(h, rec[i], 0));
     for (uint32_t i = 1; i <= rec[0] && m < want; i++) {
         uint32_t via = rec[i];
         if (s->visited[via] - e >= ACORN_ENTERED) continue; /* not a refused node, or done */
@@ -1198,7 +1185,7 @@ static const uint32_t *acorn_list(const hnsw_index *h, hnsw_acorn_cache *ac, con
     const uint32_t *rec = links_at(h, c, 0);
     uint32_t n = 0, cap = ac->width - 3, *ids = l + 3;
     for (uint32_t i = 1; i <= rec[0]; i++)
-        if (bitmap_refuses(f, rec[i])) prefetch_links0(h, rec[i]);
+        if (bitmap_refuses(f, rec[i])) __builtin_prefetch(links_at(h, rec[i], 0));
         else if (n < cap) ids[n++] = rec[i];
     uint32_t direct = n;
     for (uint32_t i = 1; i <= rec[0] && n < cap; i++) {
