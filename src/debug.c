@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "persist.h"
+#include "planner.h"
 #include "serial.h"
 #include "server.h"
 
@@ -143,6 +144,17 @@ void debugCommand(client *c) {
     } else if (arg_is(c, 1, "segfault") && c->argc == 2) {
         /* Crashes on purpose, to test the crash report. */
         raise(SIGSEGV);
+    } else if (arg_is(c, 1, "planner-force") && c->argc == 3) {
+        int which = -2;
+        if (arg_is(c, 2, "auto")) which = -1;
+        for (int i = 0; i < PLAN_COUNT; i++)
+            if (util_eqi(c->argv[2].ptr, c->argv[2].len, planner_strategy_name((planner_strategy)i))) which = i;
+        if (which == -2) {
+            add_reply_error(c, "unknown strategy: use index_scan, full_scan, acorn, postfilter or auto");
+            return;
+        }
+        planner_force = which;
+        add_reply_ok(c);
     } else if (arg_is(c, 1, "protocol") && c->argc == 3) {
         debug_protocol(c);
     } else if (arg_is(c, 1, "set-active-expire") && c->argc == 3) {
@@ -177,6 +189,8 @@ void debugCommand(client *c) {
             "RELOAD", "    Save the snapshot, empty every database and load the snapshot back.",
             "WAL-FAIL-WRITES <n>", "    Make the next <n> writes to the append-only file fail (tests).",
             "WAL-FAIL-FSYNCS <n>", "    Make the next <n> fsyncs of the append-only file fail (tests).",
+            "PLANNER-FORCE <index_scan|full_scan|acorn|postfilter|auto>",
+            "    Filtered searches take that strategy when allowed (tests); AUTO: the planner's choice.",
             "SET-SKIP-CHECKSUM-VALIDATION <0|1>", "    RESTORE accepts payloads whatever their checksum (fuzz tests).",
             "HELP", "    Print this help.", NULL};
         add_reply_help(c, help);

@@ -720,6 +720,11 @@ extern long long graph_max_traversal;
 /* Entry points of an ACORN walk, capped by the query's EF (config
  * acorn-entry-points, 0..HNSW_MAX_ENTRIES; t_entity.c). */
 extern long long acorn_entry_points;
+/* DEBUG PLANNER-FORCE: the strategy every filtered HNSW search takes when
+ * the planner allows it (a planner_strategy), or -1 (the planner's own
+ * choice). For tests of one strategy on data the planner would not use it
+ * for. */
+extern int planner_force;
 /* Entity side, defined in t_entity.c: the slot holding the graph node of
  * entity e (o->v.p of an entity value; NULL slot content: no edges), its
  * keyspace name, and its metadata (NULL means {}). */

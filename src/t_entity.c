@@ -72,6 +72,7 @@
 #define MAX_COLLECTIONS 1024
 
 long long acorn_entry_points = 64;
+int planner_force = -1;
 _Static_assert(HNSW_MAX_ENTRIES == 64, "config acorn-entry-points allows 0..64");
 
 enum { INDEX_HNSW = 0, INDEX_FLAT = 1, INDEX_IVFPQ = 2 };
@@ -2272,6 +2273,8 @@ static void plan_search(collection *coll, const search_opts *o, search_plan *p) 
     for (int i = 0; i < PLAN_COUNT; i++) /* unchosen slow strategies drift back toward 1 */
         if (i != (int)p->pp.strategy && factors[i] > 1) factors[i] = 1 + (factors[i] - 1) * 0.995;
     if (p->pp.strategy != PLAN_POSTFILTER) *plan_post_fallback(coll, p) *= 0.995; /* and toward 0 */
+    if (planner_force >= 0 && planner_force < PLAN_COUNT && p->pp.cost[planner_force] >= 0)
+        p->pp.strategy = (planner_strategy)planner_force;
     if (exact_only) {
         double a = p->pp.cost[PLAN_INDEX_SCAN], b = p->pp.cost[PLAN_FULL_SCAN];
         p->strategy = a >= 0 && a <= b ? PLAN_INDEX_SCAN : PLAN_FULL_SCAN;

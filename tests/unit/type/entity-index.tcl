@@ -378,4 +378,60 @@ start_server {tags {entity phenix-only filter}} {
         set got4 [r ph.search isl VECTOR $q K 3 EF 32 FILTER {.c == "a"}]
         list [expr {$got1 eq $nearest}] [expr {$got2 eq $nearest}] $got3 [lsort $got4]
     } {1 1 isl:new {isl:b100 isl:b200 isl:b300}}
+
+    # DEBUG PLANNER-FORCE acorn: the ACORN walk over a slot map and its list
+    # cache (docs/filters.md, "Repeated filters"), on data the planner
+    # would answer with index scans; checked against EXACT and against the
+    # model of .u, across vector updates (the graph changes, the slots do
+    # not: lists are rebuilt) and deletes (the slots move: a new map).
+    test "A repeated ACORN filter (slot map, list cache) agrees with EXACT across updates and deletes" {
+        set n 4000
+        r ph.create ac DIM 8 METRIC L2 M 8 EF_CONSTRUCTION 40 FIELD .u NUMERIC
+        set c [redis_deferring_client]
+        for {set i 0} {$i < $n} {incr i} {
+            set ::AU($i) [expr {($i * 7919) % $n}]
+            $c ph.set ac:$i VECTOR [rand_vec 8] META "{\"u\":$::AU($i)}"
+        }
+        for {set i 0} {$i < $n} {incr i} { $c read }
+        $c close
+        proc acorn_round {lim} {
+            set hits 0
+            set total 0
+            set bad {}
+            for {set q 0} {$q < 8} {incr q} {
+                set qv [rand_vec 8]
+                set got [r ph.search ac VECTOR $qv K 10 EF 40 FILTER ".u < $lim"]
+                set want [r ph.search ac VECTOR $qv K 10 EXACT FILTER ".u < $lim"]
+                if {[llength $got] != [llength $want]} { lappend bad "[llength $got] of [llength $want]" }
+                foreach key $got {
+                    scan $key ac:%d i
+                    if {![info exists ::AU($i)] || $::AU($i) >= $lim} { lappend bad "$key does not match" }
+                    if {$key in $want} { incr hits }
+                }
+                incr total [llength $want]
+            }
+            if {$hits < 0.9 * $total} { lappend bad "recall $hits/$total" }
+            set bad
+        }
+        r debug planner-force acorn
+        set before [dict get [r ph.info ac] filtered_acorn]
+        set fb_before [dict get [r ph.info ac] filtered_fallback]
+        set bad [acorn_round 400]
+        lappend bad {*}[acorn_round 400]
+        # move a third of the vectors (PH.SET with a new vector relinks in place)
+        for {set i 0} {$i < $n} {incr i 3} { r ph.set ac:$i VECTOR [rand_vec 8] }
+        lappend bad {*}[acorn_round 400]
+        # delete a quarter of the matches and some others
+        for {set i 0} {$i < $n} {incr i 4} {
+            if {$::AU($i) < 400 || $i % 40 == 0} { r del ac:$i; unset ::AU($i) }
+        }
+        lappend bad {*}[acorn_round 400]
+        lappend bad {*}[acorn_round 400]
+        set acorn [expr {[dict get [r ph.info ac] filtered_acorn] - $before}]
+        # no walk ended short (a short walk is finished by an exact scan,
+        # which would hide a walk that lost its way)
+        set fallbacks [expr {[dict get [r ph.info ac] filtered_fallback] - $fb_before}]
+        r debug planner-force auto
+        list $bad $acorn $fallbacks [catch {r debug planner-force fastest} e] $e
+    } {{} 40 0 1 {ERR unknown strategy: use index_scan, full_scan, acorn, postfilter or auto}}
 }
