@@ -432,6 +432,7 @@ start_server {tags {entity phenix-only filter}} {
         # which would hide a walk that lost its way)
         set fallbacks [expr {[dict get [r ph.info ac] filtered_fallback] - $fb_before}]
         r debug planner-force auto
-        list $bad $acorn $fallbacks [catch {r debug planner-force fastest} e] $e
-    } {{} 40 0 1 {ERR unknown strategy: use index_scan, full_scan, acorn, postfilter or auto}}
+        list $bad $acorn $fallbacks [catch {r debug planner-force fastest} e] $e \
+             [catch {r debug planner-force} e2] $e2 [catch {r debug planner-force acorn x} e3] $e3
+    } {{} 40 0 1 {ERR unknown strategy: use index_scan, full_scan, acorn, postfilter or auto} 1 {ERR unknown subcommand or wrong number of arguments for 'planner-force'. Try DEBUG HELP.} 1 {ERR unknown subcommand or wrong number of arguments for 'planner-force'. Try DEBUG HELP.}}
 }
