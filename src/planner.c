@@ -6,12 +6,16 @@
  * (m0 filter checks, m0*s matches found directly) and, while fewer than
  * m0/2 = M matches were found (ACORN's truncated neighbour list), the link
  * lists of non-matching neighbours (m0 checks and one cache miss each,
- * m0*s matches each). A POSTFILTER walk is an unfiltered walk at a larger
- * EF (its distances grow about linearly with EF) plus one filter
- * evaluation per fetched result, plus the learned fraction of post-filter
- * walks that fall back times the cost of the ACORN walk that finishes them.
- * Ties go to the exact strategies (listed first), since they
- * cannot miss a result. Complexity O(1). */
+ * m0*s matches each). A check the filter refuses may cost less (ns_refuse:
+ * a slot bitmap's bit test); with a list cache (listed) an expansion
+ * reads one list of matches instead of the second-hop links. ACORN is no
+ * choice when an index can scan and a node has too few matches within two
+ * hops for the walk to find them (below 0.76% at M 16). A POSTFILTER walk
+ * is an unfiltered walk at a larger EF (its distances grow about linearly
+ * with EF) plus one filter evaluation per fetched result, plus the learned
+ * fraction of post-filter walks that fall back times the cost of the
+ * ACORN walk that finishes them. Ties go to the exact strategies (listed
+ * first), since they cannot miss a result. Complexity O(1). */
 #include "planner.h"
 
 #include <math.h>
@@ -39,9 +43,14 @@ static double acorn_cost(const planner_input *in, double g, double s) {
     /* expansions: the walk needs about as many distances as an unfiltered
      * one, `found` per expansion */
     double expansions = g / found;
+    /* a cached list holds only matches: one list read and a check of each */
+    if (in->listed) return expansions * (found * (in->ns_distance + in->ns_check) + in->ns_link);
     /* second-hop nodes are often met again from the next expansion, when
-     * their verdict is remembered: about half of them cost a check */
-    return expansions * (found * in->ns_distance + (m0 + 0.5 * lists * m0) * in->ns_check + (1 + lists) * in->ns_link);
+     * their verdict is remembered: about half of them cost a check, which
+     * for a refused node may be a bit test (ns_refuse) */
+    double checks = m0 + 0.5 * lists * m0, refuse = in->ns_refuse > 0 ? in->ns_refuse : in->ns_check;
+    return expansions * (found * in->ns_distance + checks * (s * in->ns_check + (1 - s) * refuse) +
+                         (1 + lists) * in->ns_link);
 }
 
 double planner_overfetch(double k, double ef, double s, double max_k, int *widen, double *ef_out) {
@@ -69,7 +78,14 @@ void planner_choose(const planner_input *in, planner_plan *out) {
      * of matches to find a good K (else it ends short and falls back) */
     int walk = n > 0 && (in->matches_low >= 0 ? in->matches_low : m) >= ef;
     double sw = s > 1e-9 ? s : 1e-9;
-    out->cost[PLAN_ACORN] = walk ? in->walk_setup + acorn_cost(in, g, sw) : -1;
+    /* ACORN's matching subgraph hangs together when a node has matches
+     * within two hops: with fewer than m0/4 of them on average
+     * (m0 s (1 + m0) < m0 / 4, s < 0.76% at M 16) the walk misses results
+     * (1M x 128 at 0.1%: recall@10 0.27 however cheap its cached lists),
+     * so where an index scan can answer exactly, ACORN is not a choice */
+    double m0 = in->m0 >= 2 ? in->m0 : 32;
+    int sparse = in->candidates >= 0 && sw * (1 + m0) < 0.25;
+    out->cost[PLAN_ACORN] = walk && !sparse ? in->walk_setup + acorn_cost(in, g, sw) : -1;
     int widen = in->widen;
     double ef2, k2 = planner_overfetch(in->k, ef, sw, n, &widen, &ef2);
     double g2 = g * (ef2 / ef) < n ? g * (ef2 / ef) : n;

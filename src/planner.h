@@ -52,6 +52,11 @@ typedef struct planner_input {
     double ns_scan_check; /* one candidate of an index scan: entity, filter, vector lookup */
     double ns_full_check; /* one vector of a full scan (0: ns_scan_check) */
     double ns_link;     /* reading one node's link list out of cache */
+    double ns_refuse;   /* a walk's check of a node the filter refuses; 0:
+                           ns_check (a slot bitmap refuses in a bit test) */
+    int listed;         /* ACORN walks read their second hops from a list
+                           cache (hnsw_acorn_cache): one list per expansion
+                           instead of the non-matching neighbours' links */
     double walk_setup;  /* ns spent before a walk (building a match set) */
     double factor[PLAN_COUNT]; /* per strategy: measured / predicted time of
                                   past runs, scaling its cost (0: 1) */

@@ -1772,6 +1772,10 @@ typedef struct search_ctx {
     uint64_t seeds[ACORN_SEEDS + ISLAND_SEEDS]; /* ACORN: matching entities to start from */
     size_t nseeds;
     long long seed_distances;      /* ACORN: distances computed to choose them */
+    int64_t us_map;                /* ACORN: building a slot map (once per map,
+                                      not charged to the plan's factor) */
+    int warming;                   /* ACORN: the walk built more cached lists
+                                      than it reused (not measured either) */
 } search_ctx;
 
 /* Accepts a label unless it is the LIKE entity, or an entity that has
@@ -2039,6 +2043,8 @@ static void reply_results(client *c, collection *coll, search_opts *o, uint64_t 
 #define NS_EVAL_DEFAULT 150.0  /* filter evaluation on metadata out of cache */
 #define NS_SCAN_DEFAULT 100.0  /* an index-scan candidate: entity and vector lookups */
 #define NS_FULL_SLOT 10.0      /* a full-scan slot: its label, in slot order */
+#define NS_BIT 2.0             /* a walk's node refused by a slot bitmap */
+#define NS_BIT_MATCH 15.0      /* one it lets through: its label (no metadata) */
 
 /* Folds a measurement into an average (the first one sets it). */
 static void ewma(double *avg, double x) {
@@ -2080,6 +2086,7 @@ typedef struct search_plan {
     const filter_constraint *probe_c;
     int probe_decides; /* the filter is exactly the probed (or set) constraint */
     int use_matchset;  /* build a label set of enum_c for a walk */
+    int enum_decides;  /* the filter is exactly enum_c (an indexed constraint) */
     /* ANALYZE */
     long long candidates, checks, visited, distances;
     int fallback, timed_out;
@@ -2197,6 +2204,7 @@ static void plan_estimate(collection *coll, const filter_expr *f, search_plan *p
     }
     if (all && nc == 1 && p->probe_field) p->probe_decides = 1;
     else if (all && nc == 1 && p->enum_field) p->use_matchset = 1;
+    if (all && nc == 1 && p->enum_field) p->enum_decides = 1;
 }
 
 /* The estimated fraction of the collection's vectors that match plan p's
@@ -2220,6 +2228,8 @@ static int post_widened(const collection *coll) { return coll->hnsw && coll->qua
 static double *plan_post_fallback(collection *coll, const search_plan *p) {
     return p->enum_field ? &((coll_field *)p->enum_field)->post_fallback : &coll->post_fallback;
 }
+
+static void slot_map_plan(collection *coll, const search_plan *p, int *mapped, int *listed);
 
 /* Step 2: the strategy. */
 static void plan_search(collection *coll, const search_opts *o, search_plan *p) {
@@ -2256,6 +2266,20 @@ static void plan_search(collection *coll, const search_opts *o, search_plan *p) 
     } else if (p->probe_field) {
         double ps = plan_selectivity(coll, p);
         in.ns_check = ns_probe + (ps < 1 ? ps : 1) * ns_eval;
+    }
+    /* an ACORN walk of a repeated constraint tests a slot bitmap: a refused
+     * node costs a bit test, and when the filter is just that constraint a
+     * passing node needs no set, probe or metadata (acorn_setup); its
+     * second hops may come from the list cache */
+    int mapped, listed;
+    slot_map_plan(coll, p, &mapped, &listed);
+    if (mapped) {
+        in.ns_refuse = NS_BIT;
+        in.listed = listed;
+        if (p->enum_decides) {
+            in.ns_check = NS_BIT_MATCH;
+            p->use_matchset = 0;
+        }
     }
     planner_choose(&in, &p->pp);
     if (p->use_matchset) {
@@ -2545,8 +2569,12 @@ static int graph_walk(collection *coll, const float *q, const search_opts *o, se
         l = zmalloc(sizeof(uint64_t) * sp.k);
         d = zmalloc(sizeof(float) * sp.k);
     }
+    uint64_t built0 = 0, reused0 = 0, built1, reused1;
+    hnsw_acorn_cache_counts(sp.acorn_cache, &built0, &reused0);
     int n = hnsw_search_ex(coll->hnsw, coll->scratch, q, &sp, l, d, &st);
     int64_t took = util_monotonic_us() - t0;
+    hnsw_acorn_cache_counts(sp.acorn_cache, &built1, &reused1);
+    if (built1 - built0 > reused1 - reused0) sctx->warming = 1;
     if (post) {
         /* the first K fetched results that match, in distance order; a TAG
          * probe rules most out without touching the entity, and the
@@ -2730,11 +2758,15 @@ static void island_seeds(collection *coll, coll_field *f, search_ctx *sctx, cons
  * refused by one bit test instead of a label read and a set probe (the
  * bitmap of a 60,000-vector collection is 7.5 KB: it stays in cache).
  * Building it reads each candidate's entity for its slot, which costs
- * more than one walk saves, so a map is built when a walk sees the same
- * constraint (field index, operator, value) as the walk before it and
- * neither the field index (fieldidx_version) nor any slot (slot_moves)
- * changed in between, and kept while that holds: repeated filters on a
- * stable collection. Constraints on arrays (IN) get none.
+ * more than one walk saves, so a map is built when the planner sees the
+ * same constraint (field index, operator, value) as the plan before it
+ * and neither the field index (fieldidx_version) nor any slot
+ * (slot_moves) changed in between, and kept while that holds: repeated
+ * filters on a stable collection. Constraints on arrays (IN) get none.
+ * The planner prices ACORN with the map (a refused node is a bit test)
+ * and its lists when they exist or may be made (slot_map_plan). When the
+ * filter is just the map's constraint, a node the map lets through
+ * matches: the walk reads no metadata for it (acorn_setup).
  * With the map comes a cache of the walks' ACORN neighbour lists over it
  * (hnsw_acorn_cache): a list is built the first time a walk expands its
  * node and read back by later walks, which then skip the link records of
@@ -2754,6 +2786,7 @@ static struct {
     size_t words;
     hnsw_acorn_cache *lists; /* over bits, or NULL */
     int lists_tried;         /* hnsw_acorn_cache_new was called for these bits */
+    int sightings;           /* plans in a row of this key (2 and more: a map) */
 } slot_map;
 
 typedef struct slot_map_build {
@@ -2783,40 +2816,77 @@ static int slot_map_matches(const hnsw_index *h, const fieldidx *idx, const filt
     }
 }
 
-/* Points sctx at the slot map of plan p's index constraint when there is
- * one (building it the second time in a row the constraint comes). */
-static void slot_map_use(collection *coll, search_ctx *sctx, const search_plan *p) {
+/* 1 when plan p's index constraint can have a slot map. */
+static int slot_map_keyable(const collection *coll, const search_plan *p) {
+    if (!p->enum_field || !coll->hnsw) return 0;
     const filter_constraint *c = p->enum_c;
-    const fieldidx *idx = p->enum_field->idx;
     int scalar = c->value.type == FILTER_INT || c->value.type == FILTER_DOUBLE || c->value.type == FILTER_BOOL ||
                  c->value.type == FILTER_STRING;
-    if (!scalar || c->op == FILTER_OP_EXISTS) return;
-    if (!slot_map_matches(coll->hnsw, idx, c)) { /* remember the key: a map next time */
-        hnsw_acorn_cache_free(slot_map.lists);
-        slot_map.lists = NULL;
-        slot_map.lists_tried = 0;
-        zfree(slot_map.bits);
-        zfree(slot_map.str);
-        slot_map.bits = NULL;
-        slot_map.str = NULL;
-        slot_map.h = coll->hnsw;
-        slot_map.moves = slot_moves;
-        slot_map.idx = idx;
-        slot_map.version = fieldidx_version(idx);
-        slot_map.op = c->op;
-        slot_map.value = c->value;
-        if (c->value.type == FILTER_STRING) {
-            slot_map.str = zmalloc(c->value.str.len ? c->value.str.len : 1);
-            memcpy(slot_map.str, c->value.str.ptr, c->value.str.len);
-            slot_map.value.str.ptr = slot_map.str;
-        }
+    return scalar && c->op != FILTER_OP_EXISTS;
+}
+
+/* Drops the map and remembers plan p's constraint as its key (seen once). */
+static void slot_map_rekey(collection *coll, const search_plan *p) {
+    const filter_constraint *c = p->enum_c;
+    const fieldidx *idx = p->enum_field->idx;
+    hnsw_acorn_cache_free(slot_map.lists);
+    slot_map.lists = NULL;
+    slot_map.lists_tried = 0;
+    zfree(slot_map.bits);
+    zfree(slot_map.str);
+    slot_map.bits = NULL;
+    slot_map.str = NULL;
+    slot_map.h = coll->hnsw;
+    slot_map.moves = slot_moves;
+    slot_map.idx = idx;
+    slot_map.version = fieldidx_version(idx);
+    slot_map.op = c->op;
+    slot_map.value = c->value;
+    if (c->value.type == FILTER_STRING) {
+        slot_map.str = zmalloc(c->value.str.len ? c->value.str.len : 1);
+        memcpy(slot_map.str, c->value.str.ptr, c->value.str.len);
+        slot_map.value.str.ptr = slot_map.str;
+    }
+    slot_map.sightings = 1;
+}
+
+/* For the planner (plan_search, before the walk): counts plan p's index
+ * constraint as seen once more in a row, and says whether an ACORN walk
+ * of it would have a slot map (*mapped: from the second plan in a row on)
+ * and a list cache (*listed: made, or not tried yet and within
+ * ACORN_CACHE_MAX for the constraint's candidates). */
+static void slot_map_plan(collection *coll, const search_plan *p, int *mapped, int *listed) {
+    *mapped = *listed = 0;
+    if (!slot_map_keyable(coll, p)) return;
+    if (!slot_map_matches(coll->hnsw, p->enum_field->idx, p->enum_c)) {
+        slot_map_rekey(coll, p);
         return;
     }
+    if (slot_map.sightings < 2) slot_map.sightings++;
+    *mapped = 1;
+    double words = (double)hnsw_count(coll->hnsw) / 64 + 1;
+    double bytes = words * 4 + p->enum_candidates * (3 + 2.0 * coll->M) * 4;
+    *listed = slot_map.lists ? 1 : !slot_map.lists_tried && bytes <= (double)ACORN_CACHE_MAX;
+}
+
+/* Points sctx at the slot map of plan p's index constraint when its key
+ * was planned twice in a row (building it then). */
+static void slot_map_use(collection *coll, search_ctx *sctx, const search_plan *p) {
+    if (!slot_map_keyable(coll, p)) return;
+    if (!slot_map_matches(coll->hnsw, p->enum_field->idx, p->enum_c)) { /* a map next time */
+        slot_map_rekey(coll, p);
+        return;
+    }
+    if (slot_map.sightings < 2) return;
+    const filter_constraint *c = p->enum_c;
+    const fieldidx *idx = p->enum_field->idx;
     if (!slot_map.bits) {
+        int64_t t0 = util_monotonic_us();
         slot_map.words = ((size_t)hnsw_count(coll->hnsw) + 63) / 64;
         slot_map.bits = zcalloc(sizeof(uint64_t) * (slot_map.words ? slot_map.words : 1));
         slot_map_build b = {coll};
         fieldidx_foreach(idx, c, slot_map_visit, &b);
+        sctx->us_map += util_monotonic_us() - t0;
     }
     if (!slot_map.lists_tried) {
         slot_map.lists = hnsw_acorn_cache_new(coll->hnsw, slot_map.bits, slot_map.words, ACORN_CACHE_MAX);
@@ -2852,7 +2922,14 @@ static void acorn_setup(collection *coll, search_ctx *sctx, const search_plan *p
         zfree(qq);
         zfree(x.labels);
     }
-    if (p->use_matchset) {
+    /* the slot map is exact for enum_c (slot_map_matches: the same
+     * constraint on the same index version), so when the filter is just
+     * that constraint a node the bitmap lets through matches: the walk's
+     * check needs no label set, probe or metadata (the results are still
+     * verified; 1M x 128 at 1%: the filter's evaluation was 16% of the
+     * walk's time) */
+    int decided = sctx->slot_bits && p->enum_decides;
+    if (p->use_matchset && !decided) {
         sctx->matchset = search_set(&search_match_set);
         if (!matchset_current(p)) {
             fieldidx_labelset_clear(sctx->matchset, SEARCH_SET_KEEP);
@@ -2866,6 +2943,10 @@ static void acorn_setup(collection *coll, search_ctx *sctx, const search_plan *p
         if (sctx->nprobe > 8) sctx->nprobe = -1; /* too many tags: evaluate instead */
         sctx->probe_decides = sctx->nprobe >= 0 && p->probe_decides;
         if (sctx->nprobe == 1) island_seeds(coll, (coll_field *)p->probe_field, sctx, q);
+    }
+    if (decided) {
+        sctx->nprobe = -1;
+        sctx->probe_decides = 1;
     }
 }
 
@@ -2899,7 +2980,9 @@ static int exact_fallback(collection *coll, const float *q, const search_opts *o
  * TIMEOUT) is finished another way: a POSTFILTER walk by an ACORN walk
  * (its shortfall usually means the filter is correlated with the vectors,
  * which ACORN handles), an ACORN walk by an exact scan. Each strategy's
- * measured time over its predicted cost feeds the planner (plan_factor). */
+ * measured time over its predicted cost feeds the planner (plan_factor),
+ * except the one-time work of a slot map and of its first lists, which
+ * later walks of the same filter do not repeat. */
 static int search_execute(collection *coll, const float *q, const search_opts *o, search_ctx *sctx, search_plan *p,
                           uint64_t *labels, float *dists) {
     int n, cut = 0, strategy = p->strategy;
@@ -2945,11 +3028,11 @@ static int search_execute(collection *coll, const float *q, const search_opts *o
     p->distances += sctx->seed_distances;
     if (!p->fallback) p->us_search = util_monotonic_us() - start - p->us_setup;
     p->timed_out = sctx->timed_out || cut;
-    if (p->planned && strategy < PLAN_COUNT && !p->timed_out && p->pp.cost[strategy] > 0) {
+    if (p->planned && strategy < PLAN_COUNT && !p->timed_out && !sctx->warming && p->pp.cost[strategy] > 0) {
         /* a post-filter walk is measured without the ACORN walk that
          * finished it, which its fallback rate accounts for */
         int post = strategy == PLAN_POSTFILTER && p->pp.post_walk > 0;
-        int64_t took = util_monotonic_us() - start - (post && p->fallback == 1 ? p->us_fallback : 0);
+        int64_t took = util_monotonic_us() - start - (post && p->fallback == 1 ? p->us_fallback : 0) - sctx->us_map;
         double f = (double)took * 1000.0 / (post ? p->pp.post_walk : p->pp.cost[strategy]);
         ewma(&plan_factors(coll, p)[strategy], f < 0.05 ? 0.05 : f > 20 ? 20 : f);
         if (post) {

@@ -140,6 +140,56 @@ TEST(walk_setup_counts) {
     EXPECT(choose(in) != PLAN_ACORN);
 }
 
+TEST(slot_bitmaps_and_list_caches_cheapen_acorn) {
+    /* a refused node costs a bit test instead of a check, and a listed
+     * walk reads one list per expansion: both lower ACORN's cost, most at
+     * 1%, where the second hops are most of it */
+    planner_input in = typical(0.01, 1);
+    planner_plan plain, bits, listed;
+    planner_choose(&in, &plain);
+    in.ns_refuse = 2;
+    planner_choose(&in, &bits);
+    in.listed = 1;
+    planner_choose(&in, &listed);
+    EXPECT(plain.cost[PLAN_ACORN] > 0 && bits.cost[PLAN_ACORN] > 0 && listed.cost[PLAN_ACORN] > 0);
+    EXPECT(bits.cost[PLAN_ACORN] < 0.5 * plain.cost[PLAN_ACORN]);
+    EXPECT(listed.cost[PLAN_ACORN] < 0.5 * bits.cost[PLAN_ACORN]);
+    /* ns_refuse 0 is ns_check: the model of a walk without a bitmap */
+    in = typical(0.01, 1);
+    in.ns_refuse = in.ns_check;
+    planner_choose(&in, &bits);
+    EXPECT(fabs(bits.cost[PLAN_ACORN] - plain.cost[PLAN_ACORN]) < 1e-9 * plain.cost[PLAN_ACORN]);
+    /* at 10% with cached lists the walk beats post-filtering */
+    in = typical(0.1, 1);
+    EXPECT(choose(in) == PLAN_POSTFILTER);
+    in.ns_refuse = 2;
+    in.ns_check = 15;
+    in.listed = 1;
+    EXPECT(choose(in) == PLAN_ACORN);
+}
+
+TEST(sparse_matches_never_walk_acorn_when_an_index_can_scan) {
+    /* at 0.1% a node has about one match within two hops (32 x 33 x
+     * 0.001): an ACORN walk misses results however cheap it is, so the
+     * exact index scan is chosen; without an index ACORN stays possible */
+    planner_input in = typical(0.001, 1);
+    in.ns_refuse = 2;
+    in.ns_check = 15;
+    in.listed = 1;
+    in.ns_scan_check = 1e6; /* even when scanning is dear */
+    planner_plan p;
+    planner_choose(&in, &p);
+    EXPECT(p.cost[PLAN_ACORN] < 0);
+    EXPECT(p.strategy != PLAN_ACORN);
+    in.candidates = -1;
+    planner_choose(&in, &p);
+    EXPECT(p.cost[PLAN_ACORN] > 0);
+    /* at 1% (10 within two hops) it is a choice again */
+    in = typical(0.01, 1);
+    planner_choose(&in, &p);
+    EXPECT(p.cost[PLAN_ACORN] > 0);
+}
+
 TEST(post_filter_fallbacks_add_acorn_cost) {
     /* a filter correlated with the vectors: most post-filter walks end
      * short and an ACORN walk finishes them; post-filtering then costs its
@@ -207,6 +257,8 @@ int main(void) {
     RUN(small_collections_walks_are_bounded);
     RUN(walk_setup_counts);
     RUN(measured_factors_scale_costs);
+    RUN(slot_bitmaps_and_list_caches_cheapen_acorn);
+    RUN(sparse_matches_never_walk_acorn_when_an_index_can_scan);
     RUN(post_filter_fallbacks_add_acorn_cost);
     RUN(uncertain_estimates_do_not_walk);
     RUN(degenerate_inputs);
