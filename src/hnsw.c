@@ -888,6 +888,7 @@ typedef struct layer_filter {
     uint64_t budget; /* 0: none */
     const uint64_t *slots; /* ACORN: hnsw_search_params.match_slots */
     size_t words;
+    int exact; /* hnsw_search_params.match_exact */
 } layer_filter;
 
 static inline int accepts(const hnsw_index *h, hnsw_scratch *s, const layer_filter *f, uint32_t id) {
@@ -1005,7 +1006,7 @@ static inline int acorn_check(const hnsw_index *h, hnsw_scratch *s, const layer_
                               uint32_t e) {
     /* a clear bit of the caller's bitmap refuses the node without reading
      * its label: most checks of a selective filter end here */
-    int ok = bitmap_refuses(f, id) ? (s->stats.filtered++, 0) : accepts(h, s, f, id);
+    int ok = bitmap_refuses(f, id) ? (s->stats.filtered++, 0) : f->exact || accepts(h, s, f, id);
     s->visited[id] = (epoch_tag)(e + (ok ? ACORN_ENTERED : ACORN_REFUSED));
     return ok;
 }
@@ -1051,8 +1052,9 @@ static void expand_acorn(const hnsw_index *h, hnsw_scratch *s, const void *q, ui
     uint32_t m = 0, want = s->visited[c] == e + ACORN_TRANSIT ? (h->p.M + 3) / 4 : h->p.M, met = 0, nrej = 0;
     /* the filter reads each node's label: fetch them together, so the
      * cache misses overlap instead of coming one after the other */
-    for (uint32_t i = 1; i <= rec[0]; i++)
-        if (s->visited[rec[i]] < e) __builtin_prefetch(meta_at(h, rec[i]));
+    if (!f->exact)
+        for (uint32_t i = 1; i <= rec[0]; i++)
+            if (s->visited[rec[i]] < e) __builtin_prefetch(meta_at(h, rec[i]));
     for (uint32_t i = 1; i <= rec[0]; i++) {
         uint32_t id = rec[i], t = s->visited[id];
         if (t == e + ACORN_ENTERED) met++;
@@ -1073,8 +1075,9 @@ static void expand_acorn(const hnsw_index *h, hnsw_scratch *s, const void *q, ui
          * the check before the node's visited tag or label is touched
          * (the bitmap is n/8 bytes and stays in cache; the tags and labels
          * are random reads), and only the survivors are prefetched */
-        for (uint32_t j = 1; j <= rec2[0]; j++)
-            if (!bitmap_refuses(f, rec2[j]) && s->visited[rec2[j]] < e) __builtin_prefetch(meta_at(h, rec2[j]));
+        if (!f->exact)
+            for (uint32_t j = 1; j <= rec2[0]; j++)
+                if (!bitmap_refuses(f, rec2[j]) && s->visited[rec2[j]] < e) __builtin_prefetch(meta_at(h, rec2[j]));
         uint32_t j = 1;
         for (; j <= rec2[0] && m < want; j++) {
             uint32_t id = rec2[j];
@@ -1213,8 +1216,9 @@ static void expand_acorn_listed(const hnsw_index *h, hnsw_scratch *s, const void
                                 const layer_filter *f, uint32_t e, const uint32_t *l) {
     uint32_t n = l[2] & 0xffff, direct = l[2] >> 16, m = 0, met = 0, want = h->p.M;
     const uint32_t *ids = l + 3;
-    for (uint32_t i = 0; i < n; i++)
-        if (s->visited[ids[i]] < e) __builtin_prefetch(meta_at(h, ids[i]));
+    if (!f->exact)
+        for (uint32_t i = 0; i < n; i++)
+            if (s->visited[ids[i]] < e) __builtin_prefetch(meta_at(h, ids[i]));
     uint32_t i = 0;
     for (; i < direct; i++) {
         uint32_t id = ids[i], t = s->visited[id];
@@ -1438,7 +1442,8 @@ int hnsw_search_ex(const hnsw_index *h, hnsw_scratch *s, const float *query, con
         if (nentries > ef) nentries = ef; /* the scratch's result heap holds ef + 1 */
         int entry_layer = nentries && h->max_level > 0 ? 1 : 0;
         for (int l = h->max_level; l > entry_layer; l--) greedy_walk(h, s, q, &ep, &d, l);
-        layer_filter f = {sp->filter, sp->filter_ctx, sp->max_distances, sp->match_slots, sp->match_words};
+        layer_filter f = {sp->filter, sp->filter_ctx, sp->max_distances, sp->match_slots, sp->match_words,
+                          sp->acorn && sp->match_slots && sp->match_exact};
         cand start = {d, ep};
         if (sp->acorn && sp->filter) {
             cand eps[HNSW_MAX_ENTRIES];

@@ -135,6 +135,9 @@ typedef struct hnsw_search_params {
     struct hnsw_acorn_cache *acorn_cache; /* ACORN with match_slots: the neighbour lists of
                                              earlier walks over the same bitmap (created
                                              with hnsw_acorn_cache_new over it), or NULL */
+    int match_exact; /* ACORN: match_slots holds exactly the matching nodes: a set
+                        bit accepts the node without calling filter (nor reading
+                        its label) */
 } hnsw_search_params;
 #define HNSW_MAX_ENTRIES 64
 

@@ -1776,6 +1776,7 @@ typedef struct search_ctx {
                                       not charged to the plan's factor) */
     int warming;                   /* ACORN: the walk built more cached lists
                                       than it reused (not measured either) */
+    int slot_decides;              /* ACORN: slot_bits is exactly the filter's matches */
 } search_ctx;
 
 /* Accepts a label unless it is the LIKE entity, or an entity that has
@@ -2541,6 +2542,10 @@ static int graph_walk(collection *coll, const float *q, const search_opts *o, se
         sp.match_slots = sctx->slot_bits;
         sp.match_words = sctx->slot_words;
         sp.acorn_cache = sctx->acorn_lists;
+        /* walk_accept would only read each label to find it matches: with
+         * no LIKE entity, deadline or expiring key to check, a set bit of
+         * a deciding map is the answer */
+        sp.match_exact = sctx->slot_decides && !sctx->exclude && !sctx->deadline_us && !dict_size(sctx->db->expires);
         /* entry points pay when the matches are too sparse for their
          * subgraph to hang together: fewer than one matching neighbour
          * per node (2M x selectivity < 1); denser matches are reached
@@ -2947,6 +2952,7 @@ static void acorn_setup(collection *coll, search_ctx *sctx, const search_plan *p
     if (decided) {
         sctx->nprobe = -1;
         sctx->probe_decides = 1;
+        sctx->slot_decides = 1;
     }
 }
 
@@ -2962,6 +2968,7 @@ static void acorn_teardown(search_ctx *sctx) {
     sctx->acorn_lists = NULL;
     sctx->nprobe = -1;
     sctx->probe_decides = 0;
+    sctx->slot_decides = 0;
 }
 
 /* The exact scan that finishes a walk that ended short. */

@@ -465,7 +465,7 @@ TEST(test_filter_acorn) {
             uint64_t got[K], want[K];
             float d[K];
             call_count cc = {calloc(n, 1), 0, 0, filters[fi]};
-            hnsw_search_params sp = {K, 100, counting_filter, &cc, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0, NULL};
+            hnsw_search_params sp = {K, 100, counting_filter, &cc, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0, NULL, 0};
             hnsw_search_stats st;
             int r = hnsw_search_ex(h, s, qs + i * dim, &sp, got, d, &st);
             EXPECT(r == K);
@@ -476,7 +476,7 @@ TEST(test_filter_acorn) {
             total += nw;
             repeats += cc.repeats;
             distances += st.distances;
-            hnsw_search_params plain = {K, 100, NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0, NULL};
+            hnsw_search_params plain = {K, 100, NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0, NULL, 0};
             hnsw_search_ex(h, s, qs + i * dim, &plain, got, d, &st);
             plain_distances += st.distances;
             free(cc.seen);
@@ -490,21 +490,21 @@ TEST(test_filter_acorn) {
         EXPECT(distances < plain_distances * 2);
     }
     uint64_t got[K];
-    hnsw_search_params none = {K, 50, accept_none, NULL, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0, NULL};
+    hnsw_search_params none = {K, 50, accept_none, NULL, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0, NULL, 0};
     EXPECT(hnsw_search_ex(h, s, qs, &none, got, NULL, NULL) == 0);
     /* seeds: extra entry points; absent labels are skipped; the results
      * are the same good ones */
     {
         uint64_t seeds[3] = {label_of(7), 999999999ULL, label_of(49)};
         uint64_t a[K], b[K];
-        hnsw_search_params plain = {K, 100, accept_mod7, NULL, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0, NULL};
-        hnsw_search_params seeded = {K, 100, accept_mod7, NULL, 0, 1, seeds, 3, 0, NULL, NULL, NULL, 0, 0, 0, NULL};
+        hnsw_search_params plain = {K, 100, accept_mod7, NULL, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0, NULL, 0};
+        hnsw_search_params seeded = {K, 100, accept_mod7, NULL, 0, 1, seeds, 3, 0, NULL, NULL, NULL, 0, 0, 0, NULL, 0};
         int ra = hnsw_search_ex(h, s, qs, &plain, a, NULL, NULL);
         int rb = hnsw_search_ex(h, s, qs, &seeded, b, NULL, NULL);
         EXPECT(ra == K && rb == K && overlap(a, K, b, K) >= K - 1);
     }
     /* a budget stops an ACORN walk too */
-    hnsw_search_params budget = {K, 100, accept_mod7, NULL, 30, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0, NULL};
+    hnsw_search_params budget = {K, 100, accept_mod7, NULL, 30, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0, NULL, 0};
     hnsw_search_stats st;
     EXPECT(hnsw_search_ex(h, s, qs, &budget, got, NULL, &st) >= 0 && st.budget_exhausted);
     hnsw_scratch_free(s);
@@ -523,7 +523,7 @@ TEST(test_search_ex_and_budget) {
     uint64_t a[K], b[K];
     float da[K], db[K];
     hnsw_search_stats st;
-    hnsw_search_params sp = {K, 64, NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0, NULL};
+    hnsw_search_params sp = {K, 64, NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0, NULL, 0};
     int ra = hnsw_search_ex(h, s, x, &sp, a, da, &st);
     int rb = hnsw_search(h, x, K, 64, NULL, NULL, b, db);
     EXPECT(ra == K && rb == K && memcmp(a, b, sizeof(a)) == 0 && memcmp(da, db, sizeof(da)) == 0);
@@ -928,16 +928,16 @@ TEST(test_acorn_islands) {
     uint64_t seeds[8 + NISL], got[NISL];
     for (size_t j = 0; j < 8; j++) seeds[j] = label_of(PER + j * (PER / 8)); /* A */
     hnsw_scratch *s = hnsw_scratch_new();
-    hnsw_search_params from_a = {NISL, 32, accept_cluster_a, match, 0, 1, seeds, 8, 0, NULL, NULL, NULL, 0, 0, 0, NULL};
+    hnsw_search_params from_a = {NISL, 32, accept_cluster_a, match, 0, 1, seeds, 8, 0, NULL, NULL, NULL, 0, 0, 0, NULL, 0};
     int r = hnsw_search_ex(h, s, q, &from_a, got, NULL, NULL);
     EXPECT(r == NISL && count_found(got, r, isl, NISL) == 0); /* the walk alone stays in A */
     for (size_t j = 0; j < NISL; j++) seeds[8 + j] = label_of(isl[j]);
-    hnsw_search_params with_islands = {NISL, 32, accept_cluster_a, match, 0, 1, seeds, 8 + NISL, 0, NULL, NULL, NULL, 0, 0, 0, NULL};
+    hnsw_search_params with_islands = {NISL, 32, accept_cluster_a, match, 0, 1, seeds, 8 + NISL, 0, NULL, NULL, NULL, 0, 0, 0, NULL, 0};
     r = hnsw_search_ex(h, s, q, &with_islands, got, NULL, NULL);
     EXPECT(r == NISL && count_found(got, r, isl, NISL) == NISL);
     /* a non-matching seed is skipped, not walked */
     uint64_t bad = label_of(2 * PER + 1);
-    hnsw_search_params bad_seed = {NISL, 32, accept_cluster_a, match, 0, 1, &bad, 1, 0, NULL, NULL, NULL, 0, 0, 0, NULL};
+    hnsw_search_params bad_seed = {NISL, 32, accept_cluster_a, match, 0, 1, &bad, 1, 0, NULL, NULL, NULL, 0, 0, 0, NULL, 0};
     r = hnsw_search_ex(h, s, q, &bad_seed, got, NULL, NULL);
     for (int i = 0; i < r; i++) EXPECT(accept_cluster_a(got[i], match));
     hnsw_scratch_free(s);
@@ -1042,8 +1042,8 @@ TEST(test_acorn_match_slots) {
     size_t refused_plain = 0, refused_bits = 0, same = 0;
     for (size_t i = 0; i < 20; i++) {
         uint64_t a[K], b[K];
-        hnsw_search_params plain = {K, 64, accept_mod7_counted, &refused_plain, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0, NULL};
-        hnsw_search_params mapped = {K, 64, accept_mod7_counted, &refused_bits, 0, 1, NULL, 0, 0, NULL, NULL, bits, words, 0, 0, NULL};
+        hnsw_search_params plain = {K, 64, accept_mod7_counted, &refused_plain, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0, NULL, 0};
+        hnsw_search_params mapped = {K, 64, accept_mod7_counted, &refused_bits, 0, 1, NULL, 0, 0, NULL, NULL, bits, words, 0, 0, NULL, 0};
         int ra = hnsw_search_ex(h, s, x + i * 97 * DIM, &plain, a, NULL, NULL);
         int rb = hnsw_search_ex(h, s, x + i * 97 * DIM, &mapped, b, NULL, NULL);
         same += ra == K && rb == K && memcmp(a, b, sizeof(a)) == 0;
@@ -1052,7 +1052,7 @@ TEST(test_acorn_match_slots) {
     EXPECT(refused_plain > 0 && refused_bits == 0);
     /* the first result's bit cleared: it is refused */
     uint64_t a[K], b[K];
-    hnsw_search_params mapped = {K, 64, accept_mod7, NULL, 0, 1, NULL, 0, 0, NULL, NULL, bits, words, 0, 0, NULL};
+    hnsw_search_params mapped = {K, 64, accept_mod7, NULL, 0, 1, NULL, 0, 0, NULL, NULL, bits, words, 0, 0, NULL, 0};
     EXPECT(hnsw_search_ex(h, s, x, &mapped, a, NULL, NULL) == K);
     for (uint32_t slot = 0; slot < hnsw_count(h); slot++)
         if (hnsw_label_at(h, slot) == a[0]) bits[slot >> 6] &= ~(1ULL << (slot & 63));
@@ -1061,7 +1061,7 @@ TEST(test_acorn_match_slots) {
     for (int i = 0; i < K; i++) gone &= b[i] != a[0];
     EXPECT(gone);
     /* a map shorter than the index refuses the slots beyond it */
-    hnsw_search_params empty = {K, 64, accept_mod7, NULL, 0, 1, NULL, 0, 0, NULL, NULL, bits, 0, 0, 0, NULL};
+    hnsw_search_params empty = {K, 64, accept_mod7, NULL, 0, 1, NULL, 0, 0, NULL, NULL, bits, 0, 0, 0, NULL, 0};
     EXPECT(hnsw_search_ex(h, s, x, &empty, b, NULL, NULL) == 0);
     free(bits);
     hnsw_scratch_free(s);
@@ -1088,6 +1088,12 @@ static double mod50_recall(const float *x, size_t n, size_t dim, const float *q,
         bd[j] = d, best[j] = label_of(i);
     }
     return nb ? (double)overlap(best, nb, got, (size_t)ngot) / (double)nb : 1;
+}
+
+static bool refuse_counted(uint64_t label, void *ctx) {
+    (void)label;
+    (*(size_t *)ctx)++;
+    return false;
 }
 
 TEST(test_acorn_cache) {
@@ -1139,6 +1145,21 @@ TEST(test_acorn_cache) {
     EXPECT(same);
     hnsw_acorn_cache_counts(c, &built2, &reused2);
     EXPECT(built2 == built && reused2 > reused);
+    /* match_exact: the bitmap is the whole filter, so the walk never calls
+     * the filter (here one that refuses everything) and finds the same */
+    hnsw_search_params exact = cached;
+    size_t calls = 0;
+    exact.filter = refuse_counted;
+    exact.filter_ctx = &calls;
+    exact.match_exact = 1;
+    same = 1;
+    for (size_t i = 0; i < NQ; i++) {
+        uint64_t b[K];
+        EXPECT(hnsw_search_ex(h, s, q + i * DIM, &exact, b, NULL, NULL) == K);
+        same &= memcmp(b, first[i], sizeof(b)) == 0;
+    }
+    EXPECT(same && calls == 0);
+    hnsw_acorn_cache_counts(c, &built2, &reused2);
     /* a cache over another bitmap is not used: the walk is the plain one */
     hnsw_search_params wrong = plain;
     wrong.match_slots = other;
@@ -1178,7 +1199,7 @@ TEST(test_acorn_epoch_wrap) {
     hnsw_index *h = build(x, N, DIM, HNSW_METRIC_L2, 47, NULL);
     hnsw_scratch *s = hnsw_scratch_new();
     ASSERT(h && s);
-    hnsw_search_params acorn = {KK, 8, accept_mod7, NULL, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0, NULL}, plain = {.k = 1, .ef = 1};
+    hnsw_search_params acorn = {KK, 8, accept_mod7, NULL, 0, 1, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0, NULL, 0}, plain = {.k = 1, .ef = 1};
     uint64_t *want = malloc(sizeof(uint64_t) * N * KK), got[KK], one[1];
     for (size_t i = 0; i < N; i++) {
         hnsw_scratch *fresh = hnsw_scratch_new();
