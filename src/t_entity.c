@@ -2792,6 +2792,10 @@ static struct {
     hnsw_acorn_cache *lists; /* over bits, or NULL */
     int lists_tried;         /* hnsw_acorn_cache_new was called for these bits */
     int sightings;           /* plans in a row of this key (2 and more: a map) */
+    uint64_t *seed_labels;   /* acorn_setup's seed sample of the key, kept with
+                                the map (it does not depend on the query) */
+    size_t nseed_labels;
+    int seeds_sampled;
 } slot_map;
 
 typedef struct slot_map_build {
@@ -2839,8 +2843,12 @@ static void slot_map_rekey(collection *coll, const search_plan *p) {
     slot_map.lists_tried = 0;
     zfree(slot_map.bits);
     zfree(slot_map.str);
+    zfree(slot_map.seed_labels);
     slot_map.bits = NULL;
     slot_map.str = NULL;
+    slot_map.seed_labels = NULL;
+    slot_map.nseed_labels = 0;
+    slot_map.seeds_sampled = 0;
     slot_map.h = coll->hnsw;
     slot_map.moves = slot_moves;
     slot_map.idx = idx;
@@ -2912,12 +2920,28 @@ static void acorn_setup(collection *coll, search_ctx *sctx, const search_plan *p
     sctx->nseeds = 0;
     if (p->enum_field && coll->hnsw) slot_map_use(coll, sctx, p);
     if (p->enum_field && sample) {
-        seed_ctx x = {coll, sctx, zmalloc(sizeof(uint64_t) * sample), 0, sample, 0, 1};
-        /* a stride spreads the sample over the candidates, within a bounded
-         * walk of the index (at most 8 x sample entries) */
-        if (p->enum_candidates > (double)sample) x.stride = (size_t)(p->enum_candidates / (double)sample);
-        if (x.stride > 8) x.stride = 8;
-        fieldidx_foreach(p->enum_field->idx, p->enum_c, seed_visit, &x);
+        /* the sample depends on the constraint, not on the query: with a
+         * slot map (a repeated constraint, unchanged since) it is taken
+         * once and kept with the map, and later walks only compute its
+         * distances (1M x 128 at 1%: 38 us of a 354 us walk was this) */
+        int keep = sctx->slot_bits && sample == ACORN_SEED_SAMPLE && !sctx->exclude;
+        seed_ctx x = {coll, sctx, NULL, 0, sample, 0, 1};
+        if (keep && slot_map.seeds_sampled) {
+            x.labels = slot_map.seed_labels;
+            x.n = slot_map.nseed_labels;
+        } else {
+            x.labels = zmalloc(sizeof(uint64_t) * sample);
+            /* a stride spreads the sample over the candidates, within a
+             * bounded walk of the index (at most 8 x sample entries) */
+            if (p->enum_candidates > (double)sample) x.stride = (size_t)(p->enum_candidates / (double)sample);
+            if (x.stride > 8) x.stride = 8;
+            fieldidx_foreach(p->enum_field->idx, p->enum_c, seed_visit, &x);
+            if (keep) {
+                slot_map.seed_labels = x.labels;
+                slot_map.nseed_labels = x.n;
+                slot_map.seeds_sampled = 1;
+            }
+        }
         float *qq = index_query(coll, q);
         flat_topk t;
         flat_topk_init(&t, ACORN_SEEDS);
@@ -2925,7 +2949,7 @@ static void acorn_setup(collection *coll, search_ctx *sctx, const search_plan *p
         float d[ACORN_SEEDS];
         sctx->nseeds = flat_topk_finish(&t, sctx->seeds, d);
         zfree(qq);
-        zfree(x.labels);
+        if (x.labels != slot_map.seed_labels) zfree(x.labels);
     }
     /* the slot map is exact for enum_c (slot_map_matches: the same
      * constraint on the same index version), so when the filter is just
