@@ -2883,14 +2883,12 @@ static void slot_map_plan(collection *coll, const search_plan *p, int *mapped, i
 }
 
 /* Points sctx at the slot map of plan p's index constraint when its key
- * was planned twice in a row (building it then). */
+ * was planned twice in a row (building it then). The key is slot_map_plan's
+ * business: every filtered plan passes there before its walk. */
 static void slot_map_use(collection *coll, search_ctx *sctx, const search_plan *p) {
-    if (!slot_map_keyable(coll, p)) return;
-    if (!slot_map_matches(coll->hnsw, p->enum_field->idx, p->enum_c)) { /* a map next time */
-        slot_map_rekey(coll, p);
+    if (!slot_map_keyable(coll, p) || slot_map.sightings < 2 ||
+        !slot_map_matches(coll->hnsw, p->enum_field->idx, p->enum_c))
         return;
-    }
-    if (slot_map.sightings < 2) return;
     const filter_constraint *c = p->enum_c;
     const fieldidx *idx = p->enum_field->idx;
     if (!slot_map.bits) {
