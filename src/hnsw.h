@@ -277,7 +277,9 @@ void hnsw_memory_usage(const hnsw_index *h, hnsw_memory *out);
  * and again (a repeated filter): each node's ACORN neighbour list (its
  * matching nodes within two hops, see hnsw.c item 11) is built on the
  * node's first expansion and read back by later walks instead of the link
- * records of its non-matching neighbours. Lists built before the graph
+ * records of its non-matching neighbours; so is the transit list (its first
+ * M/2 matches within two hops) of a refused node a walk enters layer 0 at,
+ * in a table of twice the nodes above layer 0. Lists built before the graph
  * changed (any insert, update or delete) are rebuilt when next needed. The
  * cache reads the bitmap, which must stay unchanged and alive while the
  * cache is used, and the index, which must outlive it. */
@@ -286,9 +288,11 @@ typedef struct hnsw_acorn_cache hnsw_acorn_cache;
  * take more than max_bytes or memory runs out. */
 hnsw_acorn_cache *hnsw_acorn_cache_new(const hnsw_index *h, const uint64_t *slots, size_t words, size_t max_bytes);
 void hnsw_acorn_cache_free(hnsw_acorn_cache *c);
-/* Bytes the cache holds; lists built and reused by walks so far. */
+/* Bytes the cache holds; lists of matching nodes, and transit lists,
+ * built and reused by walks so far. */
 size_t hnsw_acorn_cache_bytes(const hnsw_acorn_cache *c);
 void hnsw_acorn_cache_counts(const hnsw_acorn_cache *c, uint64_t *built, uint64_t *reused);
+void hnsw_acorn_cache_transit_counts(const hnsw_acorn_cache *c, uint64_t *built, uint64_t *reused);
 
 /* ---- serialization ---- */
 

@@ -2574,11 +2574,17 @@ static int graph_walk(collection *coll, const float *q, const search_opts *o, se
         l = zmalloc(sizeof(uint64_t) * sp.k);
         d = zmalloc(sizeof(float) * sp.k);
     }
-    uint64_t built0 = 0, reused0 = 0, built1, reused1;
+    /* lists of matching nodes and transit lists: a walk that built more
+     * than it reused did one-time work (sctx->warming) */
+    uint64_t built0 = 0, reused0 = 0, built1, reused1, tb, tr;
     hnsw_acorn_cache_counts(sp.acorn_cache, &built0, &reused0);
+    hnsw_acorn_cache_transit_counts(sp.acorn_cache, &tb, &tr);
+    built0 += tb, reused0 += tr;
     int n = hnsw_search_ex(coll->hnsw, coll->scratch, q, &sp, l, d, &st);
     int64_t took = util_monotonic_us() - t0;
     hnsw_acorn_cache_counts(sp.acorn_cache, &built1, &reused1);
+    hnsw_acorn_cache_transit_counts(sp.acorn_cache, &tb, &tr);
+    built1 += tb, reused1 += tr;
     if (built1 - built0 > reused1 - reused0) sctx->warming = 1;
     if (post) {
         /* the first K fetched results that match, in distance order; a TAG

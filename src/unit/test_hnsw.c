@@ -1190,6 +1190,86 @@ TEST(test_acorn_cache) {
     free(q);
 }
 
+/* Transit lists: a walk with seeds and layer-1 entry points enters layer 0
+ * at refused nodes; with a cache their lists of nearby matches are built
+ * once and read back by later walks (which then give the same results), a
+ * change of the graph has them rebuilt, and the walks find what uncached
+ * walks find. */
+TEST(test_acorn_transit_lists) {
+    enum { N = 6000, DIM = 16, NQ = 80, NSEEDS = 8 };
+    float *x = random_vectors(N, DIM), *q = random_vectors(NQ, DIM);
+    hnsw_index *h = build(x, N, DIM, HNSW_METRIC_L2, 71, NULL);
+    hnsw_scratch *s = hnsw_scratch_new();
+    ASSERT(h && s);
+    size_t words = (N + 63) / 64;
+    uint64_t *bits = calloc(words, sizeof(uint64_t)), seeds[NSEEDS];
+    ASSERT(bits);
+    for (uint32_t slot = 0; slot < hnsw_count(h); slot++)
+        if (accept_mod50(hnsw_label_at(h, slot), NULL)) bits[slot >> 6] |= 1ULL << (slot & 63);
+    for (size_t j = 0; j < NSEEDS; j++) seeds[j] = label_of(j * 50 * 13);
+    hnsw_acorn_cache *c = hnsw_acorn_cache_new(h, bits, words, SIZE_MAX);
+    ASSERT(c);
+    hnsw_search_params plain = {.k = K, .ef = 40, .filter = accept_mod50, .acorn = 1, .seeds = seeds,
+                                .nseeds = NSEEDS, .match_slots = bits, .match_words = words, .entries = 32};
+    hnsw_search_params cached = plain;
+    cached.acorn_cache = c;
+    static uint64_t first[NQ][K];
+    double rp = 0, rc = 0;
+    int all_match = 1, same = 1;
+    for (size_t i = 0; i < NQ; i++) {
+        uint64_t a[K];
+        int na = hnsw_search_ex(h, s, q + i * DIM, &plain, a, NULL, NULL);
+        int nc = hnsw_search_ex(h, s, q + i * DIM, &cached, first[i], NULL, NULL);
+        EXPECT(na == K && nc == K);
+        rp += mod50_recall(x, N, DIM, q + i * DIM, a, na);
+        rc += mod50_recall(x, N, DIM, q + i * DIM, first[i], nc);
+        for (int j = 0; j < nc; j++) all_match &= accept_mod50(first[i][j], NULL);
+    }
+    rp /= NQ, rc /= NQ;
+    printf("    ACORN 2%% from 32 entries and %d seeds: recall@%d %.3f without the cache, %.3f with it\n", NSEEDS, K,
+           rp, rc);
+    EXPECT(all_match);
+    EXPECT(rc >= 0.85 && rc >= rp - 0.02);
+    uint64_t built, reused, built2, reused2;
+    hnsw_acorn_cache_transit_counts(c, &built, &reused);
+    printf("    transit lists: %llu built, %llu reused in %d walks\n", (unsigned long long)built,
+           (unsigned long long)reused, NQ);
+    EXPECT(built > 0 && reused > 0);
+    /* the same walks again: the transit lists are read back (but for
+     * those of nodes whose set in the four-way table overflowed) */
+    for (size_t i = 0; i < NQ; i++) {
+        uint64_t b[K];
+        EXPECT(hnsw_search_ex(h, s, q + i * DIM, &cached, b, NULL, NULL) == K);
+        same &= memcmp(b, first[i], sizeof(b)) == 0;
+    }
+    EXPECT(same);
+    hnsw_acorn_cache_transit_counts(c, &built2, &reused2);
+    printf("    again: %llu built, %llu reused\n", (unsigned long long)(built2 - built),
+           (unsigned long long)(reused2 - reused));
+    EXPECT((built2 - built) * 20 < reused2 - reused);
+    /* a changed graph: the transit lists are rebuilt as walks need them;
+     * the first walk after the change finds every list it needs stale */
+    for (size_t i = 0; i < N; i += 3) EXPECT(hnsw_update(h, label_of(i), q + (i % NQ) * DIM) == HNSW_OK);
+    uint64_t one[K];
+    EXPECT(hnsw_search_ex(h, s, q, &cached, one, NULL, NULL) == K);
+    hnsw_acorn_cache_transit_counts(c, &built, &reused);
+    EXPECT(built > built2 && reused == reused2);
+    all_match = 1;
+    for (size_t i = 0; i < NQ; i++) {
+        uint64_t b[K];
+        int nb = hnsw_search_ex(h, s, q + i * DIM, &cached, b, NULL, NULL);
+        EXPECT(nb == K);
+        for (int j = 0; j < nb; j++) all_match &= accept_mod50(b[j], NULL);
+    }
+    EXPECT(all_match);
+    hnsw_acorn_cache_free(c);
+    free(bits);
+    hnsw_scratch_free(s);
+    hnsw_free(h);
+    free(x);
+    free(q);
+}
+
 /* ACORN walks use four epochs each (refused, transit, entered, via done) in the
  * visited tags: across the wrap of the 16-bit epochs, mixed with plain
  * walks, every walk gives what a fresh scratch gives. */
@@ -1721,6 +1801,7 @@ int main(void) {
     RUN(test_acorn_epoch_wrap);
     RUN(test_acorn_match_slots);
     RUN(test_acorn_cache);
+    RUN(test_acorn_transit_lists);
     RUN(test_acorn_entries);
     RUN(test_edge_cases);
     RUN(test_allocation_failures);
