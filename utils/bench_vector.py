@@ -1021,7 +1021,8 @@ def run_filtered(args, ds, coll):
     for label, mask, kind in filters:
         matches = n if mask is None else int(mask.sum())
         truth = ground_truth(ds)[0] if mask is None else filtered_truth(ds, mask)
-        best = None
+        best = first = None
+        worst_short = 0
         for _ in range(args.repeats):
             before = counts()
             r.execute_command("CONFIG", "RESETSTAT")
@@ -1048,29 +1049,39 @@ def run_filtered(args, ds, coll):
                              if after[k] - before[k] > 0}}
             if best is None or run["usec"] < best["usec"]:
                 best = run
+            first = first or run
+            worst_short = max(worst_short, short)
         if mask is None:
             unfiltered_qps, unfiltered_us = best["qps"], best["usec"]
             plans = "hnsw"
         else:
             plans = ", ".join("%s %d" % (k, v) for k, v in sorted(best["plans"].items())) or "-"
-        all_ok = all_ok and best["short"] == 0
+        all_ok = all_ok and worst_short == 0
         rows.append([label, kind or "-", "%.2f%%" % (100.0 * matches / n), str(matches), plans,
                      "%.4f" % best["recall"], fmt(best["qps"]), fmt(best["usec"], "%.1f"),
                      ratio(best["qps"], unfiltered_qps) if mask is not None else "1.00x",
-                     str(best["short"])])
-        sys.stderr.write("  %-14s recall %.4f  %.0f q/s  server %.1f us/q  %s\n"
-                         % (label, best["recall"], best["qps"], best["usec"], plans))
+                     "%.4f" % first["recall"], fmt(first["usec"], "%.1f"),
+                     ratio(first["qps"], unfiltered_qps) if mask is not None else "-",
+                     str(worst_short)])
+        sys.stderr.write("  %-14s recall %.4f  %.0f q/s  server %.1f us/q  %s (first run: recall %.4f, "
+                         "%.1f us/q)\n" % (label, best["recall"], best["qps"], best["usec"], plans,
+                                          first["recall"], first["usec"]))
         sys.stderr.flush()
     print_table("Filtered search, k=%d, EF %d, %d queries, best of %d runs (q/s end to end from one "
                 "pipelined client; srv us/q from INFO commandstats; plans: PH.INFO strategy counts "
-                "during the best run; short: queries with fewer than min(K, matches) results)"
-                % (K, ef, len(queries), args.repeats),
+                "during the best run; 1st: the first run, the filter's first %d queries, which build "
+                "its slot bitmap and list caches; short: queries with fewer than min(K, matches) "
+                "results, worst run)"
+                % (K, ef, len(queries), args.repeats, len(queries)),
                 ["filter", "field", "selectivity", "matches", "plans", "recall@10", "q/s", "srv us/q",
-                 "q/s vs unfiltered", "short"], rows)
+                 "q/s vs unfiltered", "1st recall", "1st srv us", "1st vs unf.", "short"], rows)
     print()
     print("Goals (issue 5): recall@10 >= 0.95 at every selectivity; filtered q/s >= 0.5x unfiltered; "
           "K results when K match (short = 0): %s" % ("met" if all_ok and all(
               float(rw[5]) >= 0.95 and rw[8] != "-" and float(rw[8].rstrip("x")) >= 0.5 for rw in rows[1:])
+              else "see the table"))
+    print("The same goals on the first run of each filter (cold caches): %s" % ("met" if all_ok and all(
+              float(rw[9]) >= 0.95 and rw[11] != "-" and float(rw[11].rstrip("x")) >= 0.5 for rw in rows[1:])
               else "see the table"))
     sys.stdout.flush()
     ph.drop()
