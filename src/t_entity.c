@@ -434,7 +434,10 @@ static int coll_make_index(collection *c) {
     return hnsw_create(&p, &c->hnsw) == HNSW_OK && hnsw_set_locator(c->hnsw, &hnsw_loc) == HNSW_OK ? 0 : -1;
 }
 
+static void slot_maps_forget(const hnsw_index *h);
+
 static void coll_free_index(collection *c) {
+    slot_maps_forget(c->hnsw);
     ivf_abandon_job(c);
     ivfpq_free(c->ivf);
     c->ivf = NULL;
@@ -1768,7 +1771,8 @@ typedef struct search_ctx {
     int probe_decides;             /* a probe (or matchset) decides; results verified */
     const uint64_t *slot_bits;     /* ACORN: the constraint's slots (slot_map), or NULL */
     size_t slot_words;
-    hnsw_acorn_cache *acorn_lists; /* ACORN: slot_map's list cache, or NULL */
+    hnsw_acorn_cache *acorn_lists; /* ACORN: the slot map's list cache, or NULL */
+    struct slot_map_entry *slot_map; /* ACORN: the slot map in use, or NULL */
     uint64_t seeds[ACORN_SEEDS + ISLAND_SEEDS]; /* ACORN: matching entities to start from */
     size_t nseeds;
     long long seed_distances;      /* ACORN: distances computed to choose them */
@@ -2769,11 +2773,12 @@ static void island_seeds(collection *coll, coll_field *f, search_ctx *sctx, cons
  * refused by one bit test instead of a label read and a set probe (the
  * bitmap of a 60,000-vector collection is 7.5 KB: it stays in cache).
  * Building it reads each candidate's entity for its slot, which costs
- * more than one walk saves, so a map is built when the planner sees the
- * same constraint (field index, operator, value) as the plan before it
- * and neither the field index (fieldidx_version) nor any slot
- * (slot_moves) changed in between, and kept while that holds: repeated
- * filters on a stable collection. Constraints on arrays (IN) get none.
+ * more than one walk saves, so a map is built when the planner sees a
+ * constraint (field index, operator, value) for the second time while it
+ * holds one of the SLOT_MAPS entries (the last constraints planned), and
+ * neither the field index (fieldidx_version) nor any slot (slot_moves)
+ * changed in between, and kept while that holds: repeated filters on a
+ * stable collection, a few of them mixed. Constraints on arrays (IN) get none.
  * The planner prices ACORN with the map (a refused node is a bit test)
  * and its lists when they exist or may be made (slot_map_plan). When the
  * filter is just the map's constraint, a node the map lets through
@@ -2785,8 +2790,17 @@ static void island_seeds(collection *coll, coll_field *f, search_ctx *sctx, cons
  * dropped with the map, and takes at most ACORN_CACHE_MAX bytes (about
  * 140 B per match at M 16) or is not made. */
 #define ACORN_CACHE_MAX ((size_t)64 << 20)
-static struct {
-    const hnsw_index *h;
+/* The list caches of all the maps together; a map whose lists would pass
+ * this takes the lists of the least recently planned maps away (they go
+ * on without lists until their map is rebuilt). */
+#define ACORN_CACHE_TOTAL ((size_t)128 << 20)
+/* Maps kept at once: a workload that mixes a few filters (a tenant or a
+ * category per query) keeps one per constraint instead of rebuilding a
+ * single map at every change (two 1M x 128 filters alternating, 1% and a
+ * 10% TAG: 1.1-1.5 ms per query with one map, as without maps). */
+#define SLOT_MAPS 8
+typedef struct slot_map_entry {
+    const hnsw_index *h; /* NULL: an empty entry */
     uint64_t moves;
     const fieldidx *idx;
     uint64_t version;
@@ -2797,30 +2811,36 @@ static struct {
     size_t words;
     hnsw_acorn_cache *lists; /* over bits, or NULL */
     int lists_tried;         /* hnsw_acorn_cache_new was called for these bits */
-    int sightings;           /* plans in a row of this key (2 and more: a map) */
+    int sightings;           /* plans of this key while in the table (2 and more: a map) */
+    uint64_t used;           /* slot_map_clock at its last plan */
     uint64_t *seed_labels;   /* acorn_setup's seed sample of the key, kept with
                                 the map (it does not depend on the query) */
     size_t nseed_labels;
     int seeds_sampled;
-} slot_map;
+} slot_map_entry;
+static slot_map_entry slot_maps[SLOT_MAPS];
+static uint64_t slot_map_clock;
 
 typedef struct slot_map_build {
     const collection *coll;
+    slot_map_entry *m;
 } slot_map_build;
 
 static int slot_map_visit(uint64_t label, void *p) {
-    const collection *coll = ((slot_map_build *)p)->coll;
+    const slot_map_build *b = p;
     const entity *e = ENTITY_OF(label);
-    if (e->coll != coll || !attached(e) || !e->has_vec || (size_t)(e->ix_pos >> 6) >= slot_map.words) return 0;
-    slot_map.bits[e->ix_pos >> 6] |= 1ULL << (e->ix_pos & 63);
+    if (e->coll != b->coll || !attached(e) || !e->has_vec || (size_t)(e->ix_pos >> 6) >= b->m->words) return 0;
+    b->m->bits[e->ix_pos >> 6] |= 1ULL << (e->ix_pos & 63);
     return 0;
 }
 
-/* 1 when slot_map's key is constraint c of index idx over h, unchanged. */
-static int slot_map_matches(const hnsw_index *h, const fieldidx *idx, const filter_constraint *c) {
-    const filter_value *a = &slot_map.value, *b = &c->value;
-    if (slot_map.h != h || slot_map.moves != slot_moves || slot_map.idx != idx ||
-        slot_map.version != fieldidx_version(idx) || slot_map.op != c->op || a->type != b->type)
+/* 1 when map m's key is constraint c of index idx over h, unchanged (idx
+ * is live: m->idx is compared before its version is read). */
+static int slot_map_matches(const slot_map_entry *m, const hnsw_index *h, const fieldidx *idx,
+                            const filter_constraint *c) {
+    const filter_value *a = &m->value, *b = &c->value;
+    if (!m->h || m->h != h || m->moves != slot_moves || m->idx != idx || m->version != fieldidx_version(idx) ||
+        m->op != c->op || a->type != b->type)
         return 0;
     switch (a->type) {
     case FILTER_INT: return a->i == b->i;
@@ -2829,6 +2849,12 @@ static int slot_map_matches(const hnsw_index *h, const fieldidx *idx, const filt
     case FILTER_STRING: return a->str.len == b->str.len && memcmp(a->str.ptr, b->str.ptr, a->str.len) == 0;
     default: return 0;
     }
+}
+
+static slot_map_entry *slot_map_find(const collection *coll, const search_plan *p) {
+    for (int i = 0; i < SLOT_MAPS; i++)
+        if (slot_map_matches(&slot_maps[i], coll->hnsw, p->enum_field->idx, p->enum_c)) return &slot_maps[i];
+    return NULL;
 }
 
 /* 1 when plan p's index constraint can have a slot map. */
@@ -2840,78 +2866,121 @@ static int slot_map_keyable(const collection *coll, const search_plan *p) {
     return scalar && c->op != FILTER_OP_EXISTS;
 }
 
-/* Drops the map and remembers plan p's constraint as its key (seen once). */
-static void slot_map_rekey(collection *coll, const search_plan *p) {
+static void slot_map_drop_lists(slot_map_entry *m) {
+    hnsw_acorn_cache_free(m->lists);
+    m->lists = NULL;
+}
+
+/* Frees map m and empties its entry. */
+static void slot_map_drop(slot_map_entry *m) {
+    slot_map_drop_lists(m);
+    zfree(m->bits);
+    zfree(m->str);
+    zfree(m->seed_labels);
+    memset(m, 0, sizeof(*m));
+}
+
+/* Drops the maps over index h (it is being freed or replaced). */
+static void slot_maps_forget(const hnsw_index *h) {
+    for (int i = 0; h && i < SLOT_MAPS; i++)
+        if (slot_maps[i].h == h) slot_map_drop(&slot_maps[i]);
+}
+
+/* Makes an entry plan p's constraint's (seen once): an empty one, else
+ * one whose slots moved, else the least recently planned. */
+static slot_map_entry *slot_map_rekey(collection *coll, const search_plan *p) {
+    slot_map_entry *m = &slot_maps[0];
+    for (int i = 0; i < SLOT_MAPS; i++) {
+        slot_map_entry *x = &slot_maps[i];
+        if (!x->h) {
+            m = x;
+            break;
+        }
+        if (x->moves != slot_moves && m->moves == slot_moves) m = x;
+        else if ((x->moves != slot_moves) == (m->moves != slot_moves) && x->used < m->used) m = x;
+    }
+    slot_map_drop(m);
     const filter_constraint *c = p->enum_c;
     const fieldidx *idx = p->enum_field->idx;
-    hnsw_acorn_cache_free(slot_map.lists);
-    slot_map.lists = NULL;
-    slot_map.lists_tried = 0;
-    zfree(slot_map.bits);
-    zfree(slot_map.str);
-    zfree(slot_map.seed_labels);
-    slot_map.bits = NULL;
-    slot_map.str = NULL;
-    slot_map.seed_labels = NULL;
-    slot_map.nseed_labels = 0;
-    slot_map.seeds_sampled = 0;
-    slot_map.h = coll->hnsw;
-    slot_map.moves = slot_moves;
-    slot_map.idx = idx;
-    slot_map.version = fieldidx_version(idx);
-    slot_map.op = c->op;
-    slot_map.value = c->value;
+    m->h = coll->hnsw;
+    m->moves = slot_moves;
+    m->idx = idx;
+    m->version = fieldidx_version(idx);
+    m->op = c->op;
+    m->value = c->value;
     if (c->value.type == FILTER_STRING) {
-        slot_map.str = zmalloc(c->value.str.len ? c->value.str.len : 1);
-        memcpy(slot_map.str, c->value.str.ptr, c->value.str.len);
-        slot_map.value.str.ptr = slot_map.str;
+        m->str = zmalloc(c->value.str.len ? c->value.str.len : 1);
+        memcpy(m->str, c->value.str.ptr, c->value.str.len);
+        m->value.str.ptr = m->str;
     }
-    slot_map.sightings = 1;
+    m->sightings = 1;
+    return m;
 }
 
 /* For the planner (plan_search, before the walk): counts plan p's index
- * constraint as seen once more in a row, and says whether an ACORN walk
- * of it would have a slot map (*mapped: from the second plan in a row on)
- * and a list cache (*listed: made, or not tried yet and within
+ * constraint as seen once more, and says whether an ACORN walk of it would
+ * have a slot map (*mapped: from its second plan on while it keeps an
+ * entry) and a list cache (*listed: made, or not tried yet and within
  * ACORN_CACHE_MAX for the constraint's candidates). */
 static void slot_map_plan(collection *coll, const search_plan *p, int *mapped, int *listed) {
     *mapped = *listed = 0;
     if (!slot_map_keyable(coll, p)) return;
-    if (!slot_map_matches(coll->hnsw, p->enum_field->idx, p->enum_c)) {
-        slot_map_rekey(coll, p);
+    slot_map_entry *m = slot_map_find(coll, p);
+    if (!m) {
+        slot_map_rekey(coll, p)->used = ++slot_map_clock;
         return;
     }
-    if (slot_map.sightings < 2) slot_map.sightings++;
+    m->used = ++slot_map_clock;
+    if (m->sightings < 2) m->sightings++;
     *mapped = 1;
     double words = (double)hnsw_count(coll->hnsw) / 64 + 1;
     double bytes = words * 4 + p->enum_candidates * (3 + 2.0 * coll->M) * 4;
-    *listed = slot_map.lists ? 1 : !slot_map.lists_tried && bytes <= (double)ACORN_CACHE_MAX;
+    *listed = m->lists ? 1 : !m->lists_tried && bytes <= (double)ACORN_CACHE_MAX;
 }
 
-/* Points sctx at the slot map of plan p's index constraint when its key
- * was planned twice in a row (building it then). The key is slot_map_plan's
- * business: every filtered plan passes there before its walk. */
+/* Takes list caches from the least recently planned maps other than m
+ * until `bytes` more fit within ACORN_CACHE_TOTAL. */
+static void slot_map_make_room(const slot_map_entry *m, size_t bytes) {
+    for (;;) {
+        size_t total = 0;
+        slot_map_entry *lru = NULL;
+        for (int i = 0; i < SLOT_MAPS; i++) {
+            slot_map_entry *x = &slot_maps[i];
+            if (!x->lists) continue;
+            total += hnsw_acorn_cache_bytes(x->lists);
+            if (x != m && (!lru || x->used < lru->used)) lru = x;
+        }
+        if (total + bytes <= ACORN_CACHE_TOTAL || !lru) return;
+        slot_map_drop_lists(lru);
+    }
+}
+
+/* Points sctx at the slot map of plan p's index constraint when it was
+ * planned twice while in the table (building it then). The key is
+ * slot_map_plan's business: every filtered plan passes there before its
+ * walk. */
 static void slot_map_use(collection *coll, search_ctx *sctx, const search_plan *p) {
-    if (!slot_map_keyable(coll, p) || slot_map.sightings < 2 ||
-        !slot_map_matches(coll->hnsw, p->enum_field->idx, p->enum_c))
-        return;
-    const filter_constraint *c = p->enum_c;
-    const fieldidx *idx = p->enum_field->idx;
-    if (!slot_map.bits) {
+    if (!slot_map_keyable(coll, p)) return;
+    slot_map_entry *m = slot_map_find(coll, p);
+    if (!m || m->sightings < 2) return;
+    if (!m->bits) {
         int64_t t0 = util_monotonic_us();
-        slot_map.words = ((size_t)hnsw_count(coll->hnsw) + 63) / 64;
-        slot_map.bits = zcalloc(sizeof(uint64_t) * (slot_map.words ? slot_map.words : 1));
-        slot_map_build b = {coll};
-        fieldidx_foreach(idx, c, slot_map_visit, &b);
+        m->words = ((size_t)hnsw_count(coll->hnsw) + 63) / 64;
+        m->bits = zcalloc(sizeof(uint64_t) * (m->words ? m->words : 1));
+        slot_map_build b = {coll, m};
+        fieldidx_foreach(p->enum_field->idx, p->enum_c, slot_map_visit, &b);
         sctx->us_map += util_monotonic_us() - t0;
     }
-    if (!slot_map.lists_tried) {
-        slot_map.lists = hnsw_acorn_cache_new(coll->hnsw, slot_map.bits, slot_map.words, ACORN_CACHE_MAX);
-        slot_map.lists_tried = 1;
+    if (!m->lists_tried) {
+        double want = (double)m->words * 4 + p->enum_candidates * (3 + 2.0 * coll->M) * 4;
+        slot_map_make_room(m, want < (double)ACORN_CACHE_MAX ? (size_t)want : ACORN_CACHE_MAX);
+        m->lists = hnsw_acorn_cache_new(coll->hnsw, m->bits, m->words, ACORN_CACHE_MAX);
+        m->lists_tried = 1;
     }
-    sctx->slot_bits = slot_map.bits;
-    sctx->slot_words = slot_map.words;
-    sctx->acorn_lists = slot_map.lists;
+    sctx->slot_map = m;
+    sctx->slot_bits = m->bits;
+    sctx->slot_words = m->words;
+    sctx->acorn_lists = m->lists;
 }
 
 /* Prepares the node checks of an ACORN walk (a set of the index
@@ -2928,11 +2997,11 @@ static void acorn_setup(collection *coll, search_ctx *sctx, const search_plan *p
          * slot map (a repeated constraint, unchanged since) it is taken
          * once and kept with the map, and later walks only compute its
          * distances (1M x 128 at 1%: 38 us of a 354 us walk was this) */
-        int keep = sctx->slot_bits && sample == ACORN_SEED_SAMPLE && !sctx->exclude;
+        slot_map_entry *m = sctx->slot_bits && sample == ACORN_SEED_SAMPLE && !sctx->exclude ? sctx->slot_map : NULL;
         seed_ctx x = {coll, sctx, NULL, 0, sample, 0, 1};
-        if (keep && slot_map.seeds_sampled) {
-            x.labels = slot_map.seed_labels;
-            x.n = slot_map.nseed_labels;
+        if (m && m->seeds_sampled) {
+            x.labels = m->seed_labels;
+            x.n = m->nseed_labels;
         } else {
             x.labels = zmalloc(sizeof(uint64_t) * sample);
             /* a stride spreads the sample over the candidates, within a
@@ -2940,10 +3009,10 @@ static void acorn_setup(collection *coll, search_ctx *sctx, const search_plan *p
             if (p->enum_candidates > (double)sample) x.stride = (size_t)(p->enum_candidates / (double)sample);
             if (x.stride > 8) x.stride = 8;
             fieldidx_foreach(p->enum_field->idx, p->enum_c, seed_visit, &x);
-            if (keep) {
-                slot_map.seed_labels = x.labels;
-                slot_map.nseed_labels = x.n;
-                slot_map.seeds_sampled = 1;
+            if (m) {
+                m->seed_labels = x.labels;
+                m->nseed_labels = x.n;
+                m->seeds_sampled = 1;
             }
         }
         float *qq = index_query(coll, q);
@@ -2953,7 +3022,7 @@ static void acorn_setup(collection *coll, search_ctx *sctx, const search_plan *p
         float d[ACORN_SEEDS];
         sctx->nseeds = flat_topk_finish(&t, sctx->seeds, d);
         zfree(qq);
-        if (x.labels != slot_map.seed_labels) zfree(x.labels);
+        if (!m || x.labels != m->seed_labels) zfree(x.labels);
     }
     /* the slot map is exact for enum_c (slot_map_matches: the same
      * constraint on the same index version), so when the filter is just
@@ -2992,6 +3061,7 @@ static void acorn_teardown(search_ctx *sctx) {
         match_key.idx = NULL;
     }
     sctx->matchset = NULL;
+    sctx->slot_map = NULL;
     sctx->slot_bits = NULL;
     sctx->acorn_lists = NULL;
     sctx->nprobe = -1;
@@ -3764,6 +3834,7 @@ int entity_graph_import_finish(const char **err) {
         *err = "a graph failed validation (links, levels or entry point)";
         return -1;
     }
+    slot_maps_forget(gimp.c->hnsw);
     hnsw_free(gimp.c->hnsw);
     gimp.c->hnsw = gimp.h;
     gimp.h = NULL;

@@ -450,4 +450,71 @@ start_server {tags {entity phenix-only filter}} {
         list $bad $acorn $fallbacks [catch {r debug planner-force fastest} e] $e \
              [catch {r debug planner-force} e2] $e2 [catch {r debug planner-force acorn x} e3] $e3
     } {{} 56 0 1 {ERR unknown strategy: use index_scan, full_scan, acorn, postfilter or auto} 1 {ERR unknown subcommand or wrong number of arguments for 'planner-force'. Try DEBUG HELP.} 1 {ERR unknown subcommand or wrong number of arguments for 'planner-force'. Try DEBUG HELP.}}
+
+    # Several slot maps are kept at once (SLOT_MAPS): filters that take
+    # turns each keep their map, so a walk of either is decided by its
+    # bitmap (no filter check) once both were seen twice; with a single map
+    # every change of constraint would drop it. More constraints than maps
+    # evict the least recently planned, and every answer stays right.
+    test "Alternating ACORN filters keep a slot map each and agree with EXACT" {
+        set n 3000
+        r ph.create alt DIM 8 METRIC L2 M 8 EF_CONSTRUCTION 40 FIELD .u NUMERIC FIELD .t TAG
+        set c [redis_deferring_client]
+        for {set i 0} {$i < $n} {incr i} {
+            set ::ALU($i) [expr {($i * 7919) % $n}]
+            $c ph.set alt:$i VECTOR [rand_vec 8] META "{\"u\":$::ALU($i),\"t\":\"t[expr {$i % 7}]\"}"
+        }
+        for {set i 0} {$i < $n} {incr i} { $c read }
+        $c close
+        proc alt_checks {flt} {
+            set an [dict get [r ph.explain alt VECTOR [rand_vec 8] K 10 EF 40 FILTER $flt ANALYZE] analyze]
+            dict get $an filter_checks
+        }
+        proc alt_bad {flt lim} {
+            set bad {}
+            set qv [rand_vec 8]
+            set got [r ph.search alt VECTOR $qv K 10 EF 40 FILTER $flt]
+            set want [r ph.search alt VECTOR $qv K 10 EXACT FILTER $flt]
+            if {[llength $got] != [llength $want]} { lappend bad "$flt: [llength $got] of [llength $want]" }
+            foreach key $got {
+                scan $key alt:%d i
+                if {$::ALU($i) >= $lim} { lappend bad "$flt: $key does not match" }
+            }
+            set bad
+        }
+        r debug planner-force acorn
+        set a {.u < 300}
+        set b {.t == "t3"}
+        # twice each, in turns: from then on both walks are decided by a map
+        foreach f [list $a $b $a $b] { alt_checks $f }
+        set checks {}
+        foreach f [list $a $b $a $b] { lappend checks [alt_checks $f] }
+        # ten constraints in turn (more than the table holds): right answers
+        set bad {}
+        for {set round 0} {$round < 3} {incr round} {
+            for {set k 1} {$k <= 10} {incr k} {
+                lappend bad {*}[alt_bad ".u < [expr {$k * 100}]" [expr {$k * 100}]]
+            }
+        }
+        # new values for .u: each map over .u is stale and rebuilt
+        set c [redis_deferring_client]
+        foreach i [array names ::ALU] {
+            set ::ALU($i) [expr {($::ALU($i) + 1500) % $n}]
+            $c ph.patch alt:$i "{\"u\":$::ALU($i)}"
+        }
+        foreach i [array names ::ALU] { $c read }
+        $c close
+        for {set k 1} {$k <= 3} {incr k} {
+            for {set j 0} {$j < 3} {incr j} { lappend bad {*}[alt_bad ".u < [expr {$k * 100}]" [expr {$k * 100}]] }
+        }
+        # dropping the collection drops its maps; a new one of the same
+        # name starts without them
+        r ph.drop alt
+        r ph.create alt DIM 8 METRIC L2 M 8 FIELD .u NUMERIC
+        for {set i 0} {$i < 50} {incr i} { r ph.set alt:$i VALUES 8 {*}[lrepeat 8 $i] META "{\"u\":$i}" }
+        set again {}
+        for {set j 0} {$j < 3} {incr j} { lappend again [llength [r ph.search alt VALUES 8 {*}[lrepeat 8 1] K 5 FILTER {.u < 300}]] }
+        r debug planner-force auto
+        list $checks $bad $again
+    } {{0 0 0 0} {} {5 5 5}}
 }
