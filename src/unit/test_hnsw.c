@@ -1090,6 +1090,27 @@ static double mod50_recall(const float *x, size_t n, size_t dim, const float *q,
     return nb ? (double)overlap(best, nb, got, (size_t)ngot) / (double)nb : 1;
 }
 
+/* Walks each of nq queries without the cache (plain) and with it
+ * (cached, results into first[]); sets the mean recall@K of each and
+ * returns 1 when every cached result matches. */
+static int mod50_walks(hnsw_index *h, hnsw_scratch *s, const float *x, size_t n, size_t dim, const float *q,
+                       size_t nq, const hnsw_search_params *plain, const hnsw_search_params *cached,
+                       uint64_t (*first)[K], double *rp, double *rc) {
+    int all_match = 1;
+    *rp = *rc = 0;
+    for (size_t i = 0; i < nq; i++) {
+        uint64_t a[K];
+        int na = hnsw_search_ex(h, s, q + i * dim, plain, a, NULL, NULL);
+        int nc = hnsw_search_ex(h, s, q + i * dim, cached, first[i], NULL, NULL);
+        EXPECT(na == K && nc == K);
+        *rp += mod50_recall(x, n, dim, q + i * dim, a, na);
+        *rc += mod50_recall(x, n, dim, q + i * dim, first[i], nc);
+        for (int j = 0; j < nc; j++) all_match &= accept_mod50(first[i][j], NULL);
+    }
+    *rp /= (double)nq, *rc /= (double)nq;
+    return all_match;
+}
+
 static bool refuse_counted(uint64_t label, void *ctx) {
     (void)label;
     (*(size_t *)ctx)++;
@@ -1118,18 +1139,8 @@ TEST(test_acorn_cache) {
     hnsw_search_params cached = plain;
     cached.acorn_cache = c;
     static uint64_t first[NQ][K];
-    double rp = 0, rc = 0;
-    int all_match = 1, same = 1;
-    for (size_t i = 0; i < NQ; i++) {
-        uint64_t a[K];
-        int na = hnsw_search_ex(h, s, q + i * DIM, &plain, a, NULL, NULL);
-        int nc = hnsw_search_ex(h, s, q + i * DIM, &cached, first[i], NULL, NULL);
-        EXPECT(na == K && nc == K);
-        rp += mod50_recall(x, N, DIM, q + i * DIM, a, na);
-        rc += mod50_recall(x, N, DIM, q + i * DIM, first[i], nc);
-        for (int j = 0; j < nc; j++) all_match &= accept_mod50(first[i][j], NULL);
-    }
-    rp /= NQ, rc /= NQ;
+    double rp, rc;
+    int same = 1, all_match = mod50_walks(h, s, x, N, DIM, q, NQ, &plain, &cached, first, &rp, &rc);
     printf("    ACORN 2%%: recall@%d %.3f without the cache, %.3f with it\n", K, rp, rc);
     EXPECT(all_match);
     EXPECT(rc >= 0.85 && rc >= rp - 0.02);
@@ -1214,18 +1225,8 @@ TEST(test_acorn_transit_lists) {
     hnsw_search_params cached = plain;
     cached.acorn_cache = c;
     static uint64_t first[NQ][K];
-    double rp = 0, rc = 0;
-    int all_match = 1, same = 1;
-    for (size_t i = 0; i < NQ; i++) {
-        uint64_t a[K];
-        int na = hnsw_search_ex(h, s, q + i * DIM, &plain, a, NULL, NULL);
-        int nc = hnsw_search_ex(h, s, q + i * DIM, &cached, first[i], NULL, NULL);
-        EXPECT(na == K && nc == K);
-        rp += mod50_recall(x, N, DIM, q + i * DIM, a, na);
-        rc += mod50_recall(x, N, DIM, q + i * DIM, first[i], nc);
-        for (int j = 0; j < nc; j++) all_match &= accept_mod50(first[i][j], NULL);
-    }
-    rp /= NQ, rc /= NQ;
+    double rp, rc;
+    int same = 1, all_match = mod50_walks(h, s, x, N, DIM, q, NQ, &plain, &cached, first, &rp, &rc);
     printf("    ACORN 2%% from 32 entries and %d seeds: recall@%d %.3f without the cache, %.3f with it\n", NSEEDS, K,
            rp, rc);
     EXPECT(all_match);
