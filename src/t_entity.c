@@ -2531,6 +2531,14 @@ static int verify_results(const filter_expr *f, uint64_t *labels, float *dists, 
     return out;
 }
 
+/* Lists of matching nodes and transit lists a cache built and reused. */
+static void acorn_lists_made(const hnsw_acorn_cache *c, uint64_t *built, uint64_t *reused) {
+    uint64_t tb, tr;
+    hnsw_acorn_cache_counts(c, built, reused);
+    hnsw_acorn_cache_transit_counts(c, &tb, &tr);
+    *built += tb, *reused += tr;
+}
+
 /* Runs an HNSW walk (unfiltered, ACORN or post-filter). Returns the results
  * or a negative hnsw error; *cut is set when TIMEOUT stopped it. */
 static int graph_walk(collection *coll, const float *q, const search_opts *o, search_ctx *sctx, search_plan *p,
@@ -2578,17 +2586,13 @@ static int graph_walk(collection *coll, const float *q, const search_opts *o, se
         l = zmalloc(sizeof(uint64_t) * sp.k);
         d = zmalloc(sizeof(float) * sp.k);
     }
-    /* lists of matching nodes and transit lists: a walk that built more
-     * than it reused did one-time work (sctx->warming) */
-    uint64_t built0 = 0, reused0 = 0, built1, reused1, tb, tr;
-    hnsw_acorn_cache_counts(sp.acorn_cache, &built0, &reused0);
-    hnsw_acorn_cache_transit_counts(sp.acorn_cache, &tb, &tr);
-    built0 += tb, reused0 += tr;
+    /* a walk that built more cached lists than it reused did one-time work
+     * (sctx->warming) */
+    uint64_t built0, reused0, built1, reused1;
+    acorn_lists_made(sp.acorn_cache, &built0, &reused0);
     int n = hnsw_search_ex(coll->hnsw, coll->scratch, q, &sp, l, d, &st);
     int64_t took = util_monotonic_us() - t0;
-    hnsw_acorn_cache_counts(sp.acorn_cache, &built1, &reused1);
-    hnsw_acorn_cache_transit_counts(sp.acorn_cache, &tb, &tr);
-    built1 += tb, reused1 += tr;
+    acorn_lists_made(sp.acorn_cache, &built1, &reused1);
     if (built1 - built0 > reused1 - reused0) sctx->warming = 1;
     if (post) {
         /* the first K fetched results that match, in distance order; a TAG
@@ -2917,6 +2921,13 @@ static slot_map_entry *slot_map_rekey(collection *coll, const search_plan *p) {
     return m;
 }
 
+/* About the bytes of a list cache for plan p's index constraint
+ * (hnsw_acorn_cache_new: a rank word per bitmap word, 3 + 2M words per
+ * candidate). */
+static double slot_map_list_bytes(const collection *coll, const search_plan *p) {
+    return ((double)hnsw_count(coll->hnsw) / 64 + 1) * 4 + p->enum_candidates * (3 + 2.0 * coll->M) * 4;
+}
+
 /* For the planner (plan_search, before the walk): counts plan p's index
  * constraint as seen once more, and says whether an ACORN walk of it would
  * have a slot map (*mapped: from its second plan on while it keeps an
@@ -2933,9 +2944,7 @@ static void slot_map_plan(collection *coll, const search_plan *p, int *mapped, i
     m->used = ++slot_map_clock;
     if (m->sightings < 2) m->sightings++;
     *mapped = 1;
-    double words = (double)hnsw_count(coll->hnsw) / 64 + 1;
-    double bytes = words * 4 + p->enum_candidates * (3 + 2.0 * coll->M) * 4;
-    *listed = m->lists ? 1 : !m->lists_tried && bytes <= (double)ACORN_CACHE_MAX;
+    *listed = m->lists ? 1 : !m->lists_tried && slot_map_list_bytes(coll, p) <= (double)ACORN_CACHE_MAX;
 }
 
 /* Takes list caches from the least recently planned maps other than m
@@ -2972,7 +2981,7 @@ static void slot_map_use(collection *coll, search_ctx *sctx, const search_plan *
         sctx->us_map += util_monotonic_us() - t0;
     }
     if (!m->lists_tried) {
-        double want = (double)m->words * 4 + p->enum_candidates * (3 + 2.0 * coll->M) * 4;
+        double want = slot_map_list_bytes(coll, p);
         slot_map_make_room(m, want < (double)ACORN_CACHE_MAX ? (size_t)want : ACORN_CACHE_MAX);
         m->lists = hnsw_acorn_cache_new(coll->hnsw, m->bits, m->words, ACORN_CACHE_MAX);
         m->lists_tried = 1;
@@ -3022,7 +3031,7 @@ static void acorn_setup(collection *coll, search_ctx *sctx, const search_plan *p
         float d[ACORN_SEEDS];
         sctx->nseeds = flat_topk_finish(&t, sctx->seeds, d);
         zfree(qq);
-        if (!m || x.labels != m->seed_labels) zfree(x.labels);
+        if (!m) zfree(x.labels); /* else the map keeps them */
     }
     /* the slot map is exact for enum_c (slot_map_matches: the same
      * constraint on the same index version), so when the filter is just
