@@ -253,15 +253,17 @@ typedef struct column {
     uint32_t per_chunk; /* slots in a full chunk (>= 2) */
     uint64_t div_magic; /* ceil(2^64 / per_chunk) */
     size_t stride;      /* bytes per slot */
+    size_t pad;         /* bytes after a chunk's last slot (packed links0 reads past a record) */
     size_t cap;         /* slots available */
     int part;           /* MEM_* the chunks are accounted to */
 } column;
 
-static void col_init(column *c, size_t stride, int part) {
+static void col_init(column *c, size_t stride, size_t pad, int part) {
     memset(c, 0, sizeof(*c));
     c->stride = stride;
+    c->pad = pad;
     c->part = part;
-    c->per_chunk = stride * 2 <= CHUNK_TARGET_BYTES ? (uint32_t)(CHUNK_TARGET_BYTES / stride) : 2;
+    c->per_chunk = stride * 2 + pad <= CHUNK_TARGET_BYTES ? (uint32_t)((CHUNK_TARGET_BYTES - pad) / stride) : 2;
     c->div_magic = UINT64_MAX / c->per_chunk + 1;
 }
 
@@ -278,10 +280,10 @@ static inline void *col_at(const column *c, uint32_t slot) {
  * exact size first (large blocks come page-aligned from jemalloc), padded
  * only when the allocator returned a misaligned block. */
 static int col_alloc_chunk(column *c, size_t *mem, uint32_t i, size_t n) {
-    uint8_t *raw = mem_alloc(&mem[c->part], n * c->stride);
+    uint8_t *raw = mem_alloc(&mem[c->part], n * c->stride + c->pad);
     if (raw && ((uintptr_t)raw & (COL_ALIGN - 1))) {
         mem_free(&mem[c->part], raw);
-        raw = mem_alloc(&mem[c->part], n * c->stride + COL_ALIGN - 1);
+        raw = mem_alloc(&mem[c->part], n * c->stride + c->pad + COL_ALIGN - 1);
     }
     if (!raw) return -1;
     c->raw[i] = raw;
@@ -410,6 +412,7 @@ struct hnsw_scratch {
 struct hnsw_index {
     hnsw_params p;
     uint32_t m0;  /* max links at level 0 (2M) */
+    uint32_t w0;  /* bytes per layer-0 link id: 3 (packed) or 4 (see lrec) */
     uint32_t efc; /* max(ef_construction, M) */
     double level_mult;
     uint64_t rng;
@@ -455,11 +458,45 @@ static inline int node_level(const hnsw_index *h, uint32_t s) {
     return u ? (int)u->level : 0;
 }
 
-/* Link record of slot s at level l (l <= level(s)): [count, ids...]. */
-static inline uint32_t *links_at(const hnsw_index *h, uint32_t s, int l) {
-    if (l == 0) return col_at(&h->links0, s);
+/* A link record: [count, id_1 .. id_count]. Records of the upper layers
+ * are uint32 words. Layer-0 records are packed while every slot fits in 24
+ * bits (h->w0 == 3): a 16-bit count, then 3-byte ids, 2 + 6M bytes in all
+ * (98 at M 16 instead of 132). The first node beyond 2^24 (or an import
+ * of more) widens the column to words (w0 == 4, widen_links0), so the
+ * packing costs no capacity. An lrec names one record of either
+ * form; ids are numbered 1..count. A packed id is one unaligned 32-bit
+ * load masked to 24 bits, which may read one byte past the record: the
+ * column pads its chunks (col_init). Little-endian only, as x86-64 and
+ * arm64 are. */
+typedef struct lrec {
+    uint8_t *p;
+    uint32_t w; /* bytes per id: 3 or 4 */
+} lrec;
+
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "packed link ids are little-endian");
+
+#define NARROW_MAX ((size_t)1 << 24)
+static size_t narrow_slots = NARROW_MAX;
+void hnsw_test_narrow_slots(size_t n) { narrow_slots = n < NARROW_MAX ? n : NARROW_MAX; }
+
+static inline uint32_t lr_load(const uint8_t *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+static inline uint32_t lr_n(lrec r) { return lr_load(r.p) & (r.w == 4 ? UINT32_MAX : 0xffffu); }
+/* id i (1..count) is at byte 4i of a word record, 3i - 1 of a packed one */
+static inline uint32_t lr_id(lrec r, uint32_t i) {
+    return lr_load(r.p + (size_t)r.w * i - (r.w & 1)) & (r.w == 4 ? UINT32_MAX : 0xffffffu);
+}
+static inline void lr_set_n(lrec r, uint32_t n) { memcpy(r.p, &n, r.w == 4 ? 4 : 2); }
+static inline void lr_set_id(lrec r, uint32_t i, uint32_t id) { memcpy(r.p + (size_t)r.w * i - (r.w & 1), &id, r.w); }
+
+/* Link record of slot s at level l (l <= level(s)). */
+static inline lrec links_at(const hnsw_index *h, uint32_t s, int l) {
+    if (l == 0) return (lrec){col_at(&h->links0, s), h->w0};
     upper_block *u = meta_upper(meta_at(h, s));
-    return (uint32_t *)(u->in + u->level + 1) + (size_t)(l - 1) * (h->p.M + 1);
+    return (lrec){(uint8_t *)((uint32_t *)(u->in + u->level + 1) + (size_t)(l - 1) * (h->p.M + 1)), 4};
 }
 
 static inline idlist **inlist_ref(const hnsw_index *h, uint32_t s, int l) {
@@ -534,31 +571,55 @@ static int vector_finite(const float *v, uint32_t dim) {
 
 /* ------------------------------------------------------- link records */
 
-static inline int rec_contains(const uint32_t *rec, uint32_t id) {
-    for (uint32_t i = 1; i <= rec[0]; i++)
-        if (rec[i] == id) return 1;
+static inline int rec_contains(lrec rec, uint32_t id) {
+    uint32_t n = lr_n(rec);
+    for (uint32_t i = 1; i <= n; i++)
+        if (lr_id(rec, i) == id) return 1;
     return 0;
 }
 
 /* Removes id from a link record (order not kept). Returns 1 if found. */
-static int rec_remove(uint32_t *rec, uint32_t id) {
-    for (uint32_t i = 1; i <= rec[0]; i++) {
-        if (rec[i] == id) {
-            rec[i] = rec[rec[0]--];
+static int rec_remove(lrec rec, uint32_t id) {
+    uint32_t n = lr_n(rec);
+    for (uint32_t i = 1; i <= n; i++) {
+        if (lr_id(rec, i) == id) {
+            lr_set_id(rec, i, lr_id(rec, n));
+            lr_set_n(rec, n - 1);
             return 1;
         }
     }
     return 0;
 }
 
-static int rec_replace(uint32_t *rec, uint32_t from, uint32_t to) {
-    for (uint32_t i = 1; i <= rec[0]; i++) {
-        if (rec[i] == from) {
-            rec[i] = to;
+static int rec_replace(lrec rec, uint32_t from, uint32_t to) {
+    uint32_t n = lr_n(rec);
+    for (uint32_t i = 1; i <= n; i++) {
+        if (lr_id(rec, i) == from) {
+            lr_set_id(rec, i, to);
             return 1;
         }
     }
     return 0;
+}
+
+/* Appends id (the record has room). */
+static inline void rec_push(lrec rec, uint32_t id) {
+    uint32_t n = lr_n(rec) + 1;
+    lr_set_id(rec, n, id);
+    lr_set_n(rec, n);
+}
+
+/* Copies the ids into out (room for the record's mmax); returns how many. */
+static uint32_t rec_read(lrec rec, uint32_t *out) {
+    uint32_t n = lr_n(rec);
+    for (uint32_t i = 1; i <= n; i++) out[i - 1] = lr_id(rec, i);
+    return n;
+}
+
+/* Makes the record ids[0..n). */
+static void rec_write(lrec rec, const uint32_t *ids, uint32_t n) {
+    for (uint32_t i = 0; i < n; i++) lr_set_id(rec, i + 1, ids[i]);
+    lr_set_n(rec, n);
 }
 
 static int ids_contain(const uint32_t *ids, uint32_t n, uint32_t id) {
@@ -630,7 +691,7 @@ static void edge_added(hnsw_index *h, uint32_t a, uint32_t b, int l) {
 /* Bookkeeping after a->b was removed at level l (I2). On allocation failure
  * the reverse link b->a is dropped too. */
 static void edge_removed(hnsw_index *h, uint32_t a, uint32_t b, int l) {
-    uint32_t *rb = links_at(h, b, l);
+    lrec rb = links_at(h, b, l);
     if (rec_contains(rb, a)) {
         if (idlist_add(h, inlist_ref(h, a, l), b) != 0) rec_remove(rb, a);
     } else {
@@ -644,9 +705,9 @@ static int has_inlink(const hnsw_index *h, uint32_t o, int l, uint32_t except) {
     const idlist *in = *inlist_ref(h, o, l);
     for (uint32_t i = 0; in && i < in->n; i++)
         if (in->id[i] != except) return 1;
-    const uint32_t *ro = links_at(h, o, l);
-    for (uint32_t i = 1; i <= ro[0]; i++)
-        if (ro[i] != except && rec_contains(links_at(h, ro[i], l), o)) return 1;
+    lrec ro = links_at(h, o, l);
+    for (uint32_t i = 1; i <= lr_n(ro); i++)
+        if (lr_id(ro, i) != except && rec_contains(links_at(h, lr_id(ro, i), l), o)) return 1;
     return 0;
 }
 
@@ -655,13 +716,11 @@ static int has_inlink(const hnsw_index *h, uint32_t o, int l, uint32_t except) {
  * there is room, when it is its target's last in-link: pruning never
  * orphans a node that it does not have to. */
 static void set_links(hnsw_index *h, uint32_t a, int l, uint32_t *nw, uint32_t nn) {
-    uint32_t *rec = links_at(h, a, l);
-    uint32_t nold = rec[0];
-    memcpy(h->old, rec + 1, nold * sizeof(uint32_t));
+    lrec rec = links_at(h, a, l);
+    uint32_t nold = rec_read(rec, h->old);
     for (uint32_t i = 0; i < nold && nn < mmax(h, l); i++)
         if (!ids_contain(nw, nn, h->old[i]) && !has_inlink(h, h->old[i], l, a)) nw[nn++] = h->old[i];
-    rec[0] = nn;
-    memcpy(rec + 1, nw, nn * sizeof(uint32_t));
+    rec_write(rec, nw, nn);
     for (uint32_t i = 0; i < nold; i++)
         if (!ids_contain(nw, nn, h->old[i])) edge_removed(h, a, h->old[i], l);
     for (uint32_t i = 0; i < nn; i++)
@@ -873,15 +932,16 @@ static void greedy_walk(const hnsw_index *h, hnsw_scratch *s, const void *q, uin
     int moved = 1;
     while (moved) {
         moved = 0;
-        const uint32_t *rec = links_at(h, *ep, l);
+        lrec rec = links_at(h, *ep, l);
+        const uint32_t nrec = lr_n(rec);
         s->stats.visited++;
-        for (uint32_t i = 1; i <= rec[0]; i++) prefetch_vector(h, s->kind, rec[i]);
-        for (uint32_t i = 1; i <= rec[0]; i++) {
-            float dn = node_dist(h, s, q, rec[i]);
+        for (uint32_t i = 1; i <= nrec; i++) prefetch_vector(h, s->kind, lr_id(rec, i));
+        for (uint32_t i = 1; i <= nrec; i++) {
+            float dn = node_dist(h, s, q, lr_id(rec, i));
             s->stats.distances++;
             if (dn < *d) {
                 *d = dn;
-                *ep = rec[i];
+                *ep = lr_id(rec, i);
                 moved = 1;
             }
         }
@@ -932,10 +992,11 @@ static inline void offer_result(hnsw_scratch *s, size_t ef, cand c) {
  * join the candidates and (if accepted) the results. */
 static void expand_node(const hnsw_index *h, hnsw_scratch *s, const void *q, uint32_t c, int l, size_t ef,
                         const layer_filter *f, uint32_t epoch) {
-    const uint32_t *rec = links_at(h, c, l);
+    lrec rec = links_at(h, c, l);
+    const uint32_t nrec = lr_n(rec);
     uint32_t m = 0;
-    for (uint32_t i = 1; i <= rec[0]; i++) {
-        uint32_t id = rec[i];
+    for (uint32_t i = 1; i <= nrec; i++) {
+        uint32_t id = lr_id(rec, i);
         if (s->visited[id] == epoch) continue;
         s->visited[id] = epoch;
         s->todo[m++] = id;
@@ -975,7 +1036,7 @@ static void search_layer(const hnsw_index *h, hnsw_scratch *s, const void *q, co
             s->stats.budget_exhausted = 1;
             break;
         }
-        if (s->ncands) __builtin_prefetch(links_at(h, s->cands[0].id, l));
+        if (s->ncands) __builtin_prefetch(links_at(h, s->cands[0].id, l).p);
     }
 }
 
@@ -1049,7 +1110,8 @@ static inline void enter_matches(const hnsw_index *h, hnsw_scratch *s, const voi
  * passes seeds (they start the walk among the matches). */
 static void expand_acorn(const hnsw_index *h, hnsw_scratch *s, const void *q, uint32_t c, size_t ef,
                          const layer_filter *f, uint32_t e, size_t *transit, size_t transit_until) {
-    const uint32_t *rec = links_at(h, c, 0);
+    lrec rec = links_at(h, c, 0);
+    const uint32_t nrec = lr_n(rec);
     /* a transit node (refused, walked through) only has to lead the walk
      * into the matching subgraph: M/4 matches (at least 1) are enough,
      * and it reads fewer second-hop link records for them (1M x 128 at
@@ -1059,10 +1121,10 @@ static void expand_acorn(const hnsw_index *h, hnsw_scratch *s, const void *q, ui
     /* the filter reads each node's label: fetch them together, so the
      * cache misses overlap instead of coming one after the other */
     if (!f->exact)
-        for (uint32_t i = 1; i <= rec[0]; i++)
-            if (s->visited[rec[i]] < e) __builtin_prefetch(meta_at(h, rec[i]));
-    for (uint32_t i = 1; i <= rec[0]; i++) {
-        uint32_t id = rec[i], t = s->visited[id];
+        for (uint32_t i = 1; i <= nrec; i++)
+            if (s->visited[lr_id(rec, i)] < e) __builtin_prefetch(meta_at(h, lr_id(rec, i)));
+    for (uint32_t i = 1; i <= nrec; i++) {
+        uint32_t id = lr_id(rec, i), t = s->visited[id];
         if (t == e + ACORN_ENTERED) met++;
         else if (t >= e) nrej++;
         else if (acorn_check(h, s, f, id, e)) s->todo[m++] = id, prefetch_vector(h, s->kind, id);
@@ -1070,23 +1132,24 @@ static void expand_acorn(const hnsw_index *h, hnsw_scratch *s, const void *q, ui
     }
     want = met >= want ? 0 : want - met;
     if (m < want && nrej)
-        for (uint32_t i = 1; i <= rec[0]; i++)
-            if (s->visited[rec[i]] - e < ACORN_ENTERED) __builtin_prefetch(links_at(h, rec[i], 0));
-    for (uint32_t i = 1; i <= rec[0] && m < want; i++) {
-        uint32_t via = rec[i];
+        for (uint32_t i = 1; i <= nrec; i++)
+            if (s->visited[lr_id(rec, i)] - e < ACORN_ENTERED) __builtin_prefetch(links_at(h, lr_id(rec, i), 0).p);
+    for (uint32_t i = 1; i <= nrec && m < want; i++) {
+        uint32_t via = lr_id(rec, i);
         if (s->visited[via] - e >= ACORN_ENTERED) continue; /* not a refused node, or done */
-        const uint32_t *rec2 = links_at(h, via, 0);
+        lrec rec2 = links_at(h, via, 0);
+        const uint32_t nrec2 = lr_n(rec2);
         /* the second hop is where a selective filter spends its time (up
          * to 2M x 2M nodes per expansion): with a bitmap, a clear bit ends
          * the check before the node's visited tag or label is touched
          * (the bitmap is n/8 bytes and stays in cache; the tags and labels
          * are random reads), and only the survivors are prefetched */
         if (!f->exact)
-            for (uint32_t j = 1; j <= rec2[0]; j++)
-                if (!bitmap_refuses(f, rec2[j]) && s->visited[rec2[j]] < e) __builtin_prefetch(meta_at(h, rec2[j]));
+            for (uint32_t j = 1; j <= nrec2; j++)
+                if (!bitmap_refuses(f, lr_id(rec2, j)) && s->visited[lr_id(rec2, j)] < e) __builtin_prefetch(meta_at(h, lr_id(rec2, j)));
         uint32_t j = 1;
-        for (; j <= rec2[0] && m < want; j++) {
-            uint32_t id = rec2[j];
+        for (; j <= nrec2 && m < want; j++) {
+            uint32_t id = lr_id(rec2, j);
             if (bitmap_refuses(f, id)) {
                 s->stats.filtered++;
                 continue;
@@ -1098,12 +1161,12 @@ static void expand_acorn(const hnsw_index *h, hnsw_scratch *s, const void *q, ui
          * refuses is refused again whenever it is met): at 1% selectivity
          * most expansions share vias, and their link records are the
          * walk's cache misses */
-        if (j > rec2[0] && s->visited[via] == e + ACORN_REFUSED) s->visited[via] = (epoch_tag)(e + ACORN_VIA_DONE);
+        if (j > nrec2 && s->visited[via] == e + ACORN_REFUSED) s->visited[via] = (epoch_tag)(e + ACORN_VIA_DONE);
     }
     enter_matches(h, s, q, ef, m);
     if (s->nres >= transit_until) return;
-    for (uint32_t i = 1; i <= rec[0] && *transit; i++) {
-        uint32_t id = rec[i];
+    for (uint32_t i = 1; i <= nrec && *transit; i++) {
+        uint32_t id = lr_id(rec, i);
         uint32_t t = s->visited[id];
         if (t != e + ACORN_REFUSED && t != e + ACORN_VIA_DONE) continue;
         s->visited[id] = (epoch_tag)(e + ACORN_TRANSIT);
@@ -1213,17 +1276,19 @@ static inline uint32_t *acorn_list_at(const hnsw_acorn_cache *c, uint32_t x) {
  * order, without repeats, until cap are found: the link records an
  * uncached expansion reads, read once. Returns count | direct << 16. */
 static uint32_t fill_acorn_list(const hnsw_index *h, const layer_filter *f, uint32_t c, uint32_t *ids, uint32_t cap) {
-    const uint32_t *rec = links_at(h, c, 0);
+    lrec rec = links_at(h, c, 0);
+    const uint32_t nrec = lr_n(rec);
     uint32_t n = 0;
-    for (uint32_t i = 1; i <= rec[0]; i++)
-        if (bitmap_refuses(f, rec[i])) __builtin_prefetch(links_at(h, rec[i], 0));
-        else if (n < cap) ids[n++] = rec[i];
+    for (uint32_t i = 1; i <= nrec; i++)
+        if (bitmap_refuses(f, lr_id(rec, i))) __builtin_prefetch(links_at(h, lr_id(rec, i), 0).p);
+        else if (n < cap) ids[n++] = lr_id(rec, i);
     uint32_t direct = n;
-    for (uint32_t i = 1; i <= rec[0] && n < cap; i++) {
-        if (!bitmap_refuses(f, rec[i])) continue;
-        const uint32_t *rec2 = links_at(h, rec[i], 0);
-        for (uint32_t j = 1; j <= rec2[0] && n < cap; j++) {
-            uint32_t id = rec2[j], k = 0;
+    for (uint32_t i = 1; i <= nrec && n < cap; i++) {
+        if (!bitmap_refuses(f, lr_id(rec, i))) continue;
+        lrec rec2 = links_at(h, lr_id(rec, i), 0);
+        const uint32_t nrec2 = lr_n(rec2);
+        for (uint32_t j = 1; j <= nrec2 && n < cap; j++) {
+            uint32_t id = lr_id(rec2, j), k = 0;
             if (id == c || bitmap_refuses(f, id)) continue;
             while (k < n && ids[k] != id) k++;
             if (k == n) ids[n++] = id;
@@ -1641,12 +1706,12 @@ static int cand_cmp(const void *x, const void *y, void *arg) {
 static void reselect_links(hnsw_index *h, uint32_t a, int l, const uint32_t *extra, uint32_t nextra) {
     hnsw_scratch *s = &h->scratch;
     uint32_t epoch = next_epoch(s);
-    const uint32_t *rec = links_at(h, a, l);
+    lrec rec = links_at(h, a, l);
     size_t n = 0;
     s->visited[a] = epoch;
-    for (uint32_t i = 1; i <= rec[0]; i++) {
-        s->visited[rec[i]] = epoch;
-        h->work[n++] = (cand){dist_slots(h, a, rec[i]), rec[i]};
+    for (uint32_t i = 1; i <= lr_n(rec); i++) {
+        s->visited[lr_id(rec, i)] = epoch;
+        h->work[n++] = (cand){dist_slots(h, a, lr_id(rec, i)), lr_id(rec, i)};
     }
     for (uint32_t i = 0; i < nextra; i++) {
         if (s->visited[extra[i]] == epoch) continue;
@@ -1662,12 +1727,12 @@ static void reselect_links(hnsw_index *h, uint32_t a, int l, const uint32_t *ext
  * whose target has another in-link. Returns 1 on success, 0 if every
  * link of by is its target's last. */
 static int link_by_replacing(hnsw_index *h, uint32_t by, uint32_t o, int l) {
-    uint32_t *rb = links_at(h, by, l);
+    lrec rb = links_at(h, by, l);
     if (rec_contains(rb, o)) return 1;
-    for (uint32_t i = 1; i <= rb[0]; i++) {
-        uint32_t v = rb[i];
+    for (uint32_t i = 1; i <= lr_n(rb); i++) {
+        uint32_t v = lr_id(rb, i);
         if (!has_inlink(h, v, l, by)) continue;
-        rb[i] = o;
+        lr_set_id(rb, i, o);
         edge_removed(h, by, v, l);
         edge_added(h, by, o, l);
         return 1;
@@ -1678,15 +1743,15 @@ static int link_by_replacing(hnsw_index *h, uint32_t by, uint32_t o, int l) {
 /* Connects slot at level l to the neighbours chosen from w[0..n) (sorted)
  * and adds the reverse links, shrinking full lists with the heuristic. */
 static void connect_level(hnsw_index *h, uint32_t slot, int l, const cand *w, size_t n) {
-    uint32_t *rs = links_at(h, slot, l);
-    uint32_t nsel = select_heuristic(h, w, n, h->p.M, rs + 1);
-    rs[0] = nsel;
+    lrec rs = links_at(h, slot, l);
     uint32_t chosen[HNSW_MAX_M];
-    memcpy(chosen, rs + 1, nsel * sizeof(uint32_t));
+    uint32_t nsel = select_heuristic(h, w, n, h->p.M, chosen);
+    rec_write(rs, chosen, nsel);
     for (uint32_t i = 0; i < nsel; i++) {
-        uint32_t e = chosen[i], *re = links_at(h, e, l);
-        if (re[0] < mmax(h, l))
-            re[++re[0]] = slot;
+        uint32_t e = chosen[i];
+        lrec re = links_at(h, e, l);
+        if (lr_n(re) < mmax(h, l))
+            rec_push(re, slot);
         else
             reselect_links(h, e, l, &slot, 1);
     }
@@ -1702,9 +1767,9 @@ static void connect_level(hnsw_index *h, uint32_t slot, int l, const cand *w, si
      * stays reachable. */
     if (has_inlink(h, slot, l, HNSW_NONE)) return;
     for (size_t i = 0; i < n; i++) {
-        uint32_t *rw = links_at(h, w[i].id, l);
-        if (rw[0] < mmax(h, l)) {
-            rw[++rw[0]] = slot;
+        lrec rw = links_at(h, w[i].id, l);
+        if (lr_n(rw) < mmax(h, l)) {
+            rec_push(rw, slot);
             edge_added(h, w[i].id, slot, l);
             return;
         }
@@ -1770,10 +1835,10 @@ static void replace_entry(hnsw_index *h, uint32_t x) {
     h->max_level = top;
     h->entry = HNSW_NONE;
     if (top < 0) return;
-    const uint32_t *rec = links_at(h, x, top);
-    for (uint32_t i = 1; i <= rec[0]; i++) {
-        if (node_level(h, rec[i]) == top) {
-            h->entry = rec[i];
+    lrec rec = links_at(h, x, top);
+    for (uint32_t i = 1; i <= lr_n(rec); i++) {
+        if (node_level(h, lr_id(rec, i)) == top) {
+            h->entry = lr_id(rec, i);
             return;
         }
     }
@@ -1790,7 +1855,7 @@ static size_t unlink_ids_needed(const hnsw_index *h, uint32_t x) {
     size_t need = 0;
     for (int l = 0; l <= node_level(h, x); l++) {
         const idlist *in = *inlist_ref(h, x, l);
-        size_t n = 2 * (size_t)links_at(h, x, l)[0] + (in ? in->n : 0);
+        size_t n = 2 * (size_t)lr_n(links_at(h, x, l)) + (in ? in->n : 0);
         if (n > need) need = n;
     }
     return need;
@@ -1802,8 +1867,8 @@ static uint32_t closest_with_room(const hnsw_index *h, uint32_t o, int l, const 
     uint32_t best = HNSW_NONE;
     float bd = INFINITY;
     for (uint32_t i = 0; i < n; i++) {
-        const uint32_t *r = links_at(h, ids[i], l);
-        if (ids[i] == o || r[0] >= mmax(h, l) || rec_contains(r, o)) continue;
+        lrec r = links_at(h, ids[i], l);
+        if (ids[i] == o || lr_n(r) >= mmax(h, l) || rec_contains(r, o)) continue;
         float d = dist_slots(h, o, ids[i]);
         if (d < bd) bd = d, best = ids[i];
     }
@@ -1816,33 +1881,36 @@ static uint32_t closest_with_room(const hnsw_index *h, uint32_t o, int l, const 
  * link lists that has one, else the closest of o's own neighbours; failing
  * all, one of those gives up a link that is not its target's last. */
 static void adopt_orphan(hnsw_index *h, uint32_t o, int l, const uint32_t *ins, uint32_t nin) {
-    const uint32_t *ro = links_at(h, o, l);
+    lrec ro = links_at(h, o, l);
+    uint32_t ids[2 * HNSW_MAX_M];
     uint32_t by = closest_with_room(h, o, l, ins, nin);
     for (uint32_t i = 0; i < nin && by == HNSW_NONE; i++) {
-        const uint32_t *ra = links_at(h, ins[i], l);
-        by = closest_with_room(h, o, l, ra + 1, ra[0]);
+        uint32_t n = rec_read(links_at(h, ins[i], l), ids);
+        by = closest_with_room(h, o, l, ids, n);
     }
-    if (by == HNSW_NONE) by = closest_with_room(h, o, l, ro + 1, ro[0]);
+    if (by == HNSW_NONE) {
+        uint32_t n = rec_read(ro, ids);
+        by = closest_with_room(h, o, l, ids, n);
+    }
     if (by != HNSW_NONE) {
-        uint32_t *rb = links_at(h, by, l);
-        rb[++rb[0]] = o;
+        rec_push(links_at(h, by, l), o);
         edge_added(h, by, o, l);
         return;
     }
     for (uint32_t i = 0; i < nin; i++)
         if (ins[i] != o && link_by_replacing(h, ins[i], o, l)) return;
-    for (uint32_t i = 1; i <= ro[0]; i++)
-        if (link_by_replacing(h, ro[i], o, l)) return;
+    for (uint32_t i = 1; i <= lr_n(ro); i++)
+        if (link_by_replacing(h, lr_id(ro, i), o, l)) return;
 }
 
 /* Removes every link to and from x at level l and repairs x's
  * in-neighbours by re-selecting among their links and x's out-links. */
 static void unlink_level(hnsw_index *h, uint32_t x, int l) {
-    uint32_t *rx = links_at(h, x, l);
-    uint32_t nout = rx[0], nin = 0;
+    lrec rx = links_at(h, x, l);
+    uint32_t nout = lr_n(rx), nin = 0;
     uint32_t *outs = h->ids, *ins = h->ids ? h->ids + nout : NULL; /* no arithmetic on NULL (empty index) */
-    if (nout) memcpy(outs, rx + 1, nout * sizeof(uint32_t)); /* ids may be NULL when empty */
-    rx[0] = 0;
+    if (nout) rec_read(rx, outs); /* ids may be NULL when empty */
+    lr_set_n(rx, 0);
     for (uint32_t i = 0; i < nout; i++) {
         if (rec_contains(links_at(h, outs[i], l), x))
             ins[nin++] = outs[i];
@@ -1884,10 +1952,10 @@ static void move_node(hnsw_index *h, uint32_t from, uint32_t to) {
     memcpy(col_at(&h->links0, to), col_at(&h->links0, from), h->links0.stride);
     *meta_at(h, to) = *meta_at(h, from);
     for (int l = 0; l <= node_level(h, to); l++) {
-        const uint32_t *rec = links_at(h, to, l);
-        for (uint32_t i = 1; i <= rec[0]; i++)
-            if (!rec_replace(links_at(h, rec[i], l), from, to))
-                idlist_replace(*inlist_ref(h, rec[i], l), from, to);
+        lrec rec = links_at(h, to, l);
+        for (uint32_t i = 1; i <= lr_n(rec); i++)
+            if (!rec_replace(links_at(h, lr_id(rec, i), l), from, to))
+                idlist_replace(*inlist_ref(h, lr_id(rec, i), l), from, to);
         const idlist *in = *inlist_ref(h, to, l);
         for (uint32_t i = 0; in && i < in->n; i++) rec_replace(links_at(h, in->id[i], l), from, to);
     }
@@ -2036,10 +2104,11 @@ int hnsw_create(const hnsw_params *params, hnsw_index **out) {
     h->walk_kind = params->quant == HNSW_QUANT_Q8 ? KIND_Q8 : params->quant == HNSW_QUANT_BIN ? KIND_BINQ : KIND_F32;
     h->build_kind = h->has_exact ? KIND_F32 : h->walk_kind == KIND_BINQ ? KIND_BIN : h->walk_kind;
     if (h->p.quant) quant_init();
-    col_init(&h->codes, h->p.quant ? code_bytes(h) : 8, MEM_CODES); /* stays empty without quant */
-    col_init(&h->vecs, vec_bytes(h), MEM_VECTORS);
-    col_init(&h->links0, (h->m0 + 1) * sizeof(uint32_t), MEM_LINKS);
-    col_init(&h->meta, sizeof(node_meta), MEM_OTHER);
+    col_init(&h->codes, h->p.quant ? code_bytes(h) : 8, 0, MEM_CODES); /* stays empty without quant */
+    col_init(&h->vecs, vec_bytes(h), 0, MEM_VECTORS);
+    h->w0 = 3;
+    col_init(&h->links0, 2 + 3 * (size_t)h->m0, 1, MEM_LINKS);
+    col_init(&h->meta, sizeof(node_meta), 0, MEM_OTHER);
     *out = h;
     return HNSW_OK;
 }
@@ -2094,8 +2163,32 @@ int hnsw_random_level(hnsw_index *h) { return draw_level(h, &h->rng); }
 uint64_t hnsw_rng_state(const hnsw_index *h) { return h->rng; }
 void hnsw_set_rng_state(hnsw_index *h, uint64_t state) { h->rng = state; }
 
+/* Rewrites the packed layer-0 column with uint32 words (w0 4): the index
+ * is about to hold more slots than 24 bits name. O(count), once in the
+ * index's life; the old column is freed after the copy. Returns 0 or -1
+ * (nothing changed). */
+static int widen_links0(hnsw_index *h) {
+    column nc;
+    col_init(&nc, ((size_t)h->m0 + 1) * sizeof(uint32_t), 0, MEM_LINKS);
+    if (col_reserve(&nc, h->mem, h->links0.cap)) {
+        col_trim(&nc, h->mem, 0);
+        return -1;
+    }
+    for (uint32_t s = 0; s < h->count; s++) {
+        lrec from = links_at(h, s, 0), to = {col_at(&nc, s), 4};
+        uint32_t n = lr_n(from);
+        for (uint32_t i = 1; i <= n; i++) lr_set_id(to, i, lr_id(from, i));
+        lr_set_n(to, n);
+    }
+    col_trim(&h->links0, h->mem, 0);
+    h->links0 = nc;
+    h->w0 = 4;
+    return 0;
+}
+
 /* Makes room for n nodes in every column. Returns 0 or -1. */
 static int reserve_storage(hnsw_index *h, size_t n) {
+    if (h->w0 == 3 && n > narrow_slots && widen_links0(h)) return -1;
     return (h->has_exact && col_reserve(&h->vecs, h->mem, n)) ||
            (h->p.quant && col_reserve(&h->codes, h->mem, n)) || col_reserve(&h->links0, h->mem, n) ||
            col_reserve(&h->meta, h->mem, n);
@@ -2124,7 +2217,7 @@ int hnsw_insert_level(hnsw_index *h, uint64_t label, const float *vec, int level
     uint32_t slot = h->count++;
     prepare_vector(h, vec);
     store_prepared(h, slot);
-    ((uint32_t *)col_at(&h->links0, slot))[0] = 0;
+    lr_set_n(links_at(h, slot, 0), 0);
     *meta_at(h, slot) = meta_new(label, upper);
     label_store(h, label, slot);
     h->level_count[level]++;
@@ -2219,9 +2312,9 @@ int hnsw_get_level(const hnsw_index *h, uint64_t label) {
 int hnsw_count_matching_links(const hnsw_index *h, uint64_t label, hnsw_filter_fn fn, void *ctx) {
     uint32_t s = h->importing ? HNSW_NONE : label_find(h, label);
     if (s == HNSW_NONE) return HNSW_ERR_NOTFOUND;
-    const uint32_t *rec = links_at(h, s, 0);
+    lrec rec = links_at(h, s, 0);
     int n = 0;
-    for (uint32_t i = 1; i <= rec[0]; i++) n += fn(meta_at(h, rec[i])->label, ctx);
+    for (uint32_t i = 1; i <= lr_n(rec); i++) n += fn(meta_at(h, lr_id(rec, i))->label, ctx);
     return n;
 }
 
@@ -2253,15 +2346,20 @@ void hnsw_export_info(const hnsw_index *h, hnsw_graph_info *out) {
 
 int hnsw_export_node(const hnsw_index *h, uint32_t slot, hnsw_node_view *out) {
     if (slot >= h->count) return HNSW_ERR_ARG;
-    memset(out, 0, sizeof(*out));
+    memset(out, 0, offsetof(hnsw_node_view, layer0));
     out->label = meta_at(h, slot)->label;
     out->level = (uint32_t)node_level(h, slot);
     out->vector = h->has_exact ? vec_at(h, slot) : NULL;
     out->code = h->p.quant ? col_at(&h->codes, slot) : NULL;
     for (uint32_t l = 0; l <= out->level; l++) {
-        const uint32_t *rec = links_at(h, slot, (int)l);
-        out->nlinks[l] = rec[0];
-        out->links[l] = rec + 1;
+        lrec rec = links_at(h, slot, (int)l);
+        if (rec.w == 4) {
+            out->nlinks[l] = lr_n(rec);
+            out->links[l] = (const uint32_t *)rec.p + 1;
+        } else {
+            out->nlinks[l] = rec_read(rec, out->layer0);
+            out->links[l] = out->layer0;
+        }
     }
     return HNSW_OK;
 }
@@ -2274,6 +2372,12 @@ int hnsw_import_begin(const hnsw_graph_info *info, hnsw_index **out) {
     hnsw_index *h = *out;
     h->importing = 1;
     h->import_expected = info->count;
+    /* imported links may name any slot below count from the first node on */
+    if (info->count > narrow_slots && widen_links0(h)) {
+        hnsw_free(h);
+        *out = NULL;
+        return HNSW_ERR_NOMEM;
+    }
     h->rng = info->rng_state;
     h->entry = info->entry;
     h->max_level = info->max_level;
@@ -2354,9 +2458,7 @@ int hnsw_import_node(hnsw_index *h, const hnsw_node_view *nv) {
     else if (h->p.quant) memcpy(col_at(&h->codes, slot), nv->code, code_bytes(h));
     *meta_at(h, slot) = meta_new(nv->label, upper);
     for (uint32_t l = 0; l <= nv->level; l++) {
-        uint32_t *rec = links_at(h, slot, (int)l);
-        rec[0] = nv->nlinks[l];
-        if (nv->nlinks[l]) memcpy(rec + 1, nv->links[l], nv->nlinks[l] * sizeof(uint32_t));
+        rec_write(links_at(h, slot, (int)l), nv->links[l], nv->nlinks[l]);
     }
     h->level_count[nv->level]++;
     return HNSW_OK;
@@ -2377,9 +2479,9 @@ static int import_check_graph(hnsw_index *h) {
             h->lm[b] = s;
         }
         for (int l = 0; l <= node_level(h, s); l++) {
-            const uint32_t *rec = links_at(h, s, l);
-            for (uint32_t i = 1; i <= rec[0]; i++)
-                if (node_level(h, rec[i]) < l) return HNSW_ERR_CORRUPT;
+            lrec rec = links_at(h, s, l);
+            for (uint32_t i = 1; i <= lr_n(rec); i++)
+                if (node_level(h, lr_id(rec, i)) < l) return HNSW_ERR_CORRUPT;
         }
     }
     int top = top_level(h);
@@ -2393,9 +2495,9 @@ static int import_check_graph(hnsw_index *h) {
 static int import_build_inlists(hnsw_index *h) {
     for (uint32_t a = 0; a < h->count; a++) {
         for (int l = 0; l <= node_level(h, a); l++) {
-            const uint32_t *rec = links_at(h, a, l);
-            for (uint32_t i = 1; i <= rec[0]; i++) {
-                uint32_t b = rec[i];
+            lrec rec = links_at(h, a, l);
+            for (uint32_t i = 1; i <= lr_n(rec); i++) {
+                uint32_t b = lr_id(rec, i);
                 if (!rec_contains(links_at(h, b, l), a) && idlist_add(h, inlist_ref(h, b, l), a) != 0)
                     return HNSW_ERR_NOMEM;
             }
@@ -2420,13 +2522,13 @@ int hnsw_import_finish(hnsw_index *h) {
 
 /* I1 and I2 for node a at level l. */
 static int node_level_valid(const hnsw_index *h, uint32_t a, int l) {
-    const uint32_t *rec = links_at(h, a, l);
-    if (rec[0] > mmax(h, l)) return 0;
-    for (uint32_t i = 1; i <= rec[0]; i++) {
-        uint32_t b = rec[i];
+    lrec rec = links_at(h, a, l);
+    if (lr_n(rec) > mmax(h, l)) return 0;
+    for (uint32_t i = 1; i <= lr_n(rec); i++) {
+        uint32_t b = lr_id(rec, i);
         if (b == a || b >= h->count || node_level(h, b) < l) return 0;
-        for (uint32_t j = i + 1; j <= rec[0]; j++)
-            if (rec[j] == b) return 0;
+        for (uint32_t j = i + 1; j <= lr_n(rec); j++)
+            if (lr_id(rec, j) == b) return 0;
         const idlist *inb = *inlist_ref(h, b, l);
         int mutual = rec_contains(links_at(h, b, l), a), listed = 0;
         for (uint32_t j = 0; inb && j < inb->n; j++) listed += inb->id[j] == a;

@@ -176,6 +176,8 @@ typedef struct hnsw_node_view {
                             import ignored when the index keeps vectors */
     uint32_t nlinks[HNSW_MAX_LEVEL + 1];
     const uint32_t *links[HNSW_MAX_LEVEL + 1];
+    uint32_t layer0[2 * HNSW_MAX_M]; /* export: where links[0] is unpacked when the
+                                        index keeps layer 0 packed (links may point here) */
 } hnsw_node_view;
 
 /* ---- lifetime ---- */
@@ -323,5 +325,10 @@ int hnsw_validate(const hnsw_index *h);
  * later one fails, until called again; n < 0 turns it off. Not
  * thread-safe. */
 void hnsw_test_fail_alloc_after(long n);
+/* Test hook: layer-0 links stay packed (3-byte ids) while an index holds
+ * at most n nodes (default 2^24, every slot that 24 bits name); an index
+ * that grows past n widens them to 4 bytes once. n must not exceed 2^24.
+ * Takes effect at an index's next insert or import. Not thread-safe. */
+void hnsw_test_narrow_slots(size_t n);
 
 #endif

@@ -783,6 +783,123 @@ static loc_table *loc_table_new(void) {
 }
 
 /* Imports e into an index that finds labels through loc. */
+/* Layer-0 links are packed (3-byte ids) while an index holds at most
+ * hnsw_test_narrow_slots nodes and widened to 4 bytes once when it grows
+ * past that: the graph, the searches and the export are the same either
+ * way, only the link memory differs. */
+static hnsw_index *build_small(const float *x, size_t n, size_t dim, uint32_t M, uint64_t seed) {
+    hnsw_index *h = new_index((uint32_t)dim, HNSW_METRIC_L2, M, 2 * M, seed);
+    for (size_t i = 0; h && i < n; i++)
+        if (hnsw_insert(h, label_of(i), x + i * dim) < 0) {
+            hnsw_free(h);
+            return NULL;
+        }
+    return h;
+}
+
+static int same_searches(hnsw_index *a, hnsw_index *b, const float *qs, size_t nq, size_t dim) {
+    for (size_t i = 0; i < nq; i++) {
+        uint64_t la[K], lb[K];
+        float da[K], db[K];
+        int na = hnsw_search(a, qs + i * dim, K, 40, NULL, NULL, la, da);
+        int nb = hnsw_search(b, qs + i * dim, K, 40, NULL, NULL, lb, db);
+        if (na != nb || na < 0 || memcmp(la, lb, (size_t)na * sizeof(uint64_t)) ||
+            memcmp(da, db, (size_t)na * sizeof(float)))
+            return 0;
+    }
+    return 1;
+}
+
+TEST(test_packed_links) {
+    size_t n = 1200, dim = 16, nq = 50;
+    float *x = random_vectors(n, dim), *qs = random_vectors(nq, dim);
+    hnsw_index *a = build(x, n, dim, HNSW_METRIC_L2, 5, NULL); /* packed throughout */
+    hnsw_test_narrow_slots(500);
+    hnsw_index *b = build(x, n, dim, HNSW_METRIC_L2, 5, NULL); /* widened at node 501 */
+    ASSERT(a && b);
+    EXPECT(hnsw_validate(a) == HNSW_OK);
+    EXPECT(hnsw_validate(b) == HNSW_OK);
+    EXPECT(same_graph(a, b));
+    EXPECT(same_searches(a, b, qs, nq, dim));
+    hnsw_memory ma, mb;
+    hnsw_memory_usage(a, &ma);
+    hnsw_memory_usage(b, &mb);
+    /* a layer-0 record is 2 + 3 * 32 bytes packed, 4 * 33 wide */
+    EXPECT(ma.links < mb.links);
+    for (size_t i = 0; i < n; i += 4) {
+        EXPECT(hnsw_delete(a, label_of(i)) == HNSW_OK);
+        EXPECT(hnsw_delete(b, label_of(i)) == HNSW_OK);
+    }
+    for (size_t i = 1; i < n; i += 40) {
+        EXPECT(hnsw_update(a, label_of(i), x + ((i * 7) % n) * dim) == HNSW_OK);
+        EXPECT(hnsw_update(b, label_of(i), x + ((i * 7) % n) * dim) == HNSW_OK);
+    }
+    EXPECT(hnsw_validate(a) == HNSW_OK);
+    EXPECT(hnsw_validate(b) == HNSW_OK);
+    EXPECT(same_graph(a, b));
+    EXPECT(same_searches(a, b, qs, nq, dim));
+    /* an import of more nodes than the packed form names is wide from its
+     * first node (links may name any slot below the count); of fewer, packed */
+    exported e;
+    export_all(a, &e);
+    hnsw_index *wide = NULL, *packed = NULL;
+    hnsw_memory mw, mp;
+    EXPECT(hnsw_import_begin(&e.info, &wide) == HNSW_OK);
+    hnsw_test_narrow_slots(SIZE_MAX);
+    EXPECT(hnsw_import_begin(&e.info, &packed) == HNSW_OK);
+    ASSERT(wide && packed);
+    EXPECT(hnsw_import_node(wide, &e.nodes[0]) == HNSW_OK);
+    EXPECT(hnsw_import_node(packed, &e.nodes[0]) == HNSW_OK);
+    hnsw_memory_usage(wide, &mw);
+    hnsw_memory_usage(packed, &mp);
+    EXPECT(mp.links < mw.links);
+    hnsw_free(wide);
+    hnsw_free(packed);
+    EXPECT(import_all(&e, &packed) == HNSW_OK);
+    hnsw_test_narrow_slots(500);
+    EXPECT(import_all(&e, &wide) == HNSW_OK);
+    hnsw_test_narrow_slots(SIZE_MAX);
+    ASSERT(wide && packed);
+    EXPECT(hnsw_validate(wide) == HNSW_OK);
+    EXPECT(same_graph(a, wide));
+    EXPECT(same_graph(a, packed));
+    EXPECT(same_searches(a, wide, qs, nq, dim));
+    hnsw_memory_usage(wide, &mw);
+    hnsw_memory_usage(packed, &mp);
+    EXPECT(mp.links < mw.links);
+    exported_free(&e);
+    hnsw_free(wide);
+    hnsw_free(packed);
+    hnsw_free(a);
+    hnsw_free(b);
+    free(x);
+    free(qs);
+
+    /* ids of three significant bytes: 70,000 small nodes, packed and wide */
+    n = 70000, dim = 2;
+    x = random_vectors(n, dim);
+    qs = random_vectors(nq, dim);
+    a = build_small(x, n, dim, 4, 9);
+    hnsw_test_narrow_slots(0);
+    b = build_small(x, n, dim, 4, 9);
+    hnsw_test_narrow_slots(SIZE_MAX);
+    ASSERT(a && b);
+    EXPECT(hnsw_validate(a) == HNSW_OK);
+    EXPECT(same_graph(a, b));
+    EXPECT(same_searches(a, b, qs, nq, dim));
+    for (size_t i = 0; i < n; i += 3) {
+        EXPECT(hnsw_delete(a, label_of(i)) == HNSW_OK);
+        EXPECT(hnsw_delete(b, label_of(i)) == HNSW_OK);
+    }
+    EXPECT(hnsw_validate(a) == HNSW_OK);
+    EXPECT(same_graph(a, b));
+    EXPECT(same_searches(a, b, qs, nq, dim));
+    hnsw_free(a);
+    hnsw_free(b);
+    free(x);
+    free(qs);
+}
+
 static int import_all_located(const exported *e, const hnsw_locator *loc, hnsw_index **out) {
     int err = hnsw_import_begin(&e->info, out);
     if (err == HNSW_OK) err = hnsw_set_locator(*out, loc);
@@ -1795,6 +1912,7 @@ int main(void) {
     RUN(test_search_ex_and_budget);
     RUN(test_widen);
     RUN(test_export_import_roundtrip);
+    RUN(test_packed_links);
     RUN(test_import_rejects_corruption);
     RUN(test_locator);
     RUN(test_epoch_wrap);
