@@ -12,7 +12,9 @@
  *    when e->has_vec; FLUSH bumps the collection's epoch so the entities
  *    freed next skip the index that was emptied at once;
  *  - e->coll == NULL (collection dropped, or copied out of every
- *    collection) means the entity keeps its own vector in e->vec;
+ *    collection) means the entity keeps its own vector, in the side table
+ *    of detached vectors (own_vec_of); an entity with e->coll set has none
+ *    there;
  *  - e->meta is NULL for the empty object {} (saves an empty hash table
  *    per entity that has no metadata);
  *  - e->key equals the keyspace name of the entity (kept on RENAME), so a
@@ -120,25 +122,27 @@ typedef struct collection {
     int nfields;
 } collection;
 
+/* 48 bytes, one allocator class below 64: per entity, what is not needed
+ * while attached lives elsewhere. The dimension is the collection's (a
+ * detached entity's own vector carries its own, own_vec), the size of the
+ * metadata text is measured when needed (entity_meta_bytes). */
 struct entity {
     collection *coll;
     ds key;       /* borrowed: the keyspace's own key string */
     json_t *meta; /* NULL means {} */
-    float *vec;   /* own copy only while detached (coll == NULL) */
-    uint32_t dim : 24; /* <= HNSW_MAX_DIM */
-    uint32_t has_vec : 8;
+    struct graph_node *edges; /* t_graph.c: NULL while the entity has no edges */
     float norm;   /* COSINE: norm of the vector given */
-    uint32_t meta_bytes;
-    uint32_t epoch; /* coll->epoch when attached */
+    uint32_t epoch : 31; /* coll->epoch when attached */
+    uint32_t has_vec : 1;
     uint32_t ix_pos; /* attached: where the index keeps the vector, its HNSW slot (hnsw_locator) or its
                         IVF-PQ list (ivfpq_locator); HNSW_NONE = IVFPQ_NO_LIST otherwise */
     uint32_t disk_rec; /* ONDISK collection, attached: record of the exact vector in coll->vf */
-    struct graph_node *edges; /* t_graph.c: NULL while the entity has no edges */
 };
 
-_Static_assert(HNSW_MAX_DIM < (1u << 24) && IVFPQ_MAX_DIM < (1u << 24), "a dimension fits entity.dim");
+#define EPOCH_MASK 0x7fffffffu /* collection epochs wrap within entity.epoch's 31 bits */
+
 _Static_assert(HNSW_NONE == IVFPQ_NO_LIST, "one 'nowhere' value for entity.ix_pos");
-_Static_assert(sizeof(struct entity) == 64, "an entity is one cache line");
+_Static_assert(sizeof(struct entity) == 48, "an entity is 48 bytes");
 
 /* An entity's label in its collection's index is its own address: a search
  * result leads straight to the entity, with no label map to keep. This is
@@ -148,6 +152,60 @@ _Static_assert(sizeof(struct entity) == 64, "an entity is one cache line");
 
 /* 1 when e is in its collection's current index generation. */
 static inline int attached(const entity *e) { return e->coll && e->epoch == e->coll->epoch; }
+
+/* ---- vectors of detached entities ----
+ * An entity out of every collection (e->coll NULL: its collection was
+ * dropped, or it was copied, restored or loaded outside one) keeps its own
+ * vector here, under its address, with the vector's dimension. Entities in
+ * a collection, nearly all of them, pay nothing for it. */
+typedef struct own_vec {
+    uint32_t dim;
+    float v[];
+} own_vec;
+
+static dict *own_vecs;
+
+static uint64_t own_vec_hash(const void *k) {
+    uintptr_t p = (uintptr_t)k;
+    return dict_hash_bytes(&p, sizeof(p));
+}
+static int own_vec_eq(const void *a, const void *b) { return a == b; }
+static void own_vec_free(void *v) { zfree(v); }
+static const dict_type own_vec_type = {own_vec_hash, own_vec_eq, NULL, own_vec_free};
+
+/* e's own vector, or NULL (attached, or no vector). */
+static own_vec *own_vec_of(const entity *e) {
+    if (!own_vecs || e->coll || !e->has_vec) return NULL;
+    dict_entry *de = dict_find(own_vecs, e);
+    return de ? de->v.val : NULL;
+}
+
+/* Gives detached e a copy of v[0..dim) as its own vector (replacing any). */
+static void own_vec_set(entity *e, const float *v, uint32_t dim) {
+    own_vec *o = zmalloc(sizeof(*o) + sizeof(float) * dim);
+    o->dim = dim;
+    memcpy(o->v, v, sizeof(float) * dim);
+    if (!own_vecs) own_vecs = dict_create(&own_vec_type);
+    dict_entry *old = NULL, *de = dict_add_raw(own_vecs, e, &old);
+    if (de) {
+        de->v.val = o;
+    } else {
+        zfree(old->v.val);
+        old->v.val = o;
+    }
+}
+
+static void own_vec_drop(entity *e) {
+    if (own_vecs) dict_delete(own_vecs, e);
+}
+
+/* The dimension of e's vector (0 without one). */
+static uint32_t entity_dim(const entity *e) {
+    if (!e->has_vec) return 0;
+    if (e->coll) return e->coll->dim;
+    const own_vec *o = own_vec_of(e);
+    return o ? o->dim : 0;
+}
 
 /* ---------------- small helpers ---------------- */
 
@@ -165,6 +223,11 @@ void entity_init(void) {
 }
 
 static size_t json_text_len(const json_t *j) { return json_dumpb(j, NULL, 0, JSON_COMPACT); }
+
+/* Bytes of e's metadata as compact JSON text (2 for {}), what a
+ * collection's metadata_bytes adds up: measured when needed, O(size of
+ * the metadata), rather than kept in every entity. */
+static long long entity_meta_bytes(const entity *e) { return e->meta ? (long long)json_text_len(e->meta) : 2; }
 
 /* Converts an index distance to the documented score. */
 static double score_of(const collection *c, float d) {
@@ -544,10 +607,12 @@ static int vector_file_read(uint64_t label, void *ctx, float *out) {
 static int entity_vector(const entity *e, float *out) {
     if (!e->has_vec) return 0;
     int indexed = attached(e);
-    const float *v = indexed ? coll_get_vector(e->coll, LABEL(e)) : e->vec;
+    const own_vec *o = indexed ? NULL : own_vec_of(e);
+    const float *v = indexed ? coll_get_vector(e->coll, LABEL(e)) : o ? o->v : NULL;
     if (!v) return 0;
     float scale = indexed && e->coll->metric == HNSW_METRIC_COSINE ? e->norm : 1.0f;
-    for (uint32_t i = 0; i < e->dim; i++) out[i] = v[i] * scale;
+    uint32_t dim = entity_dim(e);
+    for (uint32_t i = 0; i < dim; i++) out[i] = v[i] * scale;
     return 1;
 }
 
@@ -780,39 +845,49 @@ static void coll_remove(entity *e) {
         }
         c->entities--;
         c->edges -= (long long)graph_entity_out_degree(e->edges);
-        c->metadata_bytes -= e->meta_bytes;
+        c->metadata_bytes -= entity_meta_bytes(e);
         fields_remove_entity(c, e);
     }
     e->coll = NULL;
 }
 
-/* Adds e (detached, with its own vector in e->vec if any) to c. Returns 0 or
- * -1 when the vector does not fit c (wrong dim): e stays detached. */
-static int coll_attach(collection *c, entity *e) {
-    if (e->has_vec && e->dim != c->dim) return -1;
+/* Adds detached e to c, with the vector vec[0..dim) when e->has_vec.
+ * Returns 0, or -1 when the vector does not fit c (wrong dim) or the index
+ * refuses it: e stays detached. */
+static int coll_attach_vec(collection *c, entity *e, const float *vec, uint32_t dim) {
+    if (e->has_vec && (!vec || dim != c->dim)) return -1;
     if (e->has_vec) {
-        if (c->metric == HNSW_METRIC_COSINE) e->norm = (float)vec_norm(e->vec, e->dim);
-        if (index_insert(c, e, e->vec) != 0) return -1;
+        if (c->metric == HNSW_METRIC_COSINE) e->norm = (float)vec_norm(vec, dim);
+        if (index_insert(c, e, vec) != 0) return -1;
         c->vectors++;
-        zfree(e->vec);
-        e->vec = NULL;
     }
+    own_vec_drop(e);
     e->coll = c;
     e->epoch = c->epoch;
     c->entities++;
     c->edges += (long long)graph_entity_out_degree(e->edges);
-    c->metadata_bytes += e->meta_bytes;
+    c->metadata_bytes += entity_meta_bytes(e);
     fields_add_entity(c, e);
     return 0;
 }
 
+/* Adds detached e, with its own vector if any, to c (coll_attach_vec). */
+static int coll_attach(collection *c, entity *e) {
+    const own_vec *o = own_vec_of(e);
+    return coll_attach_vec(c, e, o ? o->v : NULL, o ? o->dim : 0);
+}
+
 /* Gives e its own vector and leaves c (drop without DELETEDATA). */
 static void entity_detach(entity *e) {
-    if (e->has_vec && !e->vec) {
-        e->vec = zmalloc(sizeof(float) * e->dim);
-        entity_vector(e, e->vec);
+    float *v = NULL;
+    uint32_t dim = entity_dim(e);
+    if (e->has_vec && e->coll) {
+        v = zmalloc(sizeof(float) * (dim ? dim : 1));
+        if (!entity_vector(e, v)) e->has_vec = 0; /* an older epoch's: its index is gone */
     }
     coll_remove(e);
+    if (e->has_vec && v) own_vec_set(e, v, dim);
+    zfree(v);
 }
 
 static void coll_free(collection *c) {
@@ -831,7 +906,6 @@ static void coll_free(collection *c) {
 static entity *entity_new(void) {
     entity *e = zcalloc(sizeof(*e));
     e->meta = NULL; /* {} until metadata is set: most of the memory of an empty object */
-    e->meta_bytes = 2;
     e->ix_pos = HNSW_NONE;
     return e;
 }
@@ -841,7 +915,7 @@ static void entity_free_value(pobj *o) {
     graph_entity_free(e->edges); /* both ends of every edge: no peer keeps a pointer to e */
     coll_remove(e);
     json_decref(e->meta);
-    zfree(e->vec);
+    own_vec_drop(e);
     zfree(e);
 }
 
@@ -849,20 +923,22 @@ static void *entity_dup_value(const pobj *o) {
     const entity *e = o->v.p;
     entity *d = entity_new();
     d->meta = e->meta ? json_deep_copy(e->meta) : NULL;
-    d->meta_bytes = e->meta_bytes;
-    d->dim = e->dim;
-    d->has_vec = e->has_vec;
-    if (e->has_vec) {
-        d->vec = zmalloc(sizeof(float) * e->dim);
-        entity_vector(e, d->vec);
+    uint32_t dim = entity_dim(e);
+    if (e->has_vec && dim) {
+        float *v = zmalloc(sizeof(float) * dim);
+        if (entity_vector(e, v)) {
+            d->has_vec = 1;
+            own_vec_set(d, v, dim);
+        }
+        zfree(v);
     }
     return d;
 }
 
 static size_t entity_mem(const pobj *o) {
     const entity *e = o->v.p;
-    size_t n = zmalloc_size(e) + e->meta_bytes * 2;
-    if (e->has_vec) n += sizeof(float) * e->dim;
+    size_t n = zmalloc_size(e) + (size_t)entity_meta_bytes(e) * 2;
+    if (e->has_vec) n += sizeof(float) * entity_dim(e);
     return n + graph_entity_memory(e->edges);
 }
 
@@ -884,7 +960,7 @@ void entity_flush_db(db *d) {
     for (int i = 0; i < d->ncolls; i++) {
         collection *c = d->colls[i];
         /* the entities freed next belong to an old epoch: they skip the index */
-        c->epoch++;
+        c->epoch = (c->epoch + 1) & EPOCH_MASK;
         coll_free_index(c);
         coll_make_index(c);
         c->entities = 0;
@@ -1550,19 +1626,13 @@ void phSetCommand(client *c) {
     int created = 0;
     if (!e) {
         e = entity_new();
-        if (vec) {
-            e->vec = vec;
-            e->dim = (uint32_t)dim;
-            e->has_vec = 1;
-            vec = NULL;
-        }
+        e->has_vec = vec != NULL;
         if (meta) {
             json_decref(e->meta);
             e->meta = meta;
-            e->meta_bytes = (uint32_t)json_text_len(meta);
             meta = NULL;
         }
-        if (coll_attach(coll, e) != 0) {
+        if (coll_attach_vec(coll, e, vec, (uint32_t)dim) != 0) {
             add_reply_error(c, "the index refused the vector");
             pobj tmp = {.type = OBJ_ENTITY, .v.p = e};
             entity_free_value(&tmp);
@@ -1585,17 +1655,15 @@ void phSetCommand(client *c) {
             }
             if (!e->has_vec) coll->vectors++;
             e->has_vec = 1;
-            e->dim = (uint32_t)dim;
             if (coll->metric == HNSW_METRIC_COSINE) e->norm = (float)vec_norm(vec, (size_t)dim);
         }
         if (meta) {
             if (attached(e)) fields_remove_entity(e->coll, e);
+            if (e->coll) e->coll->metadata_bytes -= entity_meta_bytes(e);
             json_decref(e->meta);
             e->meta = meta;
+            if (e->coll) e->coll->metadata_bytes += entity_meta_bytes(e);
             if (attached(e)) fields_add_entity(e->coll, e);
-            if (e->coll) e->coll->metadata_bytes -= e->meta_bytes;
-            e->meta_bytes = (uint32_t)json_text_len(meta);
-            if (e->coll) e->coll->metadata_bytes += e->meta_bytes;
             meta = NULL;
         }
     }
@@ -1611,27 +1679,28 @@ done:
  * even (beyond 65504: infinity), INT8 rounds to the nearest integer and
  * clamps to [-128, 127]. */
 static void reply_vector_blob(client *c, const entity *e, int fmt) {
-    if (!e->has_vec) {
+    uint32_t dim = entity_dim(e);
+    float *v = dim ? zmalloc(sizeof(float) * dim) : NULL;
+    if (!v || !entity_vector(e, v)) {
+        zfree(v);
         add_reply_null(c);
         return;
     }
-    float *v = zmalloc(sizeof(float) * e->dim);
-    entity_vector(e, v);
     if (fmt == VFMT_FP16) {
         unsigned char *b = (unsigned char *)v; /* 2 bytes out per 4 in: converts in place, front to back */
-        for (uint32_t k = 0; k < e->dim; k++) {
+        for (uint32_t k = 0; k < dim; k++) {
             uint16_t h = quant_f32_to_f16(v[k]);
             b[2 * k] = (unsigned char)h;
             b[2 * k + 1] = (unsigned char)(h >> 8);
         }
     } else if (fmt == VFMT_INT8) {
         signed char *b = (signed char *)v;
-        for (uint32_t k = 0; k < e->dim; k++) {
+        for (uint32_t k = 0; k < dim; k++) {
             float x = nearbyintf(v[k]);
             b[k] = (signed char)(x > 127 ? 127 : x < -128 ? -128 : x);
         }
     }
-    add_reply_bulk(c, (const char *)v, vfmt_bytes[fmt] * e->dim);
+    add_reply_bulk(c, (const char *)v, vfmt_bytes[fmt] * dim);
     zfree(v);
 }
 
@@ -1674,15 +1743,15 @@ void phGetCommand(client *c) {
     }
     if (want_values) {
         add_reply_bulk_cstr(c, "values");
-        if (!e->has_vec) {
+        uint32_t dim = entity_dim(e);
+        float *v = dim ? zmalloc(sizeof(float) * dim) : NULL;
+        if (!v || !entity_vector(e, v)) {
             add_reply_null(c);
         } else {
-            float *v = zmalloc(sizeof(float) * e->dim);
-            entity_vector(e, v);
-            add_reply_array_len(c, e->dim);
-            for (uint32_t i = 0; i < e->dim; i++) add_reply_double(c, v[i]);
-            zfree(v);
+            add_reply_array_len(c, dim);
+            for (uint32_t i = 0; i < dim; i++) add_reply_double(c, v[i]);
         }
+        zfree(v);
     }
     if (want_meta) {
         add_reply_bulk_cstr(c, "meta");
@@ -1734,14 +1803,13 @@ void phPatchCommand(client *c) {
         json_decref(patch);
         return;
     }
+    if (e->coll) e->coll->metadata_bytes -= entity_meta_bytes(e);
     if (!e->meta) e->meta = json_object();
     if (attached(e)) fields_remove_entity(e->coll, e);
     merge_patch(e->meta, patch);
     if (attached(e)) fields_add_entity(e->coll, e);
     json_decref(patch);
-    if (e->coll) e->coll->metadata_bytes -= e->meta_bytes;
-    e->meta_bytes = (uint32_t)json_text_len(e->meta);
-    if (e->coll) e->coll->metadata_bytes += e->meta_bytes;
+    if (e->coll) e->coll->metadata_bytes += entity_meta_bytes(e);
     server_incr_dirty(1);
     notify_keyspace_event(NOTIFY_ENTITY, "ph.patch", c->argv[1].ptr, c->argv[1].len, c->db->id);
     add_reply_ok(c);
@@ -3308,12 +3376,13 @@ void phExplainCommand(client *c) { search_generic(c, 1); }
 /* ONDISK: the exact vector of e into the snapshot; a failed read writes NaN,
  * which the loader refuses, so the damage cannot go unnoticed. */
 static void encode_file_vector(ds *out, const entity *e) {
-    float *v = zmalloc(sizeof(float) * e->dim);
+    uint32_t dim = entity_dim(e);
+    float *v = zmalloc(sizeof(float) * dim);
     if (vecfile_get(e->coll->vf, e->disk_rec, v) != 0) {
         server_log(LL_WARNING, "snapshot: reading the vector of %s from the vector file failed", e->key);
-        for (uint32_t i = 0; i < e->dim; i++) v[i] = NAN;
+        for (uint32_t i = 0; i < dim; i++) v[i] = NAN;
     }
-    ser_put_f32s(out, v, e->dim);
+    ser_put_f32s(out, v, dim);
     zfree(v);
 }
 
@@ -3322,15 +3391,16 @@ void entity_encode(ds *out, const pobj *o, int mode) {
     int in_graph = mode == SER_MODE_SNAPSHOT && e->has_vec && attached(e) && (e->coll->hnsw || e->coll->ivf);
     int exact = in_graph && e->coll->vf;
     ser_put_u8(out, (uint8_t)((e->has_vec ? ENT_F_VEC : 0) | (in_graph ? ENT_F_IN_GRAPH : 0) | (exact ? ENT_F_EXACT : 0)));
+    uint32_t dim = entity_dim(e);
     if (e->has_vec) {
-        ser_put_varint(out, e->dim);
+        ser_put_varint(out, dim);
         if (in_graph) {
             ser_put_f32s(out, &e->norm, 1);
             if (exact) encode_file_vector(out, e);
         } else {
-            float *v = zmalloc(sizeof(float) * e->dim);
+            float *v = zmalloc(sizeof(float) * dim);
             entity_vector(e, v);
-            ser_put_f32s(out, v, e->dim);
+            ser_put_f32s(out, v, dim);
             zfree(v);
         }
     }
@@ -3390,10 +3460,8 @@ pobj *entity_decode(ser_reader *r, db *d, const char *key, size_t klen, int mode
     }
     entity *e = entity_new();
     e->meta = meta;
-    e->meta_bytes = meta ? (uint32_t)json_text_len(meta) : 2;
-    e->dim = (uint32_t)dim;
     e->has_vec = (flags & ENT_F_VEC) != 0;
-    e->vec = vec;
+    if (vec && !(flags & ENT_F_IN_GRAPH)) own_vec_set(e, vec, (uint32_t)dim);
     collection *c = coll_for_key(d, key, klen);
     if (flags & ENT_F_IN_GRAPH) {
         int has_index = c && (c->hnsw || c->ivf) && c->dim == dim;
@@ -3402,16 +3470,16 @@ pobj *entity_decode(ser_reader *r, db *d, const char *key, size_t klen, int mode
                                                    : "an entity's exact vector does not match its collection's ONDISK";
             pobj tmp = {.type = OBJ_ENTITY, .v.p = e};
             entity_free_value(&tmp);
+            zfree(vec);
             return NULL;
         }
         if (c->vf) { /* ONDISK: the exact vector goes to the file, the node comes with the graph */
-            e->disk_rec = vecfile_put(c->vf, e->vec);
-            zfree(e->vec);
-            e->vec = NULL;
+            e->disk_rec = vecfile_put(c->vf, vec);
             if (!e->disk_rec) {
                 *err = "could not write the vector file";
                 pobj tmp = {.type = OBJ_ENTITY, .v.p = e};
                 entity_free_value(&tmp);
+                zfree(vec);
                 return NULL;
             }
         }
@@ -3421,19 +3489,21 @@ pobj *entity_decode(ser_reader *r, db *d, const char *key, size_t klen, int mode
         e->epoch = c->epoch;
         c->entities++;
         c->vectors++;
-        c->metadata_bytes += e->meta_bytes;
+        c->metadata_bytes += entity_meta_bytes(e);
     } else if (c && mode == SER_MODE_SNAPSHOT && (c->hnsw || c->ivf) && e->has_vec) {
         pending_attach *p = zmalloc(sizeof(*p));
         p->e = e;
         p->next = pending_attaches;
         pending_attaches = p;
     } else if (c && coll_attach(c, e) != 0) {
-        *err = e->has_vec && e->dim != c->dim ? "the entity's vector does not fit its collection's DIM"
-                                              : "the entity could not be indexed";
+        *err = e->has_vec && entity_dim(e) != c->dim ? "the entity's vector does not fit its collection's DIM"
+                                                     : "the entity could not be indexed";
         pobj tmp = {.type = OBJ_ENTITY, .v.p = e};
         entity_free_value(&tmp);
+        zfree(vec);
         return NULL;
     }
+    zfree(vec);
     return obj_new(OBJ_ENTITY, ENC_ENTITY, e);
 bad:
     zfree(vec);
@@ -3686,7 +3756,7 @@ static uint64_t ivf_import_label(ser_reader *r) {
     dict_entry *de = ds_dict_find(gimp.d->keys, k, kl);
     pobj *o = de ? de->v.val : NULL;
     entity *e = o && o->type == OBJ_ENTITY ? o->v.p : NULL;
-    return e && e->coll == gimp.c && e->has_vec && !e->vec ? LABEL(e) : 0;
+    return e && e->coll == gimp.c && e->has_vec ? LABEL(e) : 0; /* in a collection: no own vector */
 }
 
 /* One unit of an IVFPQ section: a list, or a pending vector. */
@@ -3786,7 +3856,7 @@ static int import_one_node(ser_reader *r, const char **err) {
     dict_entry *de = ds_dict_find(gimp.d->keys, k, kl);
     pobj *o = de ? de->v.val : NULL;
     entity *e = o && o->type == OBJ_ENTITY ? o->v.p : NULL;
-    if (!e || e->coll != gimp.c || !e->has_vec || e->vec) {
+    if (!e || e->coll != gimp.c || !e->has_vec) {
         *err = "a graph node names a key that is not an entity of its collection";
         return -1;
     }

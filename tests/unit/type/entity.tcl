@@ -363,6 +363,29 @@ start_server {} {
              [r ph.search keep VALUES 2 3 4 K 2] [r ph.search keep VALUES 2 3 4 K 2 EXACT]
     } {2 2 {keep:b keep:a} {keep:b keep:a}}
 
+    test "memory_metadata follows SET META, PATCH, DEL, DROP and re-adoption" {
+        r ph.create mb DIM 2
+        r ph.set mb:a VALUES 2 1 2 META {{"x":1}}
+        r ph.set mb:b VALUES 2 1 2
+        r ph.patch mb:a {{"y":"abc"}}
+        r ph.set mb:b META {{"z":[1,2]}}
+        # compact texts: {"x":1,"y":"abc"} 17 and {"z":[1,2]} 11
+        set out [dict get [phinfo mb] memory_metadata]
+        r del mb:a
+        lappend out [dict get [phinfo mb] memory_metadata]
+        r ph.patch mb:b {{"z":null}}
+        lappend out [dict get [phinfo mb] memory_metadata]
+        r ph.set mb:c VALUES 2 5 5 META {{"k":"v"}}
+        r ph.drop mb
+        r ph.create mb DIM 2
+        lappend out [dict get [phinfo mb] memory_metadata] [dict get [phinfo mb] vectors] \
+            [r ph.search mb VALUES 2 5 5 K 1]
+        r del mb:b mb:c
+        lappend out [dict get [phinfo mb] memory_metadata]
+        r ph.drop mb
+        set out
+    } {28 11 2 11 2 mb:c 0}
+
     test "PH.DROP DELETEDATA deletes the entities" {
         r set keep_other v
         list [r ph.drop keep DELETEDATA] [r exists keep:a keep:b] [lsearch [r ph.list] keep] \
