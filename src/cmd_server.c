@@ -183,7 +183,7 @@ static ds info_errorstats(ds s) {
     dict_iter it;
     dict_iter_init(&it, server.errors);
     for (dict_entry *e; (e = dict_iter_next(&it));)
-        s = ds_catfmt(s, "errorstat_%s:count=%lld\r\n", (char *)e->key, (long long)e->v.s64);
+        s = ds_catfmt(s, "errorstat_%s:count=%lld\r\n", (char *)dict_entry_key(e), (long long)e->v.s64);
     dict_iter_release(&it);
     return s;
 }
@@ -320,7 +320,7 @@ void memoryCommand(client *c) {
             add_reply_null(c);
             return;
         }
-        size_t n = obj_mem_usage(o) + sizeof(dict_entry) + ds_embedded_size(c->argv[2].len);
+        size_t n = obj_mem_usage(o) + offsetof(dict_entry, key_) + 1 + ds_embedded_size(c->argv[2].len); /* the key is in its entry */
         add_reply_long(c, (long long)n);
     } else if (!strcmp(sub, "stats")) {
         size_t used = zmalloc_used_memory();

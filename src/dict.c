@@ -20,6 +20,12 @@
  * smaller one, are visited consistently, which gives the "every element
  * present for the whole scan is returned" guarantee across resizes.
  *
+ * Embedded keys (dict_embed_keys, the keyspace): an entry is one block,
+ * next pointer, value, then the key's ds copied in place of the key
+ * pointer, with bit 0 of the next pointer saying so. A short key costs no
+ * allocation of its own (the idea of Redis 7.2's embedded keys and
+ * Valkey 8's key-in-object, no code taken).
+ *
  * Hashing is XXH3 from Debian's libxxhash with a random 64-bit seed per
  * process, so clients cannot pre-compute colliding keys.
  *
@@ -31,8 +37,12 @@
 #define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
 #include <xxhash.h>
 
+#include "buf.h"
 #include "util.h"
 #include "zmalloc.h"
+
+#define next_of dict_entry_next
+static inline void set_next(dict_entry *e, dict_entry *n) { e->link = (uintptr_t)n | (e->link & DICT_EMBEDDED); }
 
 static uint64_t hash_seed = 0x9e3779b97f4a7c15ULL;
 
@@ -74,11 +84,16 @@ dict *dict_create(const dict_type *type) {
     reset_table(d, 1);
     d->rehashidx = -1;
     d->iterators = 0;
+    d->embed_keys = 0;
     return d;
 }
 
+void dict_embed_keys(dict *d) {
+    if (dict_size(d) == 0) d->embed_keys = 1;
+}
+
 static void free_entry_parts(dict *d, dict_entry *e) {
-    if (d->type->key_free) d->type->key_free(e->key);
+    if (d->type->key_free && !(e->link & DICT_EMBEDDED)) d->type->key_free(e->key_);
     if (d->type->val_free) d->type->val_free(e->v.val);
 }
 
@@ -87,7 +102,7 @@ void dict_clear(dict *d) {
         for (size_t i = 0; i < d->size[t] && d->used[t]; i++) {
             dict_entry *e = d->table[t][i];
             while (e) {
-                dict_entry *next = e->next;
+                dict_entry *next = next_of(e);
                 free_entry_parts(d, e);
                 zfree(e);
                 d->used[t]--;
@@ -132,9 +147,9 @@ int dict_rehash(dict *d, int n) {
         }
         dict_entry *e = d->table[0][d->rehashidx];
         while (e) {
-            dict_entry *next = e->next;
-            size_t h = d->type->hash(e->key) & (d->size[1] - 1);
-            e->next = d->table[1][h];
+            dict_entry *next = next_of(e);
+            size_t h = d->type->hash(dict_entry_key(e)) & (d->size[1] - 1);
+            set_next(e, d->table[1][h]);
             d->table[1][h] = e;
             d->used[0]--;
             d->used[1]++;
@@ -197,8 +212,10 @@ dict_entry *dict_find(dict *d, const void *key) {
     uint64_t h = d->type->hash(key);
     for (int t = 0; t < 2; t++) {
         if (d->size[t] == 0) continue;
-        for (dict_entry *e = d->table[t][h & (d->size[t] - 1)]; e; e = e->next)
-            if (e->key == key || d->type->key_eq(e->key, key)) return e;
+        for (dict_entry *e = d->table[t][h & (d->size[t] - 1)]; e; e = next_of(e)) {
+            void *k = dict_entry_key(e);
+            if (k == key || d->type->key_eq(k, key)) return e;
+        }
         if (!dict_is_rehashing(d)) break;
     }
     return NULL;
@@ -214,10 +231,21 @@ dict_entry *dict_add_raw(dict *d, void *key, dict_entry **existing) {
     }
     int t = dict_is_rehashing(d) ? 1 : 0;
     size_t h = d->type->hash(key) & (d->size[t] - 1);
-    dict_entry *e = zmalloc(sizeof(*e));
-    e->key = key;
+    dict_entry *e;
+    if (d->embed_keys) {
+        size_t len = ds_len(key), ds_size = ds_embedded_size(len);
+        e = zmalloc(offsetof(dict_entry, key_) + 1 + ds_size);
+        unsigned char *p = (unsigned char *)&e->key_;
+        p[0] = (unsigned char)(ds_size - len - 1); /* the header's size */
+        ds_init_in(p + 1, key, len);
+        e->link = DICT_EMBEDDED;
+    } else {
+        e = zmalloc(sizeof(*e));
+        e->key_ = key;
+        e->link = 0;
+    }
     e->v.val = NULL;
-    e->next = d->table[t][h];
+    set_next(e, d->table[t][h]);
     d->table[t][h] = e;
     d->used[t]++;
     return e;
@@ -236,16 +264,16 @@ dict_entry *dict_unlink(dict *d, const void *key) {
     uint64_t h = d->type->hash(key);
     for (int t = 0; t < 2; t++) {
         if (d->size[t] == 0) continue;
-        dict_entry **pp = &d->table[t][h & (d->size[t] - 1)];
-        while (*pp) {
-            dict_entry *e = *pp;
-            if (e->key == key || d->type->key_eq(e->key, key)) {
-                *pp = e->next;
+        dict_entry **bucket = &d->table[t][h & (d->size[t] - 1)], *prev = NULL;
+        for (dict_entry *e = *bucket; e; prev = e, e = next_of(e)) {
+            void *k = dict_entry_key(e);
+            if (k == key || d->type->key_eq(k, key)) {
+                if (prev) set_next(prev, next_of(e));
+                else *bucket = next_of(e);
                 d->used[t]--;
-                e->next = NULL;
+                set_next(e, NULL);
                 return e;
             }
-            pp = &e->next;
         }
         if (!dict_is_rehashing(d)) break;
     }
@@ -303,10 +331,10 @@ dict_entry *dict_random_entry(dict *d) {
         }
         if (!e) continue;
         size_t len = 0;
-        for (dict_entry *x = e; x; x = x->next) len++;
+        for (dict_entry *x = e; x; x = next_of(x)) len++;
         uint64_t k = fast_random() % (tries < 1000 ? RANDOM_CHAIN_BOUND : len);
         if (k >= len) continue;
-        while (k--) e = e->next;
+        while (k--) e = next_of(e);
         return e;
     }
 }
@@ -322,7 +350,7 @@ size_t dict_sample(dict *d, dict_entry **out, size_t n) {
     for (size_t step = 0; step < budget && got < n; step++, i = i + 1 == total ? 0 : i + 1) {
         if (dict_is_rehashing(d) && i < (size_t)d->rehashidx) continue; /* moved to table 1 */
         dict_entry *e = i >= d->size[0] ? d->table[1][i - d->size[0]] : d->table[0][i];
-        for (; e && got < n; e = e->next) out[got++] = e;
+        for (; e && got < n; e = next_of(e)) out[got++] = e;
     }
     return got;
 }
@@ -337,7 +365,7 @@ static uint64_t rev64(uint64_t x) {
 
 static void scan_bucket(dict_entry *e, dict_scan_fn *fn, void *privdata) {
     while (e) {
-        dict_entry *next = e->next;
+        dict_entry *next = next_of(e);
         fn(privdata, e);
         e = next;
     }
@@ -381,7 +409,7 @@ dict_entry *dict_iter_next(dict_iter *it) {
     for (;;) {
         if (it->next) {
             it->entry = it->next;
-            it->next = it->entry->next;
+            it->next = next_of(it->entry);
             return it->entry;
         }
         if (it->table > 1) return NULL;

@@ -7,13 +7,30 @@
 #include <stdint.h>
 
 typedef struct dict_entry {
-    struct dict_entry *next;
-    void *key;
+    uintptr_t link; /* the next entry of the bucket | DICT_EMBEDDED (bit 0) */
     union {
         void *val;
         int64_t s64;
     } v;
+    void *key_; /* read it with dict_entry_key(): an embedded key has no pointer */
 } dict_entry;
+
+/* In a dict made with dict_embed_keys, an entry holds its key (a ds) in
+ * place of key_: a byte with the size of the ds header, then the ds. For
+ * "user:1234" that is 16 + 1 + 11 bytes, one 32-byte block instead of a
+ * 32-byte entry and a 16-byte key. */
+#define DICT_EMBEDDED ((uintptr_t)1)
+
+/* The entry after e in its bucket's chain, or NULL. */
+static inline dict_entry *dict_entry_next(const dict_entry *e) {
+    return (dict_entry *)(e->link & ~DICT_EMBEDDED);
+}
+
+static inline void *dict_entry_key(const dict_entry *e) {
+    if (!(e->link & DICT_EMBEDDED)) return e->key_;
+    const unsigned char *p = (const unsigned char *)&e->key_;
+    return (void *)(p + 1 + p[0]);
+}
 
 typedef struct dict_type {
     uint64_t (*hash)(const void *key);
@@ -29,6 +46,7 @@ typedef struct dict {
     size_t used[2];
     long rehashidx;  /* -1 when not rehashing */
     int iterators;   /* safe iterators alive: rehash steps are paused */
+    int embed_keys;  /* dict_embed_keys: entries hold copies of their (ds) keys */
 } dict;
 
 typedef struct dict_iter {
@@ -48,6 +66,13 @@ uint64_t dict_hash_bytes_nocase(const void *p, size_t len);
 
 /* Returns a new empty dict; the caller frees it with dict_release(). */
 dict *dict_create(const dict_type *type);
+/* Makes the (empty) dict keep a copy of each key inside its entry instead
+ * of a pointer: keys must be ds, the dict never takes ownership of the key
+ * passed to dict_add_raw/dict_add (the caller frees it; the type's
+ * key_free is not called), and a key is read with dict_entry_key() (its
+ * address is stable while the entry lives, so it may be borrowed, as the
+ * expires dict does). */
+void dict_embed_keys(dict *d);
 /* Frees every entry (calling the type's destructors) and the dict. */
 void dict_release(dict *d);
 /* Frees every entry but keeps the dict usable (empty). */
@@ -58,7 +83,8 @@ static inline int dict_is_rehashing(const dict *d) { return d->rehashidx != -1; 
 dict_entry *dict_find(dict *d, const void *key);
 /* Adds key if absent and returns its new entry (value unset); when key is
  * present returns NULL and stores the existing entry in *existing (if not
- * NULL). The dict takes ownership of key only when an entry is created. */
+ * NULL). The dict takes ownership of key only when an entry is created
+ * (never with dict_embed_keys: it copies the key). */
 dict_entry *dict_add_raw(dict *d, void *key, dict_entry **existing);
 /* Adds key -> val; returns 1, or 0 (nothing taken) when key exists. */
 int dict_add(dict *d, void *key, void *val);

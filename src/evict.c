@@ -162,9 +162,9 @@ static int pool_fill(int p) {
             n = 1;
         }
         for (size_t s = 0; s < n; s++) {
-            dict_entry *ke = from == d->keys ? sample[s] : dict_find(d->keys, sample[s]->key);
+            dict_entry *ke = from == d->keys ? sample[s] : dict_find(d->keys, dict_entry_key(sample[s]));
             if (!ke) continue;
-            pool_offer(score_of(d, ke->key, ke->v.val, p), j, ke->key);
+            pool_offer(score_of(d, dict_entry_key(ke), ke->v.val, p), j, dict_entry_key(ke));
             seen++;
         }
     }
@@ -186,7 +186,7 @@ static int evict_one(int p) {
             db *d = &server.dbs[j];
             dict_entry *e = dict_random_entry(p == MAXMEMORY_ALLKEYS_RANDOM ? d->keys : d->expires);
             if (!e) continue;
-            ds k = ds_new(e->key, ds_len(e->key));
+            ds k = ds_new(dict_entry_key(e), ds_len(dict_entry_key(e)));
             evict_key(d, k, ds_len(k));
             ds_free(k);
             return 1;

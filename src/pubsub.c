@@ -108,9 +108,9 @@ static int unsubscribe(client *c, int kind, const char *name, size_t len) {
     dict_entry *e = ds_dict_find(server_side[kind], name, len);
     if (e) {
         dict_delete(e->v.val, c);
-        if (dict_size(e->v.val) == 0) dict_delete(server_side[kind], e->key);
+        if (dict_size(e->v.val) == 0) dict_delete(server_side[kind], dict_entry_key(e));
     }
-    dict_delete(c->pubsub->names[kind], mine->key);
+    dict_delete(c->pubsub->names[kind], dict_entry_key(mine));
     update_flag(c);
     return 1;
 }
@@ -124,7 +124,7 @@ static void unsubscribe_all(client *c, int kind, int notify) {
         dict_iter it;
         dict_iter_init(&it, mine);
         for (dict_entry *e; (e = dict_iter_next(&it));) {
-            ds name = ds_dup(e->key);
+            ds name = ds_dup(dict_entry_key(e));
             unsubscribe(c, kind, name, ds_len(name));
             if (notify) reply_sub_event(c, unsub_verb[kind], name, ds_len(name), reply_count(c, kind));
             ds_free(name);
@@ -187,7 +187,7 @@ static long long publish_kind(int kind, const char *ch, size_t chlen, const char
         dict_iter it;
         dict_iter_init(&it, e->v.val);
         for (dict_entry *ce; (ce = dict_iter_next(&it));) {
-            deliver(ce->key, kind == PS_SHARD ? "smessage" : "message", NULL, 0, ch, chlen, msg, msglen);
+            deliver(dict_entry_key(ce), kind == PS_SHARD ? "smessage" : "message", NULL, 0, ch, chlen, msg, msglen);
             receivers++;
         }
         dict_iter_release(&it);
@@ -196,12 +196,12 @@ static long long publish_kind(int kind, const char *ch, size_t chlen, const char
     dict_iter it;
     dict_iter_init(&it, server_side[PS_PATTERN]);
     for (dict_entry *pe; (pe = dict_iter_next(&it));) {
-        ds pat = pe->key;
+        ds pat = dict_entry_key(pe);
         if (!util_glob_match(pat, ds_len(pat), ch, chlen, 0)) continue;
         dict_iter cit;
         dict_iter_init(&cit, pe->v.val);
         for (dict_entry *ce; (ce = dict_iter_next(&cit));) {
-            deliver(ce->key, "pmessage", pat, ds_len(pat), ch, chlen, msg, msglen);
+            deliver(dict_entry_key(ce), "pmessage", pat, ds_len(pat), ch, chlen, msg, msglen);
             receivers++;
         }
         dict_iter_release(&cit);
@@ -257,7 +257,7 @@ static void reply_names(client *c, int kind) {
     dict_iter it;
     dict_iter_init(&it, server_side[kind]);
     for (dict_entry *e; (e = dict_iter_next(&it));) {
-        ds name = e->key;
+        ds name = dict_entry_key(e);
         if (pat && !util_glob_match(pat->ptr, pat->len, name, ds_len(name), 0)) continue;
         add_reply_bulk(c, name, ds_len(name));
         n++;

@@ -141,7 +141,7 @@ static void write_db(snap_writer *w, db *d) {
     dict_entry *e;
     int has_entities = 0;
     while ((e = dict_iter_next(&it))) {
-        ds k = e->key;
+        ds k = dict_entry_key(e);
         pobj *o = e->v.val;
         ser_put_bytes(&w->block, k, ds_len(k));
         int64_t when = dict_size(d->expires) ? db_get_expire(d, k, ds_len(k)) : -1;
@@ -171,7 +171,7 @@ static void write_db(snap_writer *w, db *d) {
         while ((e = dict_iter_next(&it))) {
             pobj *o = e->v.val;
             if (o->type != OBJ_ENTITY) continue;
-            edge_ctx x = {w, e->key, ds_len(e->key)};
+            edge_ctx x = {w, dict_entry_key(e), ds_len(dict_entry_key(e))};
             graph_foreach_out_edge(o, write_edge, &x);
         }
         dict_iter_release(&it);
@@ -359,13 +359,14 @@ static int load_keys(snap_reader *r, ser_reader *pr) {
         if (!ser_get_varint(pr, &exp)) return load_fail(r, "a key record is truncated");
         pobj *o = serial_decode_value(pr, r->d, k, kl, SER_MODE_SNAPSHOT, &err);
         if (!o) return load_fail(r, err);
-        ds key = ds_new(k, kl);
-        dict_entry *de = dict_add_raw(r->d->keys, key, NULL);
+        ds view = ds_new(k, kl);
+        dict_entry *de = dict_add_raw(r->d->keys, view, NULL); /* copies the key */
+        ds_free(view);
         if (!de) {
-            ds_free(key);
             obj_free(o);
             return load_fail(r, "a key appears twice");
         }
+        ds key = dict_entry_key(de);
         de->v.val = o;
         if (o->type == OBJ_ENTITY) entity_key_changed(o, key);
         if (exp) {

@@ -1158,7 +1158,7 @@ static void coll_adopt_existing(collection *c) {
     dict_iter_init(&it, c->db->keys);
     for (dict_entry *de; (de = dict_iter_next(&it));) {
         pobj *o = de->v.val;
-        ds k = de->key;
+        ds k = dict_entry_key(de);
         if (o->type != OBJ_ENTITY || ds_len(k) < ds_len(c->prefix) || memcmp(k, c->prefix, ds_len(c->prefix))) continue;
         entity *e = o->v.p;
         if (!e->coll) coll_attach(c, e); /* a vector of another dim stays unindexed */

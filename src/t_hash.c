@@ -137,7 +137,7 @@ static int hash_del(pobj *o, const char *f, size_t flen) {
     }
     dict_entry *e = field_find(HT(o), f, flen);
     if (!e) return 0;
-    return dict_delete(HT(o), e->key);
+    return dict_delete(HT(o), dict_entry_key(e));
 }
 
 /* Iteration over both encodings; the hash must not change meanwhile. */
@@ -165,8 +165,8 @@ static int hash_iter_next(hash_iter *it, const char **f, size_t *fl, const char 
     }
     dict_entry *e = dict_iter_next(&it->di);
     if (!e) return 0;
-    *f = e->key;
-    *fl = ds_len(e->key);
+    *f = dict_entry_key(e);
+    *fl = ds_len(dict_entry_key(e));
     *v = e->v.val;
     *vl = ds_len(e->v.val);
     return 1;
@@ -188,7 +188,7 @@ static void *hash_dup(const pobj *o) {
     dict *d = dict_create(&hash_dict_type);
     dict_iter it;
     dict_iter_init(&it, HT(o));
-    for (dict_entry *e; (e = dict_iter_next(&it));) dict_add(d, ds_dup(e->key), ds_dup(e->v.val));
+    for (dict_entry *e; (e = dict_iter_next(&it));) dict_add(d, ds_dup(dict_entry_key(e)), ds_dup(e->v.val));
     dict_iter_release(&it);
     return d;
 }
@@ -202,7 +202,7 @@ static size_t hash_mem(const pobj *o) {
     dict_iter it;
     dict_iter_init(&it, d);
     for (dict_entry *e; sampled < 64 && (e = dict_iter_next(&it)); sampled++)
-        bytes += ds_alloc_size(e->key) + ds_alloc_size(e->v.val);
+        bytes += ds_alloc_size(dict_entry_key(e)) + ds_alloc_size(e->v.val);
     dict_iter_release(&it);
     if (sampled) n += bytes * dict_size(d) / sampled;
     return n;
@@ -510,7 +510,7 @@ static void randfield_count(client *c, pobj *o, long long l, int withvalues) {
                 reply_pair(c, withvalues, &a[rng_below(size)]);
             } else {
                 dict_entry *e = random_field(HT(o));
-                hpair p = {e->key, e->v.val, ds_len(e->key), ds_len(e->v.val)};
+                hpair p = {dict_entry_key(e), e->v.val, ds_len(dict_entry_key(e)), ds_len(e->v.val)};
                 reply_pair(c, withvalues, &p);
             }
         }
@@ -536,7 +536,7 @@ static void randfield_count(client *c, pobj *o, long long l, int withvalues) {
         while ((long long)dict_size(seen) < l) {
             dict_entry *e = random_field(HT(o));
             if (!dict_add(seen, e, NULL)) continue;
-            hpair p = {e->key, e->v.val, ds_len(e->key), ds_len(e->v.val)};
+            hpair p = {dict_entry_key(e), e->v.val, ds_len(dict_entry_key(e)), ds_len(e->v.val)};
             reply_pair(c, withvalues, &p);
         }
         dict_release(seen);
@@ -560,7 +560,7 @@ void hrandfieldCommand(client *c) {
             add_reply_bulk(c, f, len);
         } else {
             dict_entry *e = random_field(HT(o));
-            add_reply_bulk(c, e->key, ds_len(e->key));
+            add_reply_bulk(c, dict_entry_key(e), ds_len(dict_entry_key(e)));
         }
         return;
     }
@@ -687,7 +687,7 @@ void hscanCommand(client *c) {
     void *h = add_reply_deferred_len(c);
     long long n = 0;
     for (size_t i = 0; i < acc.n; i++) {
-        ds f = acc.e[i]->key, v = acc.e[i]->v.val;
+        ds f = dict_entry_key(acc.e[i]), v = acc.e[i]->v.val;
         if (!scan_match(pat, patlen, f, ds_len(f))) continue;
         add_reply_bulk(c, f, ds_len(f));
         add_reply_bulk(c, v, ds_len(v));

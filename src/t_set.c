@@ -160,8 +160,8 @@ static int set_iter_next(set_iter *it, const char **p, size_t *len) {
     }
     dict_entry *e = dict_iter_next(&it->di);
     if (!e) return 0;
-    *p = hm_bytes(e->key);
-    *len = hm_len(e->key);
+    *p = hm_bytes(dict_entry_key(e));
+    *len = hm_len(dict_entry_key(e));
     return 1;
 }
 
@@ -303,8 +303,8 @@ static dict_entry *random_entry(dict *d) {
         }
     } while (!e);
     size_t n = 0;
-    for (dict_entry *x = e; x; x = x->next) n++;
-    for (size_t k = (size_t)(set_rand64() % n); k; k--) e = e->next;
+    for (dict_entry *x = e; x; x = dict_entry_next(x)) n++;
+    for (size_t k = (size_t)(set_rand64() % n); k; k--) e = dict_entry_next(e);
     return e;
 }
 
@@ -313,8 +313,8 @@ static dict_entry *random_entry(dict *d) {
 static const char *set_random(const pobj *o, char *buf, size_t *len) {
     if (o->enc == ENC_HASHTABLE) {
         dict_entry *e = random_entry(o->v.p);
-        *len = hm_len(e->key);
-        return hm_bytes(e->key);
+        *len = hm_len(dict_entry_key(e));
+        return hm_bytes(dict_entry_key(e));
     }
     uint64_t r = set_rand64();
     if (o->enc == ENC_INTSET) {
@@ -348,7 +348,7 @@ static size_t set_mem_value(const pobj *o) {
     size_t n = dict_mem_usage(d), sampled = 0, bytes = 0;
     dict_iter it;
     dict_iter_init(&it, d);
-    for (dict_entry *e; sampled < 32 && (e = dict_iter_next(&it)); sampled++) bytes += zmalloc_size(e->key);
+    for (dict_entry *e; sampled < 32 && (e = dict_iter_next(&it)); sampled++) bytes += zmalloc_size(dict_entry_key(e));
     dict_iter_release(&it);
     if (sampled) n += bytes * dict_size(d) / sampled;
     return n;
@@ -913,7 +913,7 @@ static void collect_key(void *priv, dict_entry *e) {
         b->cap = b->cap ? b->cap * 2 : 16;
         b->keys = zrealloc(b->keys, b->cap * sizeof(hmember *));
     }
-    b->keys[b->n++] = e->key;
+    b->keys[b->n++] = dict_entry_key(e);
 }
 
 void sscanCommand(client *c) {

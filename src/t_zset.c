@@ -287,7 +287,7 @@ static sl_node *sk_find(zset *z, const char *m, size_t len) {
     node_view nv;
     dict_entry *e = dict_find(z->dict, node_view_of(&nv, m, len));
     node_view_done(&nv);
-    return e ? e->key : NULL;
+    return e ? dict_entry_key(e) : NULL;
 }
 
 /* 1 and *score when m is a member, else 0. */
@@ -343,7 +343,7 @@ static int zs_delete(pobj *o, const char *m, size_t len) {
     dict_entry *e = dict_unlink(z->dict, node_view_of(&nv, m, len));
     node_view_done(&nv);
     if (!e) return 0;
-    sl_node *n = e->key;
+    sl_node *n = dict_entry_key(e);
     dict_free_entry(z->dict, e);
     sl_free_node(sl_unlink(z->sl, n->score, sl_ele(n), n->elelen));
     dict_maybe_shrink(z->dict);
@@ -1246,11 +1246,11 @@ static pobj *zop_result(dict *acc) {
     dict_iter it;
     dict_iter_init(&it, acc);
     for (dict_entry *e; (e = dict_iter_next(&it));)
-        if (ds_len(e->key) > maxlen) maxlen = ds_len(e->key);
+        if (ds_len(dict_entry_key(e)) > maxlen) maxlen = ds_len(dict_entry_key(e));
     dict_iter_release(&it);
     pobj *o = zs_create(dict_size(acc), maxlen);
     dict_iter_init(&it, acc);
-    for (dict_entry *e; (e = dict_iter_next(&it));) zs_insert_new(o, acc_get(e), e->key, ds_len(e->key));
+    for (dict_entry *e; (e = dict_iter_next(&it));) zs_insert_new(o, acc_get(e), dict_entry_key(e), ds_len(dict_entry_key(e)));
     dict_iter_release(&it);
     return o;
 }
@@ -1470,7 +1470,7 @@ static void collect_node(void *priv, dict_entry *e) {
         b->cap = b->cap ? b->cap * 2 : 16;
         b->nodes = zrealloc(b->nodes, b->cap * sizeof(sl_node *));
     }
-    b->nodes[b->n++] = e->key;
+    b->nodes[b->n++] = dict_entry_key(e);
 }
 
 static void reply_scan_pair(client *c, const char *m, size_t len, double score) {

@@ -101,7 +101,7 @@ TEST(test_add_find_delete_replace) {
     ds probe = ds_from_cstr("alpha");
     dict_entry *e = dict_find(d, probe);
     ASSERT(e != NULL);
-    EXPECT(e->key == k && e->v.val == v);
+    EXPECT(dict_entry_key(e) == k && e->v.val == v);
 
     /* adding an existing key takes nothing: the caller still owns both */
     ds k2 = ds_from_cstr("alpha");
@@ -126,7 +126,7 @@ TEST(test_add_find_delete_replace) {
     EXPECT(dict_add(d, b3, zmemdup("z", 1)) == 1);
     ds q = ds_new("a\0c", 3);
     e = dict_find(d, q);
-    EXPECT(e && e->key == b2);
+    EXPECT(e && dict_entry_key(e) == b2);
     ds_free(q);
     q = ds_new("a", 1);
     EXPECT(dict_find(d, q) == NULL);
@@ -155,7 +155,7 @@ TEST(test_unlink_and_free_entry) {
     EXPECT(vals_freed == 0); /* no destructor yet */
     EXPECT(dict_find(d, k) == NULL);
     EXPECT(dict_size(d) == 99);
-    EXPECT(key_eq(e->key, k));
+    EXPECT(key_eq(dict_entry_key(e), k));
     EXPECT(dict_unlink(d, k) == NULL);
     dict_free_entry(d, e);
     EXPECT(vals_freed == 1);
@@ -565,7 +565,7 @@ TEST(test_safe_iter_delete_current) {
             if (seen[id]) dup++;
             seen[id] = 1;
             visited++;
-            if (id % 2 == 0) EXPECT(dict_delete(d, e->key) == 1); /* e is gone now */
+            if (id % 2 == 0) EXPECT(dict_delete(d, dict_entry_key(e)) == 1); /* e is gone now */
         }
         dict_iter_release(&it);
         EXPECT(d->rehashidx == rehashidx);
@@ -577,7 +577,7 @@ TEST(test_safe_iter_delete_current) {
         visited = 0;
         while ((e = dict_iter_next(&it)) != NULL) {
             visited++;
-            dict_delete(d, e->key);
+            dict_delete(d, dict_entry_key(e));
         }
         dict_iter_release(&it);
         EXPECT(visited == n / 2);
@@ -638,6 +638,89 @@ TEST(test_maybe_shrink) {
     EXPECT(!dict_is_rehashing(d) && d->size[0] == 4);
     EXPECT(add_id(d, 1) && find_id(d, 1));
     dict_release(d);
+    EXPECT(zmalloc_used_memory() == base);
+}
+
+/* ------------------------------------------------------------ embedded keys */
+
+static long keys_freed;
+static void key_free_counted(void *k) {
+    keys_freed++;
+    ds_free(k);
+}
+static const dict_type counted_type = {key_hash, key_eq, key_free_counted, NULL};
+
+/* A key of n bytes, the id in front: lengths cross every ds header size. */
+static ds long_key(long id, size_t n) {
+    ds k = ds_catfmt(ds_empty(n + 24), "%ld:", id);
+    while (ds_len(k) < n) k = ds_cat(k, "x", 1);
+    return k;
+}
+
+TEST(test_embedded_keys) {
+    size_t base = zmalloc_used_memory();
+    dict *d = dict_create(&counted_type);
+    dict_embed_keys(d);
+    static const size_t lens[] = {1, 8, 30, 31, 32, 255, 256, 1000};
+    long n = 4000;
+    keys_freed = 0;
+    for (long i = 0; i < n; i++) {
+        ds k = long_key(i, lens[i % 8] < 4 ? 4 : lens[i % 8]);
+        dict_entry *e = dict_add_raw(d, k, NULL);
+        ASSERT(e);
+        e->v.s64 = i;
+        /* a copy in the entry, the caller keeps its key */
+        EXPECT(dict_entry_key(e) != (void *)k && key_eq(dict_entry_key(e), k));
+        EXPECT(dict_add_raw(d, k, NULL) == NULL);
+        ds_free(k);
+    }
+    EXPECT(dict_size(d) == (size_t)n);
+    /* found by value at every step of the growth's rehash, keys intact */
+    int ok = 1;
+    for (long i = 0; i < n; i++) {
+        ds k = long_key(i, lens[i % 8] < 4 ? 4 : lens[i % 8]);
+        dict_entry *e = dict_find(d, k);
+        ok &= e && e->v.s64 == i && key_eq(dict_entry_key(e), k);
+        ds_free(k);
+    }
+    EXPECT(ok);
+    /* a short key takes one block with its entry: "k:1234" in 32 bytes */
+    ds shortk = mkkey(1234);
+    dict_entry *se = dict_add_raw(d, shortk, NULL);
+    ASSERT(se);
+    se->v.s64 = -1;
+    EXPECT(zmalloc_size(se) >= offsetof(dict_entry, key_) + 1 + ds_embedded_size(6) && zmalloc_size(se) <= 32);
+    EXPECT(dict_delete(d, shortk) == 1);
+    ds_free(shortk);
+    /* iteration, scan and delete see the same keys */
+    long seen = 0;
+    dict_iter it;
+    dict_iter_init(&it, d);
+    for (dict_entry *e; (e = dict_iter_next(&it));) seen += ds_len(dict_entry_key(e)) > 0;
+    dict_iter_release(&it);
+    EXPECT(seen == n);
+    for (long i = 0; i < n; i += 2) {
+        ds k = long_key(i, lens[i % 8] < 4 ? 4 : lens[i % 8]);
+        EXPECT(dict_delete(d, k) == 1);
+        ds_free(k);
+    }
+    while (dict_rehash(d, 100)) {
+    }
+    dict_maybe_shrink(d);
+    while (dict_rehash(d, 100)) {
+    }
+    ok = 1;
+    for (long i = 0; i < n; i++) {
+        ds k = long_key(i, lens[i % 8] < 4 ? 4 : lens[i % 8]);
+        dict_entry *e = dict_find(d, k);
+        ok &= i % 2 ? e && e->v.s64 == i : e == NULL;
+        ds_free(k);
+    }
+    EXPECT(ok);
+    /* the dict never frees a key it did not take */
+    EXPECT(keys_freed == 0);
+    dict_release(d);
+    EXPECT(keys_freed == 0);
     EXPECT(zmalloc_used_memory() == base);
 }
 
@@ -740,6 +823,7 @@ int main(void) {
     RUN(test_sample);
     RUN(test_safe_iter_delete_current);
     RUN(test_maybe_shrink);
+    RUN(test_embedded_keys);
     RUN(test_mem_usage);
     RUN(test_100k_keys);
     RUN(test_hash_functions);
