@@ -19,14 +19,17 @@
  * ever moved once full, so growing never copies the arena, and a chunk is
  * one allocator size class, so nothing is lost to rounding):
  *   vecs    dim floats per slot, 64-byte aligned chunks;
- *   links0  the layer-0 link record: [count, id_1 .. id_2M] (uint32);
+ *   links0  the layer-0 link record: [count, id_1 .. id_2M], a 16-bit
+ *           count and 3-byte ids while every slot fits in 24 bits, uint32
+ *           words once the index grows past that (see lrec);
  *   meta    label, then one word: the layer-0 in-link list of a level-0
  *           node, or (tagged in bit 0) the upper block of a node of
  *           level L > 0 (16 bytes per node).
  * The upper block holds its level, L + 1 in-link list pointers (layers 0
- * to L), and L link records [count, id_1 .. id_M]. An in-link list is
- * one block [n, cap, ids] that grows one allocator size class at a time
- * and uses all of it (cap comes from the block's usable size). Labels are
+ * to L), and L link records [count, id_1 .. id_M] (uint32). An in-link
+ * list is one block [n, cap, ids] of 3-byte ids (4 once one needs it) that
+ * grows one allocator size class at a time and uses all of it (cap comes
+ * from the block's usable size). Labels are
  * found by an open-addressing hash (linear probing, buckets hold slot
  * numbers, the label is read from meta) with Knuth's Algorithm R deletion,
  * so no tombstones; or, when the caller can keep a number with each label
@@ -86,9 +89,9 @@
  * ef_construction per layer, plus O(M^2) distances for the heuristic per
  * neighbour list that overflows. Delete: for each level, O(in-degree)
  * repairs of O(M^2) distances each, plus O(M^2) link checks per
- * out-neighbour for the reachability rules. Memory per node: dim*4 + (2M+1)*4 + 16
+ * out-neighbour for the reachability rules. Memory per node: dim*4 + 2 + 6M + 16
  * bytes plus, on average, the in-lists (a few ids; on clustered data about
- * a quarter of the nodes have one, 17 bytes per node on average), one label
+ * 30% of the nodes have one, 12 bytes per node on average), one label
  * bucket (4 bytes at load <= 3/4, so 5.3 to 10.7 per node; none with a
  * locator), 1/(M-1) upper blocks and the 2-byte visited epoch of each
  * scratch (its arrays grow by doubling: up to 4 bytes per node).
@@ -356,10 +359,15 @@ typedef struct cand {
 typedef uint16_t epoch_tag;
 #define EPOCH_MAX UINT16_MAX
 
-/* A growable list of slot numbers: unidirectional in-neighbours. */
+/* A growable list of slot numbers: unidirectional in-neighbours. Ids take
+ * 3 bytes each, or 4 once the list has had to hold one of 2^24 or more
+ * (wide; idlist_add widens a list when such an id joins it, and the test
+ * hook hnsw_test_narrow_slots lowers that bound): a quarter less than
+ * words in the common case, and no limit. */
 typedef struct idlist {
-    uint32_t n, cap;
-    uint32_t id[];
+    uint32_t n;
+    uint32_t cap : 31, wide : 1;
+    uint8_t id[];
 } idlist;
 
 /* Upper-level block of a node of level >= 1: in[l] is the in-list of
@@ -630,23 +638,52 @@ static int ids_contain(const uint32_t *ids, uint32_t n, uint32_t id) {
 
 /* ------------------------------------------------------------ in-lists */
 
+static inline uint32_t il_width(const idlist *l) { return l->wide ? 4 : 3; }
+
+/* Id i of l (3-byte ids read byte by byte: no load past the block). */
+static inline uint32_t il_get(const idlist *l, uint32_t i) {
+    const uint8_t *p = l->id + (size_t)i * il_width(l);
+    return l->wide ? lr_load(p) : (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
+}
+
+static inline void il_set(idlist *l, uint32_t i, uint32_t id) {
+    memcpy(l->id + (size_t)i * il_width(l), &id, il_width(l));
+}
+
+static inline size_t il_bytes(uint32_t cap, int wide) { return sizeof(idlist) + (size_t)cap * (wide ? 4 : 3); }
+
 /* Capacity of an in-list block: every id the allocator's size class holds
  * (a list grows one size class at a time, so no class is half empty). */
 static uint32_t idlist_fit(const idlist *l) {
-    return (uint32_t)((zmalloc_size(l) - sizeof(idlist)) / sizeof(uint32_t));
+    return (uint32_t)((zmalloc_size(l) - sizeof(idlist)) / il_width(l));
 }
 
 static int idlist_add(hnsw_index *h, idlist **ref, uint32_t id) {
     idlist *l = *ref;
-    if (!l || l->n == l->cap) {
-        uint32_t want = l ? l->cap + l->cap / 4 + 1 : 2; /* geometric whatever the allocator */
-        idlist *nl = mem_realloc(&h->mem[MEM_LINKS], l, sizeof(idlist) + (size_t)want * sizeof(uint32_t));
-        if (!nl) return -1;
-        if (!l) nl->n = 0;
+    int wide = (l && l->wide) || id >= narrow_slots; /* narrow_slots <= 2^24 */
+    if (!l || l->n == l->cap || wide != l->wide) {
+        /* geometric whatever the allocator */
+        uint32_t want = !l ? 2 : l->n == l->cap ? l->cap + l->cap / 4 + 1 : l->cap;
+        idlist *nl;
+        if (l && wide != l->wide) { /* a bigger id: a new block of 4-byte ids */
+            nl = mem_alloc(&h->mem[MEM_LINKS], il_bytes(want, 1));
+            if (!nl) return -1;
+            nl->n = l->n;
+            nl->wide = 1;
+            for (uint32_t i = 0; i < l->n; i++) il_set(nl, i, il_get(l, i));
+            mem_free(&h->mem[MEM_LINKS], l);
+        } else {
+            nl = mem_realloc(&h->mem[MEM_LINKS], l, il_bytes(want, wide));
+            if (!nl) return -1;
+            if (!l) {
+                nl->n = 0;
+                nl->wide = (uint32_t)wide;
+            }
+        }
         nl->cap = idlist_fit(nl);
         *ref = l = nl;
     }
-    l->id[l->n++] = id;
+    il_set(l, l->n++, id);
     return 0;
 }
 
@@ -654,15 +691,15 @@ static void idlist_remove(hnsw_index *h, idlist **ref, uint32_t id) {
     idlist *l = *ref;
     if (!l) return;
     uint32_t i = 0;
-    while (i < l->n && l->id[i] != id) i++;
+    while (i < l->n && il_get(l, i) != id) i++;
     if (i == l->n) return;
-    l->id[i] = l->id[--l->n];
+    l->n--;
+    il_set(l, i, il_get(l, l->n));
     if (l->n == 0) {
         mem_free(&h->mem[MEM_LINKS], l);
         *ref = NULL;
     } else if (l->cap >= 8 && l->n <= l->cap / 4) {
-        idlist *nl =
-            mem_realloc(&h->mem[MEM_LINKS], l, sizeof(idlist) + (size_t)(l->cap / 2) * sizeof(uint32_t));
+        idlist *nl = mem_realloc(&h->mem[MEM_LINKS], l, il_bytes(l->cap / 2, l->wide));
         if (nl) {
             nl->cap = idlist_fit(nl);
             *ref = nl;
@@ -672,8 +709,8 @@ static void idlist_remove(hnsw_index *h, idlist **ref, uint32_t id) {
 
 static void idlist_replace(idlist *l, uint32_t from, uint32_t to) {
     for (uint32_t i = 0; l && i < l->n; i++) {
-        if (l->id[i] == from) {
-            l->id[i] = to;
+        if (il_get(l, i) == from) {
+            il_set(l, i, to);
             return;
         }
     }
@@ -704,7 +741,7 @@ static void edge_removed(hnsw_index *h, uint32_t a, uint32_t b, int l) {
 static int has_inlink(const hnsw_index *h, uint32_t o, int l, uint32_t except) {
     const idlist *in = *inlist_ref(h, o, l);
     for (uint32_t i = 0; in && i < in->n; i++)
-        if (in->id[i] != except) return 1;
+        if (il_get(in, i) != except) return 1;
     lrec ro = links_at(h, o, l);
     for (uint32_t i = 1; i <= lr_n(ro); i++)
         if (lr_id(ro, i) != except && rec_contains(links_at(h, lr_id(ro, i), l), o)) return 1;
@@ -1919,8 +1956,7 @@ static void unlink_level(hnsw_index *h, uint32_t x, int l) {
     }
     idlist **inref = inlist_ref(h, x, l);
     if (*inref) {
-        memcpy(ins + nin, (*inref)->id, (*inref)->n * sizeof(uint32_t));
-        nin += (*inref)->n;
+        for (uint32_t i = 0; i < (*inref)->n; i++) ins[nin++] = il_get(*inref, i);
         mem_free(&h->mem[MEM_LINKS], *inref);
         *inref = NULL;
     }
@@ -1957,7 +1993,7 @@ static void move_node(hnsw_index *h, uint32_t from, uint32_t to) {
             if (!rec_replace(links_at(h, lr_id(rec, i), l), from, to))
                 idlist_replace(*inlist_ref(h, lr_id(rec, i), l), from, to);
         const idlist *in = *inlist_ref(h, to, l);
-        for (uint32_t i = 0; in && i < in->n; i++) rec_replace(links_at(h, in->id[i], l), from, to);
+        for (uint32_t i = 0; in && i < in->n; i++) rec_replace(links_at(h, il_get(in, i), l), from, to);
     }
     label_store(h, meta_at(h, to)->label, to);
     if (h->entry == from) h->entry = to;
@@ -2531,12 +2567,12 @@ static int node_level_valid(const hnsw_index *h, uint32_t a, int l) {
             if (lr_id(rec, j) == b) return 0;
         const idlist *inb = *inlist_ref(h, b, l);
         int mutual = rec_contains(links_at(h, b, l), a), listed = 0;
-        for (uint32_t j = 0; inb && j < inb->n; j++) listed += inb->id[j] == a;
+        for (uint32_t j = 0; inb && j < inb->n; j++) listed += il_get(inb, j) == a;
         if (mutual + listed != 1) return 0;
     }
     const idlist *in = *inlist_ref(h, a, l);
     for (uint32_t j = 0; in && j < in->n; j++) {
-        uint32_t b = in->id[j];
+        uint32_t b = il_get(in, j);
         if (b >= h->count || node_level(h, b) < l || !rec_contains(links_at(h, b, l), a) ||
             rec_contains(rec, b))
             return 0;

@@ -785,7 +785,8 @@ static loc_table *loc_table_new(void) {
 /* Imports e into an index that finds labels through loc. */
 /* Layer-0 links are packed (3-byte ids) while an index holds at most
  * hnsw_test_narrow_slots nodes and widened to 4 bytes once when it grows
- * past that: the graph, the searches and the export are the same either
+ * past that, and an in-list widens its ids when one of at least that bound
+ * joins it: the graph, the searches and the export are the same either
  * way, only the link memory differs. */
 static hnsw_index *build_small(const float *x, size_t n, size_t dim, uint32_t M, uint64_t seed) {
     hnsw_index *h = new_index((uint32_t)dim, HNSW_METRIC_L2, M, 2 * M, seed);
