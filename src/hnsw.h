@@ -327,8 +327,9 @@ int hnsw_validate(const hnsw_index *h);
 void hnsw_test_fail_alloc_after(long n);
 /* Test hook: layer-0 links stay packed (3-byte ids) while an index holds
  * at most n nodes (default 2^24, every slot that 24 bits name); an index
- * that grows past n widens them to 4 bytes once. n must not exceed 2^24.
- * Takes effect at an index's next insert or import. Not thread-safe. */
+ * that grows past n widens them to 4 bytes once, and an in-link list
+ * widens its ids when a slot >= n joins it. n is capped at 2^24. Takes
+ * effect at an index's next insert or import. Not thread-safe. */
 void hnsw_test_narrow_slots(size_t n);
 
 #endif

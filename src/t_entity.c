@@ -196,7 +196,13 @@ static void own_vec_set(entity *e, const float *v, uint32_t dim) {
 }
 
 static void own_vec_drop(entity *e) {
-    if (own_vecs) dict_delete(own_vecs, e);
+    if (!own_vecs || !dict_delete(own_vecs, e)) return;
+    if (dict_size(own_vecs) == 0) { /* all attached again (or freed): no table left behind */
+        dict_release(own_vecs);
+        own_vecs = NULL;
+    } else {
+        dict_maybe_shrink(own_vecs);
+    }
 }
 
 /* The dimension of e's vector (0 without one). */
