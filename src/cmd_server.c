@@ -320,7 +320,7 @@ void memoryCommand(client *c) {
             add_reply_null(c);
             return;
         }
-        size_t n = obj_mem_usage(o) + offsetof(dict_entry, key_) + 1 + ds_embedded_size(c->argv[2].len); /* the key is in its entry */
+        size_t n = obj_mem_usage(o) + dict_embedded_entry_size(c->argv[2].len); /* the key is in its entry */
         add_reply_long(c, (long long)n);
     } else if (!strcmp(sub, "stats")) {
         size_t used = zmalloc_used_memory();

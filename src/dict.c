@@ -92,6 +92,10 @@ void dict_embed_keys(dict *d) {
     if (dict_size(d) == 0) d->embed_keys = 1;
 }
 
+/* An embedded entry: next and value, a byte giving the ds header's size,
+ * then the ds (header, bytes, NUL). */
+size_t dict_embedded_entry_size(size_t len) { return offsetof(dict_entry, key_) + 1 + ds_embedded_size(len); }
+
 static void free_entry_parts(dict *d, dict_entry *e) {
     if (d->type->key_free && !(e->link & DICT_EMBEDDED)) d->type->key_free(e->key_);
     if (d->type->val_free) d->type->val_free(e->v.val);
@@ -234,7 +238,7 @@ dict_entry *dict_add_raw(dict *d, void *key, dict_entry **existing) {
     dict_entry *e;
     if (d->embed_keys) {
         size_t len = ds_len(key), ds_size = ds_embedded_size(len);
-        e = zmalloc(offsetof(dict_entry, key_) + 1 + ds_size);
+        e = zmalloc(dict_embedded_entry_size(len));
         unsigned char *p = (unsigned char *)&e->key_;
         p[0] = (unsigned char)(ds_size - len - 1); /* the header's size */
         ds_init_in(p + 1, key, len);

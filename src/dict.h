@@ -73,6 +73,9 @@ dict *dict_create(const dict_type *type);
  * address is stable while the entry lives, so it may be borrowed, as the
  * expires dict does). */
 void dict_embed_keys(dict *d);
+/* Bytes of an entry of a dict_embed_keys dict holding a key of len bytes
+ * (before allocator rounding). */
+size_t dict_embedded_entry_size(size_t len);
 /* Frees every entry (calling the type's destructors) and the dict. */
 void dict_release(dict *d);
 /* Frees every entry but keeps the dict usable (empty). */

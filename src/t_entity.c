@@ -617,7 +617,7 @@ static int entity_vector(const entity *e, float *out) {
     const float *v = indexed ? coll_get_vector(e->coll, LABEL(e)) : o ? o->v : NULL;
     if (!v) return 0;
     float scale = indexed && e->coll->metric == HNSW_METRIC_COSINE ? e->norm : 1.0f;
-    uint32_t dim = entity_dim(e);
+    uint32_t dim = indexed ? e->coll->dim : o->dim;
     for (uint32_t i = 0; i < dim; i++) out[i] = v[i] * scale;
     return 1;
 }

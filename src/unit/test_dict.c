@@ -689,7 +689,7 @@ TEST(test_embedded_keys) {
     dict_entry *se = dict_add_raw(d, shortk, NULL);
     ASSERT(se);
     se->v.s64 = -1;
-    EXPECT(zmalloc_size(se) >= offsetof(dict_entry, key_) + 1 + ds_embedded_size(6) && zmalloc_size(se) <= 32);
+    EXPECT(zmalloc_size(se) >= dict_embedded_entry_size(6) && zmalloc_size(se) <= 32);
     EXPECT(dict_delete(d, shortk) == 1);
     ds_free(shortk);
     /* iteration, scan and delete see the same keys */

@@ -1216,6 +1216,18 @@ static int mod50_walks(hnsw_index *h, hnsw_scratch *s, const float *x, size_t n,
     return all_match;
 }
 
+/* 1 when walks with params give first[i] again for every query. */
+static int same_walks(hnsw_index *h, hnsw_scratch *s, const float *q, size_t nq, size_t dim,
+                      const hnsw_search_params *params, uint64_t (*first)[K]) {
+    int same = 1;
+    for (size_t i = 0; i < nq; i++) {
+        uint64_t b[K];
+        EXPECT(hnsw_search_ex(h, s, q + i * dim, params, b, NULL, NULL) == K);
+        same &= memcmp(b, first[i], sizeof(b)) == 0;
+    }
+    return same;
+}
+
 static bool refuse_counted(uint64_t label, void *ctx) {
     (void)label;
     (*(size_t *)ctx)++;
@@ -1245,7 +1257,7 @@ TEST(test_acorn_cache) {
     cached.acorn_cache = c;
     static uint64_t first[NQ][K];
     double rp, rc;
-    int same = 1, all_match = mod50_walks(h, s, x, N, DIM, q, NQ, &plain, &cached, first, &rp, &rc);
+    int all_match = mod50_walks(h, s, x, N, DIM, q, NQ, &plain, &cached, first, &rp, &rc);
     printf("    ACORN 2%%: recall@%d %.3f without the cache, %.3f with it\n", K, rp, rc);
     EXPECT(all_match);
     EXPECT(rc >= 0.85 && rc >= rp - 0.02);
@@ -1253,12 +1265,7 @@ TEST(test_acorn_cache) {
     hnsw_acorn_cache_counts(c, &built, &reused);
     EXPECT(built > 0 && built <= (uint64_t)N / 50 && reused > 0);
     /* the same walks again: every list is read back, the results are the same */
-    for (size_t i = 0; i < NQ; i++) {
-        uint64_t b[K];
-        EXPECT(hnsw_search_ex(h, s, q + i * DIM, &cached, b, NULL, NULL) == K);
-        same &= memcmp(b, first[i], sizeof(b)) == 0;
-    }
-    EXPECT(same);
+    EXPECT(same_walks(h, s, q, NQ, DIM, &cached, first));
     hnsw_acorn_cache_counts(c, &built2, &reused2);
     EXPECT(built2 == built && reused2 > reused);
     /* match_exact: the bitmap is the whole filter, so the walk never calls
@@ -1268,13 +1275,7 @@ TEST(test_acorn_cache) {
     exact.filter = refuse_counted;
     exact.filter_ctx = &calls;
     exact.match_exact = 1;
-    same = 1;
-    for (size_t i = 0; i < NQ; i++) {
-        uint64_t b[K];
-        EXPECT(hnsw_search_ex(h, s, q + i * DIM, &exact, b, NULL, NULL) == K);
-        same &= memcmp(b, first[i], sizeof(b)) == 0;
-    }
-    EXPECT(same && calls == 0);
+    EXPECT(same_walks(h, s, q, NQ, DIM, &exact, first) && calls == 0);
     hnsw_acorn_cache_counts(c, &built2, &reused2);
     /* a cache over another bitmap is not used: the walk is the plain one */
     hnsw_search_params wrong = plain;
@@ -1331,7 +1332,7 @@ TEST(test_acorn_transit_lists) {
     cached.acorn_cache = c;
     static uint64_t first[NQ][K];
     double rp, rc;
-    int same = 1, all_match = mod50_walks(h, s, x, N, DIM, q, NQ, &plain, &cached, first, &rp, &rc);
+    int all_match = mod50_walks(h, s, x, N, DIM, q, NQ, &plain, &cached, first, &rp, &rc);
     printf("    ACORN 2%% from 32 entries and %d seeds: recall@%d %.3f without the cache, %.3f with it\n", NSEEDS, K,
            rp, rc);
     EXPECT(all_match);
@@ -1343,12 +1344,7 @@ TEST(test_acorn_transit_lists) {
     EXPECT(built > 0 && reused > 0);
     /* the same walks again: the transit lists are read back (but for
      * those of nodes whose set in the four-way table overflowed) */
-    for (size_t i = 0; i < NQ; i++) {
-        uint64_t b[K];
-        EXPECT(hnsw_search_ex(h, s, q + i * DIM, &cached, b, NULL, NULL) == K);
-        same &= memcmp(b, first[i], sizeof(b)) == 0;
-    }
-    EXPECT(same);
+    EXPECT(same_walks(h, s, q, NQ, DIM, &cached, first));
     hnsw_acorn_cache_transit_counts(c, &built2, &reused2);
     printf("    again: %llu built, %llu reused\n", (unsigned long long)(built2 - built),
            (unsigned long long)(reused2 - reused));
