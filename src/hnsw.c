@@ -14,10 +14,10 @@
  * Memory layout
  * -------------
  * Nodes occupy dense slots 0..count-1. Per-slot records live in three
- * "columns", each a table of 256 KB chunks (the first chunk grows by
- * doubling until it is full size, then full chunks are added; no chunk is
- * ever moved once full, so growing never copies the arena, and a chunk is
- * one allocator size class, so nothing is lost to rounding):
+ * "columns", each a table of 2 MB chunks (the last chunk grows by
+ * doubling until it is full size, then a new one is started; no chunk is
+ * ever moved once full, so growing never copies the arena, and a full
+ * chunk is one allocator size class and one transparent huge page):
  *   vecs    dim floats per slot, 64-byte aligned chunks;
  *   links0  the layer-0 link record: [count, id_1 .. id_2M], a 16-bit
  *           count and 3-byte ids while every slot fits in 24 bits, uint32
@@ -191,6 +191,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "quant.h"
 #include "vec_dist.h"
@@ -244,10 +245,27 @@ static void mem_free(size_t *acct, void *p) {
 /* --------------------------------------------------------------- columns */
 
 /* A full chunk is at most this big: a power of two, so that it is exactly
- * one allocator size class (jemalloc rounds other sizes up by up to 25%). */
-#define CHUNK_TARGET_BYTES (256 * 1024)
+ * one allocator size class (jemalloc rounds other sizes up by up to 25%),
+ * and the size of an x86-64 huge page: a full chunk is allocated aligned to
+ * it and asked to be backed by a transparent huge page (MADV_HUGEPAGE), so
+ * that a search's random reads of vectors and links cost one TLB entry per
+ * 2 MB, not per 4 KB (10 to 20% of the query time on 1M x 128). Where THP
+ * is off (transparent_hugepage=never) the advice is ignored. */
+#define CHUNK_TARGET_BYTES (2u * 1024 * 1024)
 #define COL_ALIGN          64
 #define COL_FIRST_CAP      16
+
+/* A block of n bytes (a multiple of CHUNK_TARGET_BYTES) aligned to
+ * CHUNK_TARGET_BYTES and advised to be backed by transparent huge pages,
+ * before anything touches it, so the first write faults in a huge page
+ * rather than waiting for khugepaged. */
+static void *mem_alloc_huge(size_t *acct, size_t n) {
+    if (alloc_should_fail()) return NULL;
+    void *p = zmalloc_aligned(n, CHUNK_TARGET_BYTES);
+    madvise(p, n, MADV_HUGEPAGE);
+    *acct += zmalloc_size(p);
+    return p;
+}
 
 typedef struct column {
     uint8_t **chunk; /* aligned start of each chunk */
@@ -279,10 +297,17 @@ static inline void *col_at(const column *c, uint32_t slot) {
     return c->chunk[ci] + (size_t)(slot - ci * c->per_chunk) * c->stride;
 }
 
-/* Allocates a 64-byte aligned chunk of n slots into chunk[i]/raw[i]: the
- * exact size first (large blocks come page-aligned from jemalloc), padded
- * only when the allocator returned a misaligned block. */
+/* Allocates a 64-byte aligned chunk of n slots into chunk[i]/raw[i] (left
+ * untouched on failure): a full chunk is one huge-page block; a smaller one
+ * the exact size first (large blocks come page-aligned from jemalloc),
+ * padded only when the allocator returned a misaligned block. */
 static int col_alloc_chunk(column *c, size_t *mem, uint32_t i, size_t n) {
+    if (n == c->per_chunk && n * c->stride + c->pad <= CHUNK_TARGET_BYTES) {
+        uint8_t *raw = mem_alloc_huge(&mem[c->part], CHUNK_TARGET_BYTES);
+        if (!raw) return -1;
+        c->raw[i] = c->chunk[i] = raw;
+        return 0;
+    }
     uint8_t *raw = mem_alloc(&mem[c->part], n * c->stride + c->pad);
     if (raw && ((uintptr_t)raw & (COL_ALIGN - 1))) {
         mem_free(&mem[c->part], raw);
@@ -294,11 +319,20 @@ static int col_alloc_chunk(column *c, size_t *mem, uint32_t i, size_t n) {
     return 0;
 }
 
-/* Makes room for need slots. Returns 0 or -1 (nothing changed). */
+/* Slots in the last chunk (0 without chunks): every other chunk is full. */
+static size_t col_last_cap(const column *c) {
+    return c->nchunks ? c->cap - (size_t)(c->nchunks - 1) * c->per_chunk : 0;
+}
+
+/* Makes room for need slots. The last chunk grows by doubling (from
+ * COL_FIRST_CAP slots, straight to what need asks for) until it is full, so
+ * a partly used chunk wastes at most what is used, and a full chunk is the
+ * huge-page block of col_alloc_chunk. Returns 0 or -1 (nothing changed). */
 static int col_reserve(column *c, size_t *mem, size_t need) {
     size_t full = c->per_chunk;
     while (c->cap < need) {
-        int adds_chunk = c->nchunks == 0 || c->cap >= full;
+        size_t last = col_last_cap(c);
+        int adds_chunk = c->nchunks == 0 || last >= full;
         if (adds_chunk && c->nchunks == c->table_cap) {
             uint32_t tcap = c->table_cap ? c->table_cap * 2 : 4;
             uint8_t **t = mem_realloc(&mem[MEM_OTHER], c->chunk, tcap * sizeof(*t));
@@ -309,20 +343,16 @@ static int col_reserve(column *c, size_t *mem, size_t need) {
             c->raw = t;
             c->table_cap = tcap;
         }
-        if (c->nchunks <= 1 && c->cap < full) { /* grow the first chunk */
-            size_t ncap = c->cap ? c->cap * 2 : COL_FIRST_CAP;
-            if (ncap > full) ncap = full;
-            uint8_t *old_raw = c->nchunks ? c->raw[0] : NULL, *old = c->nchunks ? c->chunk[0] : NULL;
-            if (col_alloc_chunk(c, mem, 0, ncap) != 0) return -1; /* chunk 0 untouched */
-            if (old) memcpy(c->chunk[0], old, c->cap * c->stride);
-            mem_free(&mem[c->part], old_raw);
-            c->nchunks = 1;
-            c->cap = ncap;
-        } else {
-            if (col_alloc_chunk(c, mem, c->nchunks, full) != 0) return -1;
-            c->nchunks++;
-            c->cap += full;
-        }
+        size_t base = c->cap - (adds_chunk ? 0 : last), ncap = adds_chunk ? COL_FIRST_CAP : last * 2;
+        while (ncap < full && base + ncap < need) ncap *= 2;
+        if (ncap > full) ncap = full;
+        uint32_t i = adds_chunk ? c->nchunks : c->nchunks - 1;
+        uint8_t *old_raw = adds_chunk ? NULL : c->raw[i], *old = adds_chunk ? NULL : c->chunk[i];
+        if (col_alloc_chunk(c, mem, i, ncap) != 0) return -1; /* chunk i untouched */
+        if (old) memcpy(c->chunk[i], old, last * c->stride);
+        mem_free(&mem[c->part], old_raw);
+        if (adds_chunk) c->nchunks++;
+        c->cap = base + ncap;
     }
     return 0;
 }
@@ -342,8 +372,8 @@ static void col_trim(column *c, size_t *mem, size_t count) {
     }
     size_t needed = (count + full - 1) / full;
     while (c->nchunks > needed + 1) {
+        c->cap -= col_last_cap(c);
         mem_free(&mem[c->part], c->raw[--c->nchunks]);
-        c->cap -= full;
     }
 }
 
@@ -848,8 +878,16 @@ static int scratch_grow(size_t *mem, void **p, size_t *cap, size_t need, size_t 
     if (*cap >= need) return 0;
     size_t ncap = *cap ? *cap : 16;
     while (ncap < need) ncap *= 2;
-    void *q = mem_realloc(mem, *p, ncap * elem);
-    if (!q) return -1;
+    void *q;
+    if (ncap * elem >= CHUNK_TARGET_BYTES) { /* the visited set of a big index: huge pages, as the columns */
+        size_t bytes = (ncap * elem + CHUNK_TARGET_BYTES - 1) & ~(size_t)(CHUNK_TARGET_BYTES - 1);
+        ncap = bytes / elem;
+        if (!(q = mem_alloc_huge(mem, bytes))) return -1;
+        if (*cap) memcpy(q, *p, *cap * elem);
+        mem_free(mem, *p);
+    } else if (!(q = mem_realloc(mem, *p, ncap * elem))) {
+        return -1;
+    }
     if (zero) memset((char *)q + *cap * elem, 0, (ncap - *cap) * elem);
     *p = q;
     *cap = ncap;

@@ -32,6 +32,13 @@ void *zmalloc(size_t size) {
     return p;
 }
 
+void *zmalloc_aligned(size_t size, size_t align) {
+    void *p = NULL;
+    if (posix_memalign(&p, align, size ? size : 1) != 0) oom(size);
+    atomic_fetch_add_explicit(&used_memory, malloc_usable_size(p), memory_order_relaxed);
+    return p;
+}
+
 void *zcalloc(size_t size) {
     void *p = calloc(1, size ? size : 1);
     if (!p) oom(size);

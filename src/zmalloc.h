@@ -18,6 +18,9 @@ void *zmalloc(size_t size);
 void *zcalloc(size_t size);
 void *zrealloc(void *ptr, size_t size);
 void zfree(void *ptr);
+/* zmalloc of a block aligned to align (a power of two, a multiple of
+ * sizeof(void *)); freed with zfree. */
+void *zmalloc_aligned(size_t size, size_t align);
 char *zstrdup(const char *s);
 /* Returns a new buffer with a copy of len bytes of p plus a trailing NUL. */
 char *zmemdup(const void *p, size_t len);

@@ -352,10 +352,14 @@ TEST(test_delete_all_returns_memory) {
 }
 
 TEST(test_many_chunks) {
-    /* 8 KB vectors: 32 slots per chunk, so hundreds of nodes span many
-     * chunks, grow the chunk table and trim it again. */
-    size_t n = 700, dim = 2048;
-    float *x = random_vectors(n, dim);
+    /* 64 KB vectors: 32 slots per 2 MB chunk, so hundreds of nodes span
+     * many chunks, grow the chunk table and trim it again. Each is 2048
+     * random values repeated 8 times, so the tests after this one see the
+     * same random numbers as with 2048-d vectors. */
+    size_t n = 700, dim = 16384, base = 2048;
+    float *x0 = random_vectors(n, base), *x = malloc(n * dim * sizeof(float));
+    for (size_t i = 0; i < n * dim; i++) x[i] = x0[i / dim * base + i % base];
+    free(x0);
     hnsw_index *h = new_index((uint32_t)dim, HNSW_METRIC_L2, 8, 32, 37);
     ASSERT(h);
     for (size_t i = 0; i < n; i++) EXPECT(hnsw_insert(h, label_of(i), x + i * dim) >= 0);
