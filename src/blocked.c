@@ -268,7 +268,7 @@ void blocked_block(client *c, const resp_arg *keys, int nkeys, int64_t deadline_
         dict_entry *e = find_queue(*bk, keys[i].ptr, keys[i].len);
         wait_queue *q;
         if (e) {
-            q = e->v.val;
+            q = dict_entry_val(e);
         } else {
             q = zcalloc(sizeof(*q));
             q->key = ds_new(keys[i].ptr, keys[i].len);
@@ -306,7 +306,7 @@ void blocked_signal_key(db *d, const char *key, size_t len) {
     if (!nblocked || !blocking[d->id]) return;
     dict_entry *e = find_queue(blocking[d->id], key, len);
     if (!e) return;
-    wait_queue *q = e->v.val;
+    wait_queue *q = dict_entry_val(e);
     if (q->ready) return;
     q->ready = 1;
     if (nready == ready_cap) {
@@ -327,7 +327,7 @@ static void serve_key(int dbid, ds key) {
         if (!nblocked || !blocking[dbid]) return;
         dict_entry *e = dict_find(blocking[dbid], key);
         if (!e) return;
-        wait_queue *q = e->v.val;
+        wait_queue *q = dict_entry_val(e);
         q->ready = 0;
         pobj *o = db_lookup_write(d, key, ds_len(key));
         if (!o) return;
@@ -385,11 +385,11 @@ void blocked_cron(void) {
         dict_iter it;
         dict_iter_init(&it, blocking[i]);
         for (dict_entry *e; (e = dict_iter_next(&it));) {
-            wait_queue *q = e->v.val;
+            wait_queue *q = dict_entry_val(e);
             if (q->ready) continue;
             dict_entry *ke = dict_find(server.dbs[i].keys, q->key);
             if (!ke) continue;
-            pobj *o = ke->v.val;
+            pobj *o = dict_entry_val(ke);
             for (waiter *w = q->head; w; w = w->next) {
                 if (w->c->bstate->ops->type == o->type) {
                     blocked_signal_key(&server.dbs[i], q->key, ds_len(q->key));

@@ -183,7 +183,7 @@ static ds info_errorstats(ds s) {
     dict_iter it;
     dict_iter_init(&it, server.errors);
     for (dict_entry *e; (e = dict_iter_next(&it));)
-        s = ds_catfmt(s, "errorstat_%s:count=%lld\r\n", (char *)dict_entry_key(e), (long long)e->v.s64);
+        s = ds_catfmt(s, "errorstat_%s:count=%lld\r\n", (char *)dict_entry_key(e), (long long)dict_entry_s64(e));
     dict_iter_release(&it);
     return s;
 }

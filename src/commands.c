@@ -65,7 +65,7 @@ void commands_init(void) {
         dict_entry *pe = dict_find(server_commands, pname);
         ds_free(pname);
         if (!pe) abort(); /* a subcommand row must follow its container */
-        command *parent = pe->v.val;
+        command *parent = dict_entry_val(pe);
         if (!parent->subcommands) parent->subcommands = dict_create(&command_dict_type);
         cmd->parent = parent;
         dict_add(parent->subcommands, ds_from_cstr(cmd->shortname), cmd);
@@ -85,7 +85,7 @@ static command *lookup_in(dict *d, const char *name, size_t len) {
     if (len > 64) return NULL;
     char kb[DS_HDR_8 + 65];
     dict_entry *e = dict_find(d, ds_init_in(kb, name, len));
-    return e ? e->v.val : NULL;
+    return e ? dict_entry_val(e) : NULL;
 }
 
 command *command_lookup(const char *name, size_t len) { return lookup_in(server_commands, name, len); }

@@ -93,7 +93,7 @@ int64_t db_get_expire(db *d, const char *key, size_t len) {
     ds k = key_view(&kb, key, len, &heap);
     dict_entry *e = dict_find(d->expires, k);
     ds_free(heap);
-    return e ? e->v.s64 : -1;
+    return e ? dict_entry_s64(e) : -1;
 }
 
 static int delete_entry_key(db *d, ds k) {
@@ -131,7 +131,7 @@ pobj *db_lookup_write(db *d, const char *key, size_t len) {
     if (dict_size(d->expires)) expire_if_needed(d, key, len);
     dict_entry *e = find_entry(d, key, len);
     if (!e) return NULL;
-    pobj *o = e->v.val;
+    pobj *o = dict_entry_val(e);
     if (evict_lfu_enabled()) evict_lfu_touch(o);
     o->lru = lru_clock();
     return o;
@@ -167,7 +167,7 @@ ds db_add(db *d, const char *key, size_t len, pobj *val) {
     dict_entry *e = dict_add_raw(d->keys, k, NULL);
     ds_free(heap);
     if (!e) abort(); /* caller checked absence */
-    e->v.val = val;
+    dict_entry_set_val(e, val);
     notify_keyspace_event(NOTIFY_NEW, "new", key, len, d->id);
     return dict_entry_key(e);
 }
@@ -179,8 +179,8 @@ void db_set(db *d, const char *key, size_t len, pobj *val, int keep_ttl) {
         db_add(d, key, len, val);
         return;
     }
-    obj_free(e->v.val);
-    e->v.val = val;
+    obj_free(dict_entry_val(e));
+    dict_entry_set_val(e, val);
     if (!keep_ttl && dict_size(d->expires)) dict_delete(d->expires, dict_entry_key(e));
 }
 
@@ -190,8 +190,8 @@ void db_set_expire(db *d, const char *key, size_t len, int64_t when_ms) {
     if (!ke) return;
     dict_entry *existing;
     dict_entry *e = dict_add_raw(d->expires, dict_entry_key(ke), &existing);
-    if (e) e->v.s64 = when_ms;
-    else existing->v.s64 = when_ms;
+    if (e) dict_entry_set_s64(e, when_ms);
+    else dict_entry_set_s64(existing, when_ms);
     propagate_post_expire(d->id, key, len, when_ms);
 }
 
@@ -226,7 +226,7 @@ typedef struct expire_sample {
 static void collect_expired(void *priv, dict_entry *e) {
     expire_sample *s = priv;
     s->checked++;
-    if (e->v.s64 <= s->now && s->n < 64) s->keys[s->n++] = dict_entry_key(e);
+    if (dict_entry_s64(e) <= s->now && s->n < 64) s->keys[s->n++] = dict_entry_key(e);
 }
 
 void db_active_expire_cycle(int64_t budget_us) {
@@ -301,7 +301,7 @@ void keysCommand(client *c) {
         if (!all && !util_glob_match(c->argv[1].ptr, c->argv[1].len, k, ds_len(k), 0)) continue;
         if (dict_size(c->db->expires)) {
             dict_entry *x = dict_find(c->db->expires, k);
-            if (x && x->v.s64 <= now) continue;
+            if (x && dict_entry_s64(x) <= now) continue;
         }
         add_reply_bulk(c, k, ds_len(k));
         n++;
@@ -388,11 +388,11 @@ void scanCommand(client *c) {
         if (pat && !(patlen == 1 && pat[0] == '*') && !util_glob_match(pat, patlen, k, ds_len(k), 0)) continue;
         if (dict_size(c->db->expires)) {
             dict_entry *x = dict_find(c->db->expires, k);
-            if (x && x->v.s64 <= now) continue;
+            if (x && dict_entry_s64(x) <= now) continue;
         }
         if (type) {
             dict_entry *e = dict_find(c->db->keys, k);
-            if (!e || !util_eqi(type, typelen, obj_type_name(e->v.val))) continue;
+            if (!e || !util_eqi(type, typelen, obj_type_name(dict_entry_val(e)))) continue;
         }
         add_reply_bulk(c, k, ds_len(k));
         n++;
@@ -441,7 +441,7 @@ static void rename_generic(client *c, int nx) {
     int64_t when = db_get_expire(c->db, src->ptr, src->len);
     /* take the value out of the old entry without freeing it */
     dict_entry *e = find_entry(c->db, src->ptr, src->len);
-    e->v.val = NULL;
+    dict_entry_set_val(e, NULL);
     db_delete(c->db, src->ptr, src->len);
     db_delete(c->db, dst->ptr, dst->len);
     ds nk = db_add(c->db, dst->ptr, dst->len, o);
@@ -489,7 +489,7 @@ void moveCommand(client *c) {
         return;
     }
     int64_t when = db_get_expire(c->db, k->ptr, k->len);
-    find_entry(c->db, k->ptr, k->len)->v.val = NULL;
+    dict_entry_set_val(find_entry(c->db, k->ptr, k->len), NULL);
     db_delete(c->db, k->ptr, k->len);
     db_add(dst, k->ptr, k->len, o);
     if (when >= 0) db_set_expire(dst, k->ptr, k->len, when);
@@ -669,7 +669,7 @@ void objectCommand(client *c) {
         add_reply_null(c);
         return;
     }
-    pobj *o = e->v.val;
+    pobj *o = dict_entry_val(e);
     if (!strcmp(sub, "encoding")) {
         add_reply_bulk_cstr(c, obj_enc_name(o));
     } else if (!strcmp(sub, "refcount")) {

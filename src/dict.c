@@ -42,7 +42,7 @@
 #include "zmalloc.h"
 
 #define next_of dict_entry_next
-static inline void set_next(dict_entry *e, dict_entry *n) { e->link = (uintptr_t)n | (e->link & DICT_EMBEDDED); }
+static inline void set_next(dict_entry *e, dict_entry *n) { e->link = (uintptr_t)n | (e->link & ~DICT_LINK_PTR); }
 
 static uint64_t hash_seed = 0x9e3779b97f4a7c15ULL;
 
@@ -92,13 +92,13 @@ void dict_embed_keys(dict *d) {
     if (dict_size(d) == 0) d->embed_keys = 1;
 }
 
-/* An embedded entry: next and value, a byte giving the ds header's size,
- * then the ds (header, bytes, NUL). */
-size_t dict_embedded_entry_size(size_t len) { return offsetof(dict_entry, key_) + 1 + ds_embedded_size(len); }
+/* An embedded entry: link and value in 14 bytes, then the ds (header,
+ * bytes, NUL); see dict.h. */
+size_t dict_embedded_entry_size(size_t len) { return DICT_EMBED_KEY + ds_embedded_size(len); }
 
 static void free_entry_parts(dict *d, dict_entry *e) {
     if (d->type->key_free && !(e->link & DICT_EMBEDDED)) d->type->key_free(e->key_);
-    if (d->type->val_free) d->type->val_free(e->v.val);
+    if (d->type->val_free) d->type->val_free(dict_entry_val(e));
 }
 
 void dict_clear(dict *d) {
@@ -239,16 +239,15 @@ dict_entry *dict_add_raw(dict *d, void *key, dict_entry **existing) {
     if (d->embed_keys) {
         size_t len = ds_len(key), ds_size = ds_embedded_size(len);
         e = zmalloc(dict_embedded_entry_size(len));
-        unsigned char *p = (unsigned char *)&e->key_;
-        p[0] = (unsigned char)(ds_size - len - 1); /* the header's size */
-        ds_init_in(p + 1, key, len);
-        e->link = DICT_EMBEDDED;
+        size_t hdr = ds_size - len - 1;
+        e->link = DICT_EMBEDDED | (uintptr_t)(hdr == DS_HDR_5 ? 0 : hdr == DS_HDR_8 ? 2 : 4);
+        ds_init_in((char *)e + DICT_EMBED_KEY, key, len);
     } else {
         e = zmalloc(sizeof(*e));
         e->key_ = key;
         e->link = 0;
     }
-    e->v.val = NULL;
+    dict_entry_set_val(e, NULL);
     set_next(e, d->table[t][h]);
     d->table[t][h] = e;
     d->used[t]++;
@@ -258,7 +257,7 @@ dict_entry *dict_add_raw(dict *d, void *key, dict_entry **existing) {
 int dict_add(dict *d, void *key, void *val) {
     dict_entry *e = dict_add_raw(d, key, NULL);
     if (!e) return 0;
-    e->v.val = val;
+    dict_entry_set_val(e, val);
     return 1;
 }
 

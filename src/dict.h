@@ -5,31 +5,64 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct dict_entry {
-    uintptr_t link; /* the next entry of the bucket | DICT_EMBEDDED (bit 0) */
+    uintptr_t link; /* the next entry of the bucket | flags (bits 0-2), see below */
     union {
         void *val;
         int64_t s64;
-    } v;
+    } v_;       /* read and write it with dict_entry_val() and friends */
     void *key_; /* read it with dict_entry_key(): an embedded key has no pointer */
 } dict_entry;
 
-/* In a dict made with dict_embed_keys, an entry holds its key (a ds) in
- * place of key_: a byte with the size of the ds header, then the ds. For
- * "user:1234" that is 16 + 1 + 11 bytes, one 32-byte block instead of a
- * 32-byte entry and a 16-byte key. */
-#define DICT_EMBEDDED ((uintptr_t)1)
+/* In a dict made with dict_embed_keys, an entry is one block holding its
+ * key (a ds): 6 bytes of link (the next entry's address: 48 bits, as every
+ * x86-64 and AArch64 user address; DICT_EMBEDDED in bit 0 and the ds
+ * header's size class in bits 1-2), then the value in 8 unaligned bytes,
+ * then the ds (header, bytes, NUL). For a key of up to 16 bytes that is at
+ * most 32 bytes, one block instead of a 32-byte entry and a key block. An
+ * ordinary entry is the struct above; its link is an address, which leaves
+ * bits 0-2 (blocks are 8-aligned) and bits 48-63 clear. */
+#define DICT_EMBEDDED   ((uintptr_t)1)
+#define DICT_LINK_FLAGS ((uintptr_t)7)
+#define DICT_LINK_PTR   ((uintptr_t)0x0000FFFFFFFFFFF8ULL)
+#define DICT_EMBED_VAL  6  /* offset of an embedded entry's value */
+#define DICT_EMBED_KEY  14 /* offset of an embedded entry's ds header */
 
 /* The entry after e in its bucket's chain, or NULL. */
 static inline dict_entry *dict_entry_next(const dict_entry *e) {
-    return (dict_entry *)(e->link & ~DICT_EMBEDDED);
+    return (dict_entry *)(e->link & DICT_LINK_PTR);
 }
 
 static inline void *dict_entry_key(const dict_entry *e) {
     if (!(e->link & DICT_EMBEDDED)) return e->key_;
-    const unsigned char *p = (const unsigned char *)&e->key_;
-    return (void *)(p + 1 + p[0]);
+    static const unsigned char hdr[4] = {1, 3, 9, 0}; /* DS_HDR_5, _8, _32 */
+    return (char *)e + DICT_EMBED_KEY + hdr[(e->link >> 1) & 3];
+}
+
+static inline void *dict_entry_val(const dict_entry *e) {
+    if (!(e->link & DICT_EMBEDDED)) return e->v_.val;
+    void *v;
+    memcpy(&v, (const char *)e + DICT_EMBED_VAL, sizeof(v));
+    return v;
+}
+
+static inline void dict_entry_set_val(dict_entry *e, void *v) {
+    if (!(e->link & DICT_EMBEDDED)) e->v_.val = v;
+    else memcpy((char *)e + DICT_EMBED_VAL, &v, sizeof(v));
+}
+
+static inline int64_t dict_entry_s64(const dict_entry *e) {
+    if (!(e->link & DICT_EMBEDDED)) return e->v_.s64;
+    int64_t v;
+    memcpy(&v, (const char *)e + DICT_EMBED_VAL, sizeof(v));
+    return v;
+}
+
+static inline void dict_entry_set_s64(dict_entry *e, int64_t v) {
+    if (!(e->link & DICT_EMBEDDED)) e->v_.s64 = v;
+    else memcpy((char *)e + DICT_EMBED_VAL, &v, sizeof(v));
 }
 
 typedef struct dict_type {

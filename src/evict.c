@@ -164,7 +164,7 @@ static int pool_fill(int p) {
         for (size_t s = 0; s < n; s++) {
             dict_entry *ke = from == d->keys ? sample[s] : dict_find(d->keys, dict_entry_key(sample[s]));
             if (!ke) continue;
-            pool_offer(score_of(d, dict_entry_key(ke), ke->v.val, p), j, dict_entry_key(ke));
+            pool_offer(score_of(d, dict_entry_key(ke), dict_entry_val(ke), p), j, dict_entry_key(ke));
             seen++;
         }
     }

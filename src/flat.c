@@ -70,7 +70,7 @@ int flat_insert(flat_index *f, uint64_t label, const float *vec) {
     if (r != HNSW_OK) return r;
     f->labels[f->count] = label;
     dict_entry *e = dict_add_raw(f->map, (void *)(uintptr_t)label, NULL);
-    e->v.s64 = f->count;
+    dict_entry_set_s64(e, f->count);
     f->count++;
     return HNSW_OK;
 }
@@ -81,7 +81,7 @@ int flat_update(flat_index *f, uint64_t label, const float *vec) {
     float tmp[f->dim > 4096 ? 1 : f->dim];
     float *buf = f->dim > 4096 ? zmalloc(sizeof(float) * f->dim) : tmp;
     int r = store(f, buf, vec);
-    if (r == HNSW_OK) memcpy(f->vecs + (size_t)e->v.s64 * f->dim, buf, sizeof(float) * f->dim);
+    if (r == HNSW_OK) memcpy(f->vecs + (size_t)dict_entry_s64(e) * f->dim, buf, sizeof(float) * f->dim);
     if (buf != tmp) zfree(buf);
     return r;
 }
@@ -89,12 +89,12 @@ int flat_update(flat_index *f, uint64_t label, const float *vec) {
 int flat_delete(flat_index *f, uint64_t label) {
     dict_entry *e = dict_unlink(f->map, (void *)(uintptr_t)label);
     if (!e) return HNSW_ERR_NOTFOUND;
-    uint32_t slot = (uint32_t)e->v.s64, last = f->count - 1;
+    uint32_t slot = (uint32_t)dict_entry_s64(e), last = f->count - 1;
     dict_free_entry(f->map, e);
     if (slot != last) {
         memcpy(f->vecs + (size_t)slot * f->dim, f->vecs + (size_t)last * f->dim, sizeof(float) * f->dim);
         f->labels[slot] = f->labels[last];
-        dict_find(f->map, (void *)(uintptr_t)f->labels[slot])->v.s64 = slot;
+        dict_entry_set_s64(dict_find(f->map, (void *)(uintptr_t)f->labels[slot]), slot);
     }
     f->count--;
     if (f->count < f->cap / 4 && f->cap > 64) {
@@ -107,7 +107,7 @@ int flat_delete(flat_index *f, uint64_t label) {
 
 const float *flat_get_vector(const flat_index *f, uint64_t label) {
     dict_entry *e = dict_find(f->map, (void *)(uintptr_t)label);
-    return e ? f->vecs + (size_t)e->v.s64 * f->dim : NULL;
+    return e ? f->vecs + (size_t)dict_entry_s64(e) * f->dim : NULL;
 }
 
 uint32_t flat_count(const flat_index *f) { return f->count; }

@@ -102,7 +102,7 @@ static void flush_all(void) {
     ensure_dicts();
     dict_iter it;
     dict_iter_init(&it, libraries);
-    for (dict_entry *e; (e = dict_iter_next(&it));) lib_free(e->v.val);
+    for (dict_entry *e; (e = dict_iter_next(&it));) lib_free(dict_entry_val(e));
     dict_iter_release(&it);
     dict_clear(libraries);
     dict_clear(functions);
@@ -275,7 +275,7 @@ static library *lib_create(const char *code, size_t len, ds *err) {
 static int lib_check_collisions(library *lib, library *replacing, ds *err) {
     for (int i = 0; i < lib->nfns; i++) {
         dict_entry *e = dict_find(functions, lib->fns[i]->name);
-        if (e && ((fn_def *)e->v.val)->lib != replacing) {
+        if (e && ((fn_def *)dict_entry_val(e))->lib != replacing) {
             *err = ds_catfmt(ds_empty(64), "Function %s already exists", lib->fns[i]->name);
             return -1;
         }
@@ -290,7 +290,7 @@ static library *lib_load(const char *code, size_t len, int replace, ds *err) {
     library *lib = lib_create(code, len, err);
     if (!lib) return NULL;
     dict_entry *e = dict_find(libraries, lib->name);
-    library *old = e ? e->v.val : NULL;
+    library *old = e ? dict_entry_val(e) : NULL;
     if (old && !replace) {
         *err = ds_catfmt(ds_empty(64), "Library '%s' already exists", lib->name);
         lib_free(lib);
@@ -317,7 +317,7 @@ static void fcall_generic(client *c, int ro) {
         add_reply_error(c, "Function not found");
         return;
     }
-    fn_def *fn = e->v.val;
+    fn_def *fn = dict_entry_val(e);
     long long numkeys;
     if (arg_long(c, 2, &numkeys, NULL) < 0) return;
     if (numkeys > c->argc - 3) {
@@ -408,7 +408,7 @@ static void function_list(client *c) {
     dict_iter it;
     dict_iter_init(&it, libraries);
     for (dict_entry *e; (e = dict_iter_next(&it));) {
-        library *lib = e->v.val;
+        library *lib = dict_entry_val(e);
         if (pat && !util_glob_match(pat->ptr, pat->len, lib->name, ds_len(lib->name), 0)) continue;
         reply_library(c, lib, withcode);
         n++;
@@ -444,7 +444,7 @@ ds function_dump_payload(void) {
     dict_iter it;
     dict_iter_init(&it, libraries);
     for (dict_entry *e; (e = dict_iter_next(&it));) {
-        library *lib = e->v.val;
+        library *lib = dict_entry_val(e);
         s = put_le(s, ds_len(lib->code), 4);
         s = ds_cat(s, lib->code, ds_len(lib->code));
     }
@@ -505,10 +505,10 @@ static int restore_payload(const char *p, size_t len, int policy, ds *err) {
         dict_iter it;
         dict_iter_init(&it, new_libs);
         for (dict_entry *e; (e = dict_iter_next(&it)) && !*err;) {
-            library *lib = e->v.val;
+            library *lib = dict_entry_val(e);
             dict_entry *old = dict_find(libraries, lib->name);
             if (old && policy == RESTORE_APPEND) *err = ds_catfmt(ds_empty(64), "Library %s already exists", lib->name);
-            else if (lib_check_collisions(lib, old ? old->v.val : NULL, err) < 0) break;
+            else if (lib_check_collisions(lib, old ? dict_entry_val(old) : NULL, err) < 0) break;
         }
         dict_iter_release(&it);
     }
@@ -516,14 +516,14 @@ static int restore_payload(const char *p, size_t len, int policy, ds *err) {
     dict_iter_init(&it, new_libs);
     if (!*err && policy == RESTORE_FLUSH) flush_all();
     for (dict_entry *e; (e = dict_iter_next(&it));) {
-        library *lib = e->v.val;
+        library *lib = dict_entry_val(e);
         if (*err) {
             lib_free(lib);
             continue;
         }
         dict_entry *old = dict_find(libraries, lib->name);
         if (old) {
-            library *o = old->v.val;
+            library *o = dict_entry_val(old);
             lib_unlink(o);
             lib_free(o);
         }
@@ -634,7 +634,7 @@ void functionCommand(client *c) {
             add_reply_error(c, "Library not found");
             return;
         }
-        library *lib = e->v.val;
+        library *lib = dict_entry_val(e);
         lib_unlink(lib);
         lib_free(lib);
         server_incr_dirty(1);

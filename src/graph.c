@@ -122,7 +122,7 @@ int graph_type_find(const graph_store *g, const char *name, size_t len, uint32_t
     gtype probe = {.name = (char *)name, .len = (uint32_t)len};
     dict_entry *e = dict_find(g->by_name, &probe);
     if (!e) return 0;
-    *id = (uint32_t)e->v.s64;
+    *id = (uint32_t)dict_entry_s64(e);
     return 1;
 }
 
@@ -160,7 +160,7 @@ static uint32_t type_intern(graph_store *g, const char *name, size_t len) {
         id = g->ntypes++;
     }
     g->types[id] = t;
-    dict_add_raw(g->by_name, t, NULL)->v.s64 = id;
+    dict_entry_set_s64(dict_add_raw(g->by_name, t, NULL), id);
     g->live_types++;
     g->memory += sizeof(*t) + len + 1;
     return id;

@@ -112,10 +112,10 @@ static void watch_key(client *c, db *d, const char *key, size_t len) {
     watchers *w;
     if (e) {
         w = zcalloc(sizeof(*w));
-        e->v.val = w;
+        dict_entry_set_val(e, w);
     } else {
         ds_free(k);
-        w = existing->v.val;
+        w = dict_entry_val(existing);
     }
     if (w->n == w->cap) {
         w->cap = w->cap ? w->cap * 2 : 4;
@@ -133,7 +133,7 @@ void multi_unwatch_all(client *c) {
         db *d = c->watched[i].db;
         dict_entry *e = d->watched_keys ? dict_find(d->watched_keys, c->watched[i].key) : NULL;
         if (e) {
-            watchers *w = e->v.val;
+            watchers *w = dict_entry_val(e);
             for (int k = 0; k < w->n; k++) {
                 if (w->v[k] != c) continue;
                 w->v[k] = w->v[--w->n];
@@ -153,7 +153,7 @@ void multi_touch_key(db *d, const char *key, size_t len) {
     if (!d->watched_keys || dict_size(d->watched_keys) == 0) return;
     dict_entry *e = ds_dict_find(d->watched_keys, key, len);
     if (e) {
-        watchers *w = e->v.val;
+        watchers *w = dict_entry_val(e);
         for (int i = 0; i < w->n; i++) w->v[i]->flags |= CLIENT_DIRTY_CAS;
     }
 }
@@ -163,7 +163,7 @@ void multi_touch_db(db *d) {
     dict_iter it;
     dict_iter_init(&it, d->watched_keys);
     for (dict_entry *e; (e = dict_iter_next(&it));) {
-        watchers *w = e->v.val;
+        watchers *w = dict_entry_val(e);
         for (int i = 0; i < w->n; i++) w->v[i]->flags |= CLIENT_DIRTY_CAS;
     }
     dict_iter_release(&it);

@@ -93,9 +93,9 @@ static int subscribe(client *c, int kind, const char *name, size_t len) {
     dict_entry *e = ds_dict_find(server_side[kind], name, len);
     if (!e) {
         e = dict_add_raw(server_side[kind], ds_new(name, len), NULL);
-        e->v.val = dict_create(&client_set_type);
+        dict_entry_set_val(e, dict_create(&client_set_type));
     }
-    dict_add(e->v.val, c, NULL);
+    dict_add(dict_entry_val(e), c, NULL);
     update_flag(c);
     return 1;
 }
@@ -107,8 +107,8 @@ static int unsubscribe(client *c, int kind, const char *name, size_t len) {
     if (!mine) return 0;
     dict_entry *e = ds_dict_find(server_side[kind], name, len);
     if (e) {
-        dict_delete(e->v.val, c);
-        if (dict_size(e->v.val) == 0) dict_delete(server_side[kind], dict_entry_key(e));
+        dict_delete(dict_entry_val(e), c);
+        if (dict_size(dict_entry_val(e)) == 0) dict_delete(server_side[kind], dict_entry_key(e));
     }
     dict_delete(c->pubsub->names[kind], dict_entry_key(mine));
     update_flag(c);
@@ -185,7 +185,7 @@ static long long publish_kind(int kind, const char *ch, size_t chlen, const char
     dict_entry *e = ds_dict_find(server_side[kind], ch, chlen);
     if (e) {
         dict_iter it;
-        dict_iter_init(&it, e->v.val);
+        dict_iter_init(&it, dict_entry_val(e));
         for (dict_entry *ce; (ce = dict_iter_next(&it));) {
             deliver(dict_entry_key(ce), kind == PS_SHARD ? "smessage" : "message", NULL, 0, ch, chlen, msg, msglen);
             receivers++;
@@ -199,7 +199,7 @@ static long long publish_kind(int kind, const char *ch, size_t chlen, const char
         ds pat = dict_entry_key(pe);
         if (!util_glob_match(pat, ds_len(pat), ch, chlen, 0)) continue;
         dict_iter cit;
-        dict_iter_init(&cit, pe->v.val);
+        dict_iter_init(&cit, dict_entry_val(pe));
         for (dict_entry *ce; (ce = dict_iter_next(&cit));) {
             deliver(dict_entry_key(ce), "pmessage", pat, ds_len(pat), ch, chlen, msg, msglen);
             receivers++;
@@ -272,7 +272,7 @@ static void reply_numsub(client *c, int kind) {
     for (int i = 2; i < c->argc; i++) {
         dict_entry *e = ds_dict_find(server_side[kind], c->argv[i].ptr, c->argv[i].len);
         add_reply_bulk(c, c->argv[i].ptr, c->argv[i].len);
-        add_reply_long(c, e ? (long long)dict_size(e->v.val) : 0);
+        add_reply_long(c, e ? (long long)dict_size(dict_entry_val(e)) : 0);
     }
 }
 

@@ -731,7 +731,7 @@ ds script_info_memory(ds s) {
     size_t bodies = 0;
     dict_iter it;
     dict_iter_init(&it, scripts);
-    for (dict_entry *e; (e = dict_iter_next(&it));) bodies += ds_alloc_size(e->v.val) + 40;
+    for (dict_entry *e; (e = dict_iter_next(&it));) bodies += ds_alloc_size(dict_entry_val(e)) + 40;
     dict_iter_release(&it);
     size_t lua = L ? (size_t)lua_gc(L, LUA_GCCOUNT, 0) * 1024 + (size_t)lua_gc(L, LUA_GCCOUNTB, 0) : 0;
     return ds_catfmt(s, "used_memory_lua:%zu\r\nused_memory_vm_eval:%zu\r\nused_memory_scripts_eval:%zu\r\n"
@@ -1044,7 +1044,7 @@ static void eval_generic(client *c, int by_sha, int readonly) {
         return;
     }
     dict_entry *e = ds_dict_find(scripts, sha, 40);
-    ds body = e->v.val;
+    ds body = dict_entry_val(e);
     script_run_spec spec = {sha, "@user_script", 1, readonly, 0};
     if (body_flags(c, body, ds_len(body), &spec.readonly, &spec.allow_oom) < 0) {
         lua_pop(L, 1);

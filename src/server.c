@@ -44,16 +44,16 @@ void server_count_error(const char *msg) {
     if (dict_size(server.errors) >= 128) {
         ds k = ds_new("ERRORSTATS_OVERFLOW", 19);
         dict_entry *e = dict_find(server.errors, k);
-        if (e) e->v.s64++;
+        if (e) dict_entry_set_s64(e, dict_entry_s64(e) + 1);
         ds_free(k);
         return;
     }
     ds k = ds_new(msg, n);
     dict_entry *existing;
     dict_entry *e = dict_add_raw(server.errors, k, &existing);
-    if (e) e->v.s64 = 1;
+    if (e) dict_entry_set_s64(e, 1);
     else {
-        existing->v.s64++;
+        dict_entry_set_s64(existing, dict_entry_s64(existing) + 1);
         ds_free(k);
     }
 }

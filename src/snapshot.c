@@ -142,7 +142,7 @@ static void write_db(snap_writer *w, db *d) {
     int has_entities = 0;
     while ((e = dict_iter_next(&it))) {
         ds k = dict_entry_key(e);
-        pobj *o = e->v.val;
+        pobj *o = dict_entry_val(e);
         ser_put_bytes(&w->block, k, ds_len(k));
         int64_t when = dict_size(d->expires) ? db_get_expire(d, k, ds_len(k)) : -1;
         ser_put_varint(&w->block, when < 0 ? 0 : (uint64_t)when + 1);
@@ -169,7 +169,7 @@ static void write_db(snap_writer *w, db *d) {
     if (has_entities) {
         dict_iter_init(&it, d->keys);
         while ((e = dict_iter_next(&it))) {
-            pobj *o = e->v.val;
+            pobj *o = dict_entry_val(e);
             if (o->type != OBJ_ENTITY) continue;
             edge_ctx x = {w, dict_entry_key(e), ds_len(dict_entry_key(e))};
             graph_foreach_out_edge(o, write_edge, &x);
@@ -367,11 +367,11 @@ static int load_keys(snap_reader *r, ser_reader *pr) {
             return load_fail(r, "a key appears twice");
         }
         ds key = dict_entry_key(de);
-        de->v.val = o;
+        dict_entry_set_val(de, o);
         if (o->type == OBJ_ENTITY) entity_key_changed(o, key);
         if (exp) {
             dict_entry *ee = dict_add_raw(r->d->expires, key, NULL);
-            if (ee) ee->v.s64 = (int64_t)(exp - 1);
+            if (ee) dict_entry_set_s64(ee, (int64_t)(exp - 1));
         }
         r->keys++;
         if (server.key_load_delay) usleep((useconds_t)server.key_load_delay);

@@ -177,7 +177,7 @@ static const dict_type own_vec_type = {own_vec_hash, own_vec_eq, NULL, own_vec_f
 static own_vec *own_vec_of(const entity *e) {
     if (!own_vecs || e->coll || !e->has_vec) return NULL;
     dict_entry *de = dict_find(own_vecs, e);
-    return de ? de->v.val : NULL;
+    return de ? dict_entry_val(de) : NULL;
 }
 
 /* Gives detached e a copy of v[0..dim) as its own vector (replacing any). */
@@ -188,10 +188,10 @@ static void own_vec_set(entity *e, const float *v, uint32_t dim) {
     if (!own_vecs) own_vecs = dict_create(&own_vec_type);
     dict_entry *old = NULL, *de = dict_add_raw(own_vecs, e, &old);
     if (de) {
-        de->v.val = o;
+        dict_entry_set_val(de, o);
     } else {
-        zfree(old->v.val);
-        old->v.val = o;
+        zfree(dict_entry_val(old));
+        dict_entry_set_val(old, o);
     }
 }
 
@@ -694,7 +694,7 @@ typedef struct field_build_ctx {
 
 static void field_build_visit(void *priv, dict_entry *de) {
     field_build_ctx *b = priv;
-    pobj *o = de->v.val;
+    pobj *o = dict_entry_val(de);
     b->f->scanned++;
     if (!o || o->type != OBJ_ENTITY) return;
     entity *e = o->v.p;
@@ -1163,7 +1163,7 @@ static void coll_adopt_existing(collection *c) {
     dict_iter it;
     dict_iter_init(&it, c->db->keys);
     for (dict_entry *de; (de = dict_iter_next(&it));) {
-        pobj *o = de->v.val;
+        pobj *o = dict_entry_val(de);
         ds k = dict_entry_key(de);
         if (o->type != OBJ_ENTITY || ds_len(k) < ds_len(c->prefix) || memcmp(k, c->prefix, ds_len(c->prefix))) continue;
         entity *e = o->v.p;
@@ -1387,7 +1387,7 @@ void phDropCommand(client *c) {
     dict_iter it;
     dict_iter_init(&it, c->db->keys);
     for (dict_entry *de; (de = dict_iter_next(&it)) && k < n;) {
-        pobj *o = de->v.val;
+        pobj *o = dict_entry_val(de);
         if (o->type == OBJ_ENTITY && attached(o->v.p) && ((entity *)o->v.p)->coll == coll) list[k++] = o->v.p;
     }
     dict_iter_release(&it);
@@ -1866,7 +1866,7 @@ static int accept_label(uint64_t label, void *p) {
     if (s->timed_out) return 0;
     if (dict_size(s->db->expires)) {
         dict_entry *x = dict_find(s->db->expires, ENTITY_OF(label)->key);
-        if (x && x->v.s64 <= s->now_ms) return 0;
+        if (x && dict_entry_s64(x) <= s->now_ms) return 0;
     }
     if (s->filter) {
         s->checks++;
@@ -2587,7 +2587,7 @@ static bool walk_accept(uint64_t label, void *p) {
     if (!probe_passes(s, label)) return false;
     if (dict_size(s->db->expires)) {
         dict_entry *x = dict_find(s->db->expires, ENTITY_OF(label)->key);
-        if (x && x->v.s64 <= s->now_ms) return false;
+        if (x && dict_entry_s64(x) <= s->now_ms) return false;
     }
     if (s->filter && !s->probe_decides && !filter_eval(s->filter, ENTITY_OF(label)->meta)) return false;
     return true;
@@ -3527,7 +3527,7 @@ int entity_load_finish(void) {
             db *d = NULL;
             for (int i = 0; i < server.dbnum && !d; i++) {
                 dict_entry *de = ds_dict_find(server.dbs[i].keys, p->e->key, ds_len(p->e->key));
-                if (de && ((pobj *)de->v.val)->v.p == p->e) d = &server.dbs[i];
+                if (de && ((pobj *)dict_entry_val(de))->v.p == p->e) d = &server.dbs[i];
             }
             collection *c = d ? coll_for_key(d, p->e->key, ds_len(p->e->key)) : NULL;
             if (c && coll_attach(c, p->e) != 0) rc = -1;
@@ -3760,7 +3760,7 @@ static uint64_t ivf_import_label(ser_reader *r) {
     size_t kl;
     if (!ser_get_bytes(r, &k, &kl)) return 0;
     dict_entry *de = ds_dict_find(gimp.d->keys, k, kl);
-    pobj *o = de ? de->v.val : NULL;
+    pobj *o = de ? dict_entry_val(de) : NULL;
     entity *e = o && o->type == OBJ_ENTITY ? o->v.p : NULL;
     return e && e->coll == gimp.c && e->has_vec ? LABEL(e) : 0; /* in a collection: no own vector */
 }
@@ -3860,7 +3860,7 @@ static int import_one_node(ser_reader *r, const char **err) {
     }
     if (level > HNSW_MAX_LEVEL || gimp.next >= gimp.count) return -1;
     dict_entry *de = ds_dict_find(gimp.d->keys, k, kl);
-    pobj *o = de ? de->v.val : NULL;
+    pobj *o = de ? dict_entry_val(de) : NULL;
     entity *e = o && o->type == OBJ_ENTITY ? o->v.p : NULL;
     if (!e || e->coll != gimp.c || !e->has_vec) {
         *err = "a graph node names a key that is not an entity of its collection";

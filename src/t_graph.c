@@ -247,7 +247,7 @@ static int node_alive(void *priv, const graph_node *n) {
     trav_ctx *t = priv;
     if (!dict_size(t->db->expires)) return 1;
     dict_entry *x = dict_find(t->db->expires, key_of(n));
-    return !x || x->v.s64 > t->now_ms;
+    return !x || dict_entry_s64(x) > t->now_ms;
 }
 
 static int edge_passes(void *priv, const graph_edge *e) {
@@ -946,7 +946,7 @@ void graph_foreach_in_edge(pobj *o, graph_edge_visit_fn *fn, void *priv) { forea
 int graph_restore_edge(db *d, const char *from, size_t flen, const char *to, size_t tlen, const char *type,
                        size_t tylen, double weight, const char *meta_json, size_t mlen, const char **err) {
     dict_entry *fa = ds_dict_find(d->keys, from, flen), *fb = ds_dict_find(d->keys, to, tlen);
-    pobj *a = fa ? fa->v.val : NULL, *b = fb ? fb->v.val : NULL;
+    pobj *a = fa ? dict_entry_val(fa) : NULL, *b = fb ? dict_entry_val(fb) : NULL;
     if (!a || !b || a->type != OBJ_ENTITY || b->type != OBJ_ENTITY) {
         *err = "an end of the edge is not an entity";
         return -1;

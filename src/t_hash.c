@@ -90,8 +90,8 @@ static int hash_get(pobj *o, const char *f, size_t flen, const char **v, size_t 
     }
     dict_entry *e = field_find(HT(o), f, flen);
     if (!e) return 0;
-    *v = e->v.val;
-    *vlen = ds_len(e->v.val);
+    *v = dict_entry_val(e);
+    *vlen = ds_len(dict_entry_val(e));
     return 1;
 }
 
@@ -119,8 +119,8 @@ static int hash_set(pobj *o, const char *f, size_t flen, const char *v, size_t v
     }
     dict_entry *e = field_find(HT(o), f, flen);
     if (e) {
-        ds_free(e->v.val);
-        e->v.val = ds_new(v, vlen);
+        ds_free(dict_entry_val(e));
+        dict_entry_set_val(e, ds_new(v, vlen));
         return 0;
     }
     dict_add(HT(o), ds_new(f, flen), ds_new(v, vlen));
@@ -167,8 +167,8 @@ static int hash_iter_next(hash_iter *it, const char **f, size_t *fl, const char 
     if (!e) return 0;
     *f = dict_entry_key(e);
     *fl = ds_len(dict_entry_key(e));
-    *v = e->v.val;
-    *vl = ds_len(e->v.val);
+    *v = dict_entry_val(e);
+    *vl = ds_len(dict_entry_val(e));
     return 1;
 }
 
@@ -188,7 +188,7 @@ static void *hash_dup(const pobj *o) {
     dict *d = dict_create(&hash_dict_type);
     dict_iter it;
     dict_iter_init(&it, HT(o));
-    for (dict_entry *e; (e = dict_iter_next(&it));) dict_add(d, ds_dup(dict_entry_key(e)), ds_dup(e->v.val));
+    for (dict_entry *e; (e = dict_iter_next(&it));) dict_add(d, ds_dup(dict_entry_key(e)), ds_dup(dict_entry_val(e)));
     dict_iter_release(&it);
     return d;
 }
@@ -202,7 +202,7 @@ static size_t hash_mem(const pobj *o) {
     dict_iter it;
     dict_iter_init(&it, d);
     for (dict_entry *e; sampled < 64 && (e = dict_iter_next(&it)); sampled++)
-        bytes += ds_alloc_size(dict_entry_key(e)) + ds_alloc_size(e->v.val);
+        bytes += ds_alloc_size(dict_entry_key(e)) + ds_alloc_size(dict_entry_val(e));
     dict_iter_release(&it);
     if (sampled) n += bytes * dict_size(d) / sampled;
     return n;
@@ -510,7 +510,7 @@ static void randfield_count(client *c, pobj *o, long long l, int withvalues) {
                 reply_pair(c, withvalues, &a[rng_below(size)]);
             } else {
                 dict_entry *e = random_field(HT(o));
-                hpair p = {dict_entry_key(e), e->v.val, ds_len(dict_entry_key(e)), ds_len(e->v.val)};
+                hpair p = {dict_entry_key(e), dict_entry_val(e), ds_len(dict_entry_key(e)), ds_len(dict_entry_val(e))};
                 reply_pair(c, withvalues, &p);
             }
         }
@@ -536,7 +536,7 @@ static void randfield_count(client *c, pobj *o, long long l, int withvalues) {
         while ((long long)dict_size(seen) < l) {
             dict_entry *e = random_field(HT(o));
             if (!dict_add(seen, e, NULL)) continue;
-            hpair p = {dict_entry_key(e), e->v.val, ds_len(dict_entry_key(e)), ds_len(e->v.val)};
+            hpair p = {dict_entry_key(e), dict_entry_val(e), ds_len(dict_entry_key(e)), ds_len(dict_entry_val(e))};
             reply_pair(c, withvalues, &p);
         }
         dict_release(seen);
@@ -687,7 +687,7 @@ void hscanCommand(client *c) {
     void *h = add_reply_deferred_len(c);
     long long n = 0;
     for (size_t i = 0; i < acc.n; i++) {
-        ds f = dict_entry_key(acc.e[i]), v = acc.e[i]->v.val;
+        ds f = dict_entry_key(acc.e[i]), v = dict_entry_val(acc.e[i]);
         if (!scan_match(pat, patlen, f, ds_len(f))) continue;
         add_reply_bulk(c, f, ds_len(f));
         add_reply_bulk(c, v, ds_len(v));

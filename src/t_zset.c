@@ -1154,11 +1154,16 @@ static const dict_type acc_dict_type = {member_hash, member_eq, ds_free_key, NUL
 
 static double acc_get(const dict_entry *e) {
     double d;
-    memcpy(&d, &e->v.s64, sizeof(d));
+    int64_t bits = dict_entry_s64(e);
+    memcpy(&d, &bits, sizeof(d));
     return d;
 }
 
-static void acc_set(dict_entry *e, double d) { memcpy(&e->v.s64, &d, sizeof(d)); }
+static void acc_set(dict_entry *e, double d) {
+    int64_t bits;
+    memcpy(&bits, &d, sizeof(d));
+    dict_entry_set_s64(e, bits);
+}
 
 typedef struct zop_state {
     zinput *in;

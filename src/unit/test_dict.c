@@ -74,7 +74,7 @@ static int add_id(dict *d, long id) {
         ds_free(k);
         return 0;
     }
-    e->v.s64 = id;
+    dict_entry_set_s64(e, id);
     return 1;
 }
 
@@ -101,7 +101,7 @@ TEST(test_add_find_delete_replace) {
     ds probe = ds_from_cstr("alpha");
     dict_entry *e = dict_find(d, probe);
     ASSERT(e != NULL);
-    EXPECT(dict_entry_key(e) == k && e->v.val == v);
+    EXPECT(dict_entry_key(e) == k && dict_entry_val(e) == v);
 
     /* adding an existing key takes nothing: the caller still owns both */
     ds k2 = ds_from_cstr("alpha");
@@ -111,13 +111,13 @@ TEST(test_add_find_delete_replace) {
     EXPECT(dict_add_raw(d, k2, &existing) == NULL);
     EXPECT(existing == e);
     /* replace: swap the value of the existing entry, free the old one */
-    val_free(existing->v.val);
-    existing->v.val = v2;
+    val_free(dict_entry_val(existing));
+    dict_entry_set_val(existing, v2);
     ds_free(k2);
     EXPECT(vals_freed == 1);
     e = dict_find(d, probe);
     ASSERT(e != NULL);
-    EXPECT(memcmp(e->v.val, "two", 3) == 0);
+    EXPECT(memcmp(dict_entry_val(e), "two", 3) == 0);
 
     /* binary keys: NUL and CR LF inside, and the empty key */
     ds b1 = ds_new("a\0b", 3), b2 = ds_new("a\0c", 3), b3 = ds_new("", 0);
@@ -198,7 +198,7 @@ static int check_all_findable(dict *d, long n, long del_mod) {
     for (long j = 0; j < n && ok; j++) {
         dict_entry *e = find_id(d, j);
         int gone = del_mod && j % del_mod == 0;
-        if (gone ? e != NULL : (e == NULL || e->v.s64 != j)) {
+        if (gone ? e != NULL : (e == NULL || dict_entry_s64(e) != j)) {
             fprintf(stderr, "  key %ld %s mid-rehash (rehashidx %ld, sizes %zu/%zu)\n", j,
                     gone ? "still present" : "not found", d->rehashidx, d->size[0], d->size[1]);
             ok = 0;
@@ -208,8 +208,8 @@ static int check_all_findable(dict *d, long n, long del_mod) {
     size_t count = 0;
     dict_entry *e;
     while ((e = dict_iter_next(&it)) != NULL) {
-        if (e->v.s64 < 0 || e->v.s64 >= n || seen[e->v.s64]) ok = 0;
-        else seen[e->v.s64] = 1;
+        if (dict_entry_s64(e) < 0 || dict_entry_s64(e) >= n || seen[dict_entry_s64(e)]) ok = 0;
+        else seen[dict_entry_s64(e)] = 1;
         count++;
     }
     if (count != dict_size(d)) ok = 0;
@@ -291,8 +291,8 @@ typedef struct scan_seen {
 
 static void count_cb(void *priv, dict_entry *e) {
     scan_seen *s = priv;
-    if (e->v.s64 < 0 || e->v.s64 >= s->n) s->bad++;
-    else s->count[e->v.s64]++;
+    if (dict_entry_s64(e) < 0 || dict_entry_s64(e) >= s->n) s->bad++;
+    else s->count[dict_entry_s64(e)]++;
 }
 
 TEST(test_scan_empty) {
@@ -473,7 +473,7 @@ TEST(test_random_entry) {
     EXPECT(dict_random_entry(d) == NULL);
     add_id(d, 7);
     dict_entry *e = dict_random_entry(d);
-    EXPECT(e && e->v.s64 == 7);
+    EXPECT(e && dict_entry_s64(e) == 7);
     long n = 1000;
     for (long i = 0; i < n; i++) add_id(d, i);
     unsigned char *seen = calloc((size_t)n, 1);
@@ -481,12 +481,12 @@ TEST(test_random_entry) {
     for (int k = 0; k < 30000; k++) {
         if (dict_is_rehashing(d)) during_rehash++;
         e = dict_random_entry(d);
-        if (!e || e->v.s64 < 0 || e->v.s64 >= n || find_id(d, e->v.s64) != e) {
+        if (!e || dict_entry_s64(e) < 0 || dict_entry_s64(e) >= n || find_id(d, dict_entry_s64(e)) != e) {
             bad++;
             continue;
         }
-        if (!seen[e->v.s64]) {
-            seen[e->v.s64] = 1;
+        if (!seen[dict_entry_s64(e)]) {
+            seen[dict_entry_s64(e)] = 1;
             distinct++;
         }
     }
@@ -500,7 +500,7 @@ TEST(test_random_entry) {
     while (!dict_is_rehashing(w) || m < 100) add_id(w, m++);
     for (int k = 0; k < 200; k++) {
         e = dict_random_entry(w);
-        EXPECT(e && find_id(w, e->v.s64) == e);
+        EXPECT(e && find_id(w, dict_entry_s64(e)) == e);
     }
     free(seen);
     dict_release(w);
@@ -520,13 +520,13 @@ TEST(test_sample) {
         size_t got = dict_sample(d, out, 16);
         total += (long)got;
         for (size_t j = 0; j < got; j++) {
-            if (out[j]->v.s64 < 0 || out[j]->v.s64 >= n || find_id(d, out[j]->v.s64) != out[j]) {
+            if (dict_entry_s64(out[j]) < 0 || dict_entry_s64(out[j]) >= n || find_id(d, dict_entry_s64(out[j])) != out[j]) {
                 bad++;
                 continue;
             }
             for (size_t k = 0; k < j; k++) bad += out[k] == out[j]; /* no entry twice */
-            if (!seen[out[j]->v.s64]) {
-                seen[out[j]->v.s64] = 1;
+            if (!seen[dict_entry_s64(out[j])]) {
+                seen[dict_entry_s64(out[j])] = 1;
                 distinct++;
             }
         }
@@ -561,7 +561,7 @@ TEST(test_safe_iter_delete_current) {
         dict_iter_init(&it, d);
         dict_entry *e;
         while ((e = dict_iter_next(&it)) != NULL) {
-            long id = e->v.s64;
+            long id = dict_entry_s64(e);
             if (seen[id]) dup++;
             seen[id] = 1;
             visited++;
@@ -657,6 +657,10 @@ static ds long_key(long id, size_t n) {
     return k;
 }
 
+/* A value using all 64 bits: an embedded entry's value shares its first two
+ * bytes with the link word, so every byte must survive relinking. */
+static int64_t mixed(long i) { return (int64_t)((uint64_t)i * 0x9E3779B97F4A7C15ULL); }
+
 TEST(test_embedded_keys) {
     size_t base = zmalloc_used_memory();
     dict *d = dict_create(&counted_type);
@@ -668,7 +672,7 @@ TEST(test_embedded_keys) {
         ds k = long_key(i, lens[i % 8] < 4 ? 4 : lens[i % 8]);
         dict_entry *e = dict_add_raw(d, k, NULL);
         ASSERT(e);
-        e->v.s64 = i;
+        dict_entry_set_s64(e, mixed(i));
         /* a copy in the entry, the caller keeps its key */
         EXPECT(dict_entry_key(e) != (void *)k && key_eq(dict_entry_key(e), k));
         EXPECT(dict_add_raw(d, k, NULL) == NULL);
@@ -680,18 +684,22 @@ TEST(test_embedded_keys) {
     for (long i = 0; i < n; i++) {
         ds k = long_key(i, lens[i % 8] < 4 ? 4 : lens[i % 8]);
         dict_entry *e = dict_find(d, k);
-        ok &= e && e->v.s64 == i && key_eq(dict_entry_key(e), k);
+        ok &= e && dict_entry_s64(e) == mixed(i) && key_eq(dict_entry_key(e), k);
         ds_free(k);
     }
     EXPECT(ok);
-    /* a short key takes one block with its entry: "k:1234" in 32 bytes */
-    ds shortk = mkkey(1234);
-    dict_entry *se = dict_add_raw(d, shortk, NULL);
-    ASSERT(se);
-    se->v.s64 = -1;
-    EXPECT(zmalloc_size(se) >= dict_embedded_entry_size(6) && zmalloc_size(se) <= 32);
-    EXPECT(dict_delete(d, shortk) == 1);
-    ds_free(shortk);
+    /* a key of up to 16 bytes takes one 32-byte block with its entry */
+    for (size_t len = 4; len <= 17; len++) {
+        ds shortk = long_key(999999, len);
+        dict_entry *se = dict_add_raw(d, shortk, NULL);
+        ASSERT(se);
+        dict_entry_set_val(se, (void *)(uintptr_t)0xFFFFFFFFFFFFFFF8ULL);
+        EXPECT(zmalloc_size(se) >= dict_embedded_entry_size(len));
+        EXPECT(len <= 16 ? zmalloc_size(se) <= 32 : zmalloc_size(se) > 32);
+        EXPECT(dict_find(d, shortk) == se && dict_entry_val(se) == (void *)(uintptr_t)0xFFFFFFFFFFFFFFF8ULL);
+        EXPECT(dict_delete(d, shortk) == 1);
+        ds_free(shortk);
+    }
     /* iteration, scan and delete see the same keys */
     long seen = 0;
     dict_iter it;
@@ -713,7 +721,7 @@ TEST(test_embedded_keys) {
     for (long i = 0; i < n; i++) {
         ds k = long_key(i, lens[i % 8] < 4 ? 4 : lens[i % 8]);
         dict_entry *e = dict_find(d, k);
-        ok &= i % 2 ? e && e->v.s64 == i : e == NULL;
+        ok &= i % 2 ? e && dict_entry_s64(e) == mixed(i) && key_eq(dict_entry_key(e), k) : e == NULL;
         ds_free(k);
     }
     EXPECT(ok);
@@ -735,7 +743,7 @@ TEST(test_mem_usage) {
         ds k = mkkey(i);
         keys += ds_alloc_size(k);
         dict_entry *e = dict_add_raw(d, k, NULL);
-        e->v.s64 = i;
+        dict_entry_set_s64(e, i);
     }
     while (dict_rehash(d, 100)) {
     }
@@ -766,7 +774,7 @@ TEST(test_100k_keys) {
     long wrong = 0;
     for (long i = 0; i < n; i++) {
         dict_entry *e = find_id(d, i);
-        if (!e || *(long *)e->v.val != i) wrong++;
+        if (!e || *(long *)dict_entry_val(e) != i) wrong++;
     }
     EXPECT(wrong == 0);
     EXPECT(find_id(d, n) == NULL && find_id(d, -1) == NULL);
