@@ -21,8 +21,8 @@
  * present for the whole scan is returned" guarantee across resizes.
  *
  * Embedded keys (dict_embed_keys, the keyspace): an entry is one block,
- * next pointer, value, then the key's ds copied in place of the key
- * pointer, with bit 0 of the next pointer saying so. A short key costs no
+ * a 48-bit next pointer, the value, then the key's ds, with bit 0 of the
+ * link saying so (layout in dict.h). A short key costs no
  * allocation of its own (the idea of Redis 7.2's embedded keys and
  * Valkey 8's key-in-object, no code taken).
  *
