@@ -362,6 +362,8 @@ TEST(test_many_chunks) {
     free(x0);
     hnsw_index *h = new_index((uint32_t)dim, HNSW_METRIC_L2, 8, 32, 37);
     ASSERT(h);
+    hnsw_memory empty;
+    hnsw_memory_usage(h, &empty);
     for (size_t i = 0; i < n; i++) EXPECT(hnsw_insert(h, label_of(i), x + i * dim) >= 0);
     EXPECT(hnsw_validate(h) == HNSW_OK);
     hnsw_memory full, part;
@@ -381,6 +383,11 @@ TEST(test_many_chunks) {
     /* 2048-d uniform noise is the hardest case for a graph; most survivors
      * must still find themselves */
     EXPECT(found * 10 >= kept * 9);
+    /* the full (huge-page) chunks and the growing last one all come back */
+    for (size_t i = 0; i < n; i += 8) EXPECT(hnsw_delete(h, label_of(i)) == HNSW_OK);
+    hnsw_memory none;
+    hnsw_memory_usage(h, &none);
+    EXPECT(none.total == empty.total && none.vectors == 0);
     hnsw_free(h);
     free(x);
 }
