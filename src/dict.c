@@ -33,6 +33,7 @@
 #include "dict.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
 #include <xxhash.h>
@@ -247,6 +248,9 @@ dict_entry *dict_add_raw(dict *d, void *key, dict_entry **existing) {
         e->key_ = key;
         e->link = 0;
     }
+    /* a link holds 48 bits of an 8-aligned address (dict.h): anything
+     * else would corrupt the chain, so stop here rather than later */
+    if (((uintptr_t)e & ~DICT_LINK_PTR) != 0) abort();
     dict_entry_set_val(e, NULL);
     set_next(e, d->table[t][h]);
     d->table[t][h] = e;
