@@ -888,7 +888,7 @@ static int scratch_grow(size_t *mem, void **p, size_t *cap, size_t need, size_t 
     size_t ncap = *cap ? *cap : 16;
     while (ncap < need) ncap *= 2;
     void *q;
-    if (ncap * elem >= CHUNK_TARGET_BYTES) { /* the visited set of a big index: huge pages, as the columns */
+    if (ncap * elem >= CHUNK_TARGET_BYTES) { /* 2 MB or more (the visited set of a big index): huge pages, as the columns */
         size_t bytes = (ncap * elem + CHUNK_TARGET_BYTES - 1) & ~(size_t)(CHUNK_TARGET_BYTES - 1);
         ncap = bytes / elem;
         if (!(q = mem_alloc_huge(mem, bytes))) return -1;
