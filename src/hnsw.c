@@ -14,8 +14,9 @@
  * Memory layout
  * -------------
  * Nodes occupy dense slots 0..count-1. Per-slot records live in three
- * "columns", each a table of 2 MB chunks (the last chunk grows, 256 KB
- * at a time, until it is full size, then a new one is started; no chunk is
+ * "columns", each a table of 2 MB chunks (the last chunk grows, one
+ * allocator size class and at most 256 KB at a time, until it is full
+ * size, then a new one is started; no chunk is
  * ever moved once full, so growing never copies the arena, and a full
  * chunk is one allocator size class and one transparent huge page):
  *   vecs    dim floats per slot, 64-byte aligned chunks;
@@ -297,26 +298,29 @@ static inline void *col_at(const column *c, uint32_t slot) {
     return c->chunk[ci] + (size_t)(slot - ci * c->per_chunk) * c->stride;
 }
 
-/* Allocates a 64-byte aligned chunk of n slots into chunk[i]/raw[i] (left
- * untouched on failure): a full chunk is one huge-page block; a smaller one
- * the exact size first (large blocks come page-aligned from jemalloc),
- * padded only when the allocator returned a misaligned block. */
-static int col_alloc_chunk(column *c, size_t *mem, uint32_t i, size_t n) {
+/* Allocates a 64-byte aligned chunk of at least n slots into
+ * chunk[i]/raw[i] (left untouched on failure) and returns how many slots it
+ * holds, or 0: a full chunk is one huge-page block; a smaller one is sized
+ * by the allocator's size class (the exact size first: large blocks come
+ * page-aligned from jemalloc; padded only when a block came misaligned),
+ * all of which it uses, so no class is partly empty. */
+static size_t col_alloc_chunk(column *c, size_t *mem, uint32_t i, size_t n) {
     if (n == c->per_chunk && n * c->stride + c->pad <= CHUNK_TARGET_BYTES) {
         uint8_t *raw = mem_alloc_huge(&mem[c->part], CHUNK_TARGET_BYTES);
-        if (!raw) return -1;
+        if (!raw) return 0;
         c->raw[i] = c->chunk[i] = raw;
-        return 0;
+        return n;
     }
     uint8_t *raw = mem_alloc(&mem[c->part], n * c->stride + c->pad);
     if (raw && ((uintptr_t)raw & (COL_ALIGN - 1))) {
         mem_free(&mem[c->part], raw);
         raw = mem_alloc(&mem[c->part], n * c->stride + c->pad + COL_ALIGN - 1);
     }
-    if (!raw) return -1;
+    if (!raw) return 0;
     c->raw[i] = raw;
     c->chunk[i] = (uint8_t *)(((uintptr_t)raw + COL_ALIGN - 1) & ~(uintptr_t)(COL_ALIGN - 1));
-    return 0;
+    size_t fit = (zmalloc_size(raw) - (size_t)(c->chunk[i] - raw) - c->pad) / c->stride;
+    return fit < c->per_chunk ? fit : c->per_chunk;
 }
 
 /* Slots in the last chunk (0 without chunks): every other chunk is full. */
@@ -324,13 +328,15 @@ static size_t col_last_cap(const column *c) {
     return c->nchunks ? c->cap - (size_t)(c->nchunks - 1) * c->per_chunk : 0;
 }
 
-/* The next size of a last chunk of n slots: double while under an eighth
- * of a full chunk, then an eighth more (256 KB) at a time, so the chunk
- * being filled wastes at most 256 KB; the copies this costs are a few
- * bytes per byte stored, nothing beside an insert's distance work. */
+/* The next size of a last chunk of n slots: an eighth more (about the
+ * next allocator size class, whose whole room col_alloc_chunk uses), and
+ * at most an eighth of a full chunk (256 KB) more, so the chunk being
+ * filled leaves little unused; the copies this costs are a few bytes per
+ * byte stored, nothing beside an insert's distance work. */
 static size_t col_next_cap(const column *c, size_t n) {
-    size_t step = c->per_chunk / 8;
-    return n < step || step < COL_FIRST_CAP ? n * 2 : n + step;
+    size_t step = n / 8, most = c->per_chunk / 8;
+    if (step > most) step = most;
+    return n + (step ? step : 1);
 }
 
 /* Makes room for need slots. The last chunk grows (col_next_cap, from
@@ -357,7 +363,7 @@ static int col_reserve(column *c, size_t *mem, size_t need) {
         if (ncap > full) ncap = full;
         uint32_t i = adds_chunk ? c->nchunks : c->nchunks - 1;
         uint8_t *old_raw = adds_chunk ? NULL : c->raw[i], *old = adds_chunk ? NULL : c->chunk[i];
-        if (col_alloc_chunk(c, mem, i, ncap) != 0) return -1; /* chunk i untouched */
+        if (!(ncap = col_alloc_chunk(c, mem, i, ncap))) return -1; /* chunk i untouched */
         if (old) memcpy(c->chunk[i], old, last * c->stride);
         mem_free(&mem[c->part], old_raw);
         if (adds_chunk) c->nchunks++;

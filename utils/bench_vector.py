@@ -49,6 +49,7 @@ Written for Phenix DB; uses only the public APIs of redis-py, numpy, hnswlib, fa
 """
 
 import argparse
+import ctypes
 import gzip
 import os
 import re
@@ -116,21 +117,26 @@ class Progress:
         return el
 
 
-def _mallinfo2():
-    """glibc's mallinfo2 (2.33+) through ctypes, or None."""
+def _libc_function(name, restype=None, argtypes=None):
+    """glibc's function name through ctypes, or None (another libc, an older glibc)."""
     try:
-        import ctypes
-
-        class MallInfo2(ctypes.Structure):
-            _fields_ = [(n, ctypes.c_size_t) for n in
-                        ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
-                         "fsmblks", "uordblks", "fordblks", "keepcost")]
-        libc = ctypes.CDLL("libc.so.6")
-        f = libc.mallinfo2
-        f.restype = MallInfo2
-        return f
+        f = getattr(ctypes.CDLL("libc.so.6"), name)
     except (OSError, AttributeError):
         return None
+    if restype is not None:
+        f.restype = restype
+    if argtypes is not None:
+        f.argtypes = argtypes
+    return f
+
+
+def _mallinfo2():
+    """glibc's mallinfo2 (2.33+), or None."""
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [(n, ctypes.c_size_t) for n in
+                    ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                     "fsmblks", "uordblks", "fordblks", "keepcost")]
+    return _libc_function("mallinfo2", restype=MallInfo2)
 
 
 _MALLINFO2 = _mallinfo2()
@@ -145,17 +151,7 @@ def heap_bytes():
     return m.uordblks + m.hblkhd
 
 
-def _malloc_trim():
-    try:
-        import ctypes
-        f = ctypes.CDLL("libc.so.6").malloc_trim
-        f.argtypes = [ctypes.c_size_t]
-        return f
-    except (OSError, AttributeError):
-        return None
-
-
-_MALLOC_TRIM = _malloc_trim()
+_MALLOC_TRIM = _libc_function("malloc_trim", argtypes=[ctypes.c_size_t])
 
 
 def rss_baseline():
