@@ -27,6 +27,20 @@ start_server {tags {scripting}} {
         set out
     } {FINE GOOD {MY error} {CODE message} {ERR word} {}}
 
+    test "Garbage a big script leaves is collected while small scripts run" {
+        set sha [r script load {return redis.call('incr', KEYS[1])}]
+        r eval {local t = {} for i = 1, 100000 do t[i] = tostring(i) .. 'x' end return 1} 0
+        set big [s used_memory_lua]
+        set rd [redis_deferring_client]
+        for {set i 0} {$i < 10000} {incr i} { $rd evalsha $sha 1 gc:counter }
+        for {set i 0} {$i < 10000} {incr i} { $rd read }
+        $rd close
+        set small [s used_memory_lua]
+        r del gc:counter
+        assert_morethan $big 4000000
+        assert_lessthan $small 1000000
+    }
+
     test "KEYS and ARGV" {
         r eval {return {KEYS[1], KEYS[2], ARGV[1], ARGV[2], #KEYS, #ARGV}} 2 k1 k2 a1 a2
     } {k1 k2 a1 a2 2 2}
