@@ -61,7 +61,8 @@ static void reply_appended(client *c, size_t len) {
     c->reply_bytes += len;
     c->reply_turn = server.loop_turn;
     mark_pending(c);
-    check_output_limits(c);
+    const long long *lim = server.obuf_limits[(c->flags & CLIENT_PUBSUB) ? 2 : 0];
+    if (lim[0] | lim[1]) check_output_limits(c); /* the default: no limit for normal clients */
 }
 
 void add_reply_raw(client *c, const char *p, size_t len) {
@@ -146,7 +147,22 @@ void add_reply_bulk(client *c, const char *p, size_t len) {
     if (t && t->size - t->used >= len + 32 && !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY)) &&
         (c->conn.fd >= 0 || (c->flags & CLIENT_FAKE))) {
         char *w = t->buf + t->used;
-        size_t h = (size_t)resp_fmt_header(w, '$', (long long)len);
+        size_t h;
+        if (len < 100) { /* most elements: the header without a conversion */
+            w[0] = '$';
+            if (len < 10) {
+                w[1] = (char)('0' + len);
+                h = 2;
+            } else {
+                w[1] = (char)('0' + len / 10);
+                w[2] = (char)('0' + len % 10);
+                h = 3;
+            }
+            w[h++] = '\r';
+            w[h++] = '\n';
+        } else {
+            h = (size_t)resp_fmt_header(w, '$', (long long)len);
+        }
         memcpy(w + h, p, len);
         w[h + len] = '\r';
         w[h + len + 1] = '\n';

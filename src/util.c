@@ -82,18 +82,46 @@ int util_str2d(const char *s, size_t len, double *out) {
     return 1;
 }
 
+/* Decimal digits of u (1 for 0). */
+static int count_digits(unsigned long long u) {
+    int n = 1;
+    for (;;) {
+        if (u < 10) return n;
+        if (u < 100) return n + 1;
+        if (u < 1000) return n + 2;
+        if (u < 10000) return n + 3;
+        u /= 10000;
+        n += 4;
+    }
+}
+
+/* Two digits per division, from a table of the pairs 00..99, written from
+ * the end once the length is known (the digit-pair method described by A.
+ * Alexandrescu, "Three Optimization Tips for C++", 2012). Reply headers
+ * ($9, *100) call this once per element. */
 int util_ll2str(char *buf, size_t cap, long long v) {
-    char tmp[24];
+    static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                   "25262728293031323334353637383940414243444546474849"
+                                   "50515253545556575859606162636465666768697071727374"
+                                   "75767778798081828384858687888990919293949596979899";
     unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-    int n = 0;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0) tmp[n++] = '-';
+    int neg = v < 0, n = count_digits(u) + neg;
     if ((size_t)n >= cap) return 0;
-    for (int i = 0; i < n; i++) buf[i] = tmp[n - 1 - i];
     buf[n] = '\0';
+    char *p = buf + n;
+    while (u >= 100) {
+        unsigned i = (unsigned)(u % 100) * 2;
+        u /= 100;
+        *--p = pairs[i + 1];
+        *--p = pairs[i];
+    }
+    if (u >= 10) {
+        *--p = pairs[u * 2 + 1];
+        *--p = pairs[u * 2];
+    } else {
+        *--p = (char)('0' + u);
+    }
+    if (neg) *--p = '-';
     return n;
 }
 

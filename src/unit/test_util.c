@@ -131,6 +131,26 @@ TEST(test_ll2str) {
     EXPECT(util_ll2str(buf, 3, 123) == 0);
     EXPECT(buf[3] == 'x');
     EXPECT(util_ll2str(buf, 4, 123) == 3 && strcmp(buf, "123") == 0);
+    /* every value up to 10^6 and both sides of every power of ten, signed,
+     * against printf */
+    char want[32];
+    int bad = 0;
+    for (long long v = -1000000; v <= 1000000; v++) {
+        util_ll2str(buf, sizeof(buf), v);
+        snprintf(want, sizeof(want), "%lld", v);
+        bad += strcmp(buf, want) != 0;
+    }
+    for (long long p = 10; p > 0 && p <= LLONG_MAX / 10; p *= 10) {
+        for (long long d = -1; d <= 1; d++) {
+            for (int sign = -1; sign <= 1; sign += 2) {
+                long long v = sign * (p + d);
+                int n = util_ll2str(buf, sizeof(buf), v);
+                snprintf(want, sizeof(want), "%lld", v);
+                bad += strcmp(buf, want) != 0 || n != (int)strlen(want);
+            }
+        }
+    }
+    EXPECT(bad == 0);
 }
 
 /* ------------------------------------------------------------ str2ld, str2d */
