@@ -191,16 +191,17 @@ sl_node *sl_unlink(skiplist *sl, double score, const char *ele, size_t len) {
 }
 
 void sl_update_score(skiplist *sl, sl_node *node, double newscore) {
-    sl_node *update[SL_MAXLEVEL];
     const char *ele = sl_ele(node);
     size_t len = node->elelen;
-    sl_node *x = find_update(sl, node->score, ele, len, update);
-    /* the node stays where it is when its neighbours still bracket it */
-    if ((!x->backward || node_cmp(x->backward, newscore, ele, len) < 0) &&
-        (!x->level[0].forward || node_cmp(x->level[0].forward, newscore, ele, len) > 0)) {
-        x->score = newscore;
+    /* the node stays where it is when its neighbours still bracket it: no
+     * walk at all (a counter bumped by ZINCRBY often keeps its place) */
+    if ((!node->backward || node_cmp(node->backward, newscore, ele, len) < 0) &&
+        (!node->level[0].forward || node_cmp(node->level[0].forward, newscore, ele, len) > 0)) {
+        node->score = newscore;
         return;
     }
+    sl_node *update[SL_MAXLEVEL];
+    sl_node *x = find_update(sl, node->score, ele, len, update);
     unlink_node(sl, x, update);
     x->score = newscore;
     link_node(sl, x);

@@ -76,31 +76,35 @@ TEST(test_random_against_model) {
     srand(1234);
     enum { MAX = 600 };
     static pair m[MAX];
-    int n = 0;
+    int n = 0, updates = 0;
     skiplist *sl = sl_create();
     for (int round = 0; round < 6000; round++) {
         pair p;
         p.score = (double)(rand() % 50) / 2;
         snprintf(p.ele, sizeof(p.ele), "m%d", rand() % 800);
         int at = find_model(m, n, p.ele);
-        int op = rand() % 10;
-        if (op < 5 && at < 0 && n < MAX) {
-            sl_insert(sl, p.score, p.ele, strlen(p.ele));
-            m[n++] = p;
-        } else if (op < 7 && at >= 0) {
-            sl_node *x = sl_unlink(sl, m[at].score, m[at].ele, strlen(m[at].ele));
-            ASSERT(x && ele_is(x, m[at].ele));
+        int op = rand() % 10, pick = n ? rand() % n : 0;
+        if (op < 5) { /* insert p unless its member is there */
+            if (at < 0 && n < MAX) {
+                sl_insert(sl, p.score, p.ele, strlen(p.ele));
+                m[n++] = p;
+            }
+        } else if (op == 5 && n > 0) { /* delete an element */
+            sl_node *x = sl_unlink(sl, m[pick].score, m[pick].ele, strlen(m[pick].ele));
+            ASSERT(x && ele_is(x, m[pick].ele));
             sl_free_node(x);
-            m[at] = m[--n];
+            m[pick] = m[--n];
             EXPECT(sl_unlink(sl, p.score + 1000, p.ele, strlen(p.ele)) == NULL);
-        } else if (op < 9 && at >= 0) {
-            unsigned long r = sl_rank(sl, m[at].score, m[at].ele, strlen(m[at].ele));
+        } else if (op < 9 && n > 0) { /* give an element p's score: some keep their place, some move */
+            unsigned long r = sl_rank(sl, m[pick].score, m[pick].ele, strlen(m[pick].ele));
             sl_node *x = sl_by_rank(sl, r);
             sl_update_score(sl, x, p.score);
-            EXPECT(x->score == p.score && ele_is(x, p.ele));
-            EXPECT(sl_rank(sl, p.score, p.ele, strlen(p.ele)) != 0);
-            m[at].score = p.score;
-        } else if (n > 0) {
+            EXPECT(x->score == p.score && ele_is(x, m[pick].ele));
+            m[pick].score = p.score;
+            updates++;
+            qsort(m, (size_t)n, sizeof(pair), pair_cmp);
+            ASSERT(same_as_model(sl, m, n));
+        } else if (op == 9 && n > 0) {
             int a = rand() % n, b = a + rand() % 4, deleted = 0;
             if (b >= n) b = n - 1;
             qsort(m, (size_t)n, sizeof(pair), pair_cmp);
@@ -123,8 +127,29 @@ TEST(test_random_against_model) {
         EXPECT(sl_count_below_score(sl, v, 0) == lt && sl_count_below_score(sl, v, 1) == le);
     }
     ASSERT(same_as_model(sl, m, n));
+    EXPECT(updates > 1000 && n > 100); /* the model saw many updates of a list of some size */
     sl_free(sl);
     EXPECT(zmalloc_used_memory() == base);
+}
+
+/* A score update keeps the node in place only while its neighbours still
+ * bracket it, members breaking ties; otherwise it moves. */
+TEST(test_update_in_place_or_move) {
+    skiplist *sl = sl_create();
+    sl_node *a = sl_insert(sl, 1, "a", 1), *b = sl_insert(sl, 2, "b", 1), *c = sl_insert(sl, 3, "c", 1);
+    sl_update_score(sl, b, 2.5); /* between 1 and 3: stays */
+    EXPECT(sl_by_rank(sl, 2) == b && b->score == 2.5);
+    sl_update_score(sl, b, 3); /* ties with c, "b" < "c": stays */
+    EXPECT(sl_by_rank(sl, 2) == b && sl_by_rank(sl, 3) == c);
+    sl_update_score(sl, a, 3); /* ties with b and c; "a" sorts first: stays */
+    EXPECT(sl_by_rank(sl, 1) == a && sl_rank(sl, 3, "a", 1) == 1);
+    sl_update_score(sl, c, 0); /* below everything: moves to the front */
+    EXPECT(sl_by_rank(sl, 1) == c && sl->tail == b && b->backward == a && c->backward == NULL);
+    sl_update_score(sl, c, 3); /* ties again, "c" last */
+    EXPECT(sl_by_rank(sl, 3) == c && sl->tail == c && spans_ok(sl));
+    sl_update_score(sl, a, 4); /* past the tail */
+    EXPECT(sl->tail == a && sl_by_rank(sl, 1) == b && sl_rank(sl, 4, "a", 1) == 3 && spans_ok(sl));
+    sl_free(sl);
 }
 
 TEST(test_lex_counts) {
@@ -167,6 +192,7 @@ TEST(test_big_ranks) {
 
 int main(void) {
     RUN(test_random_against_model);
+    RUN(test_update_in_place_or_move);
     RUN(test_lex_counts);
     RUN(test_big_ranks);
     return TEST_REPORT();
