@@ -10,7 +10,9 @@
 # ZRANGE_100 (WITHSCORES) and an EVALSHA of a one-INCR script, with 50 clients at
 # -P 1 and -P 16 and with
 # 1,000 clients at -P 1. Each run is repeated BENCH_REPEATS times; the table shows
-# the medians and the phenix/redis ratio, then the machine, the exact commands, every
+# the medians and the phenix/redis ratio of the medians, then "paired", the median of
+# the per-round ratios (each round runs both servers back to back, so a slow spell of the
+# machine hits both sides of a pair), then the machine, the exact commands, every
 # single run, and any error redis-benchmark reported (its stderr, a non-zero exit, a
 # timeout, a missing result, a server that died). Its warnings (such as "Could not
 # fetch server CONFIG") are listed too but do not make the run fail.
@@ -243,8 +245,8 @@ for cfg in "${CONFIGS[@]}"; do
 done
 
 echo
-printf '%-16s | %7s | %8s | %12s | %12s | %6s\n' test clients pipeline "phenix rps" "redis rps" ratio
-printf '%s\n' "-----------------+---------+----------+--------------+--------------+-------"
+printf '%-16s | %7s | %8s | %12s | %12s | %6s | %6s\n' test clients pipeline "phenix rps" "redis rps" ratio paired
+printf '%s\n' "-----------------+---------+----------+--------------+--------------+--------+-------"
 for cfg in "${CONFIGS[@]}"; do
     read -r c p <<<"$cfg"
     for t in "${TESTS[@]}"; do
@@ -253,9 +255,14 @@ for cfg in "${CONFIGS[@]}"; do
         # shellcheck disable=SC2086
         mr=$(median ${RUNS[redis,$t,$c,$p]})
         ratio=$(awk -v a="$mp" -v b="$mr" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
+        # paired: the median of the per-round ratios (a round runs both servers back to back)
+        # shellcheck disable=SC2086
+        paired=$(paste -d ' ' <(printf '%s\n' ${RUNS[phenix,$t,$c,$p]}) <(printf '%s\n' ${RUNS[redis,$t,$c,$p]}) |
+            awk '$2 > 0 { print $1 / $2 }' | sort -g |
+            awk '{ v[NR] = $1 } END { if (NR) printf "%.2f", v[int((NR + 1) / 2)]; else print "-" }')
         label=$t; [ "$t" = mset ] && label="mset (10 keys)"; [ "$t" = evalsha ] && label="evalsha (incr)"
         [ "$t" = zrange_100 ] && label="zrange_100 (ws)"
-        printf '%-16s | %7s | %8s | %12.0f | %12.0f | %6s\n' "$label" "$c" "$p" "$mp" "$mr" "$ratio"
+        printf '%-16s | %7s | %8s | %12.0f | %12.0f | %6s | %6s\n' "$label" "$c" "$p" "$mp" "$mr" "$ratio" "$paired"
     done
 done
 
