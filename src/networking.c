@@ -47,7 +47,13 @@ static reply_block *new_block(size_t need) {
     return b;
 }
 
-static void check_output_limits(client *c);
+static void check_output_limits(client *c, const long long *lim);
+
+/* The output-buffer limits of c's class (pubsub for a subscribed client,
+ * else normal): hard, soft, seconds. */
+static inline const long long *obuf_limits_of(const client *c) {
+    return server.obuf_limits[(c->flags & CLIENT_PUBSUB) ? 2 : 0];
+}
 
 static void mark_pending(client *c) {
     if (c->flags & (CLIENT_PENDING_WRITE | CLIENT_FAKE)) return;
@@ -61,8 +67,8 @@ static void reply_appended(client *c, size_t len) {
     c->reply_bytes += len;
     c->reply_turn = server.loop_turn;
     mark_pending(c);
-    const long long *lim = server.obuf_limits[(c->flags & CLIENT_PUBSUB) ? 2 : 0];
-    if (lim[0] | lim[1]) check_output_limits(c); /* the default: no limit for normal clients */
+    const long long *lim = obuf_limits_of(c);
+    if (lim[0] | lim[1]) check_output_limits(c, lim); /* the default: no limit for normal clients */
 }
 
 void add_reply_raw(client *c, const char *p, size_t len) {
@@ -147,22 +153,7 @@ void add_reply_bulk(client *c, const char *p, size_t len) {
     if (t && t->size - t->used >= len + 32 && !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY)) &&
         (c->conn.fd >= 0 || (c->flags & CLIENT_FAKE))) {
         char *w = t->buf + t->used;
-        size_t h;
-        if (len < 100) { /* most elements: the header without a conversion */
-            w[0] = '$';
-            if (len < 10) {
-                w[1] = (char)('0' + len);
-                h = 2;
-            } else {
-                w[1] = (char)('0' + len / 10);
-                w[2] = (char)('0' + len % 10);
-                h = 3;
-            }
-            w[h++] = '\r';
-            w[h++] = '\n';
-        } else {
-            h = (size_t)resp_fmt_header(w, '$', (long long)len);
-        }
+        size_t h = (size_t)resp_fmt_header(w, '$', (long long)len);
         memcpy(w + h, p, len);
         w[h + len] = '\r';
         w[h + len + 1] = '\n';
@@ -345,13 +336,11 @@ int arg_long_range(client *c, int i, long long min, long long max, long long *ou
 
 /* ---------------- output limits ---------------- */
 
-/* The limits of c's class: pubsub for a subscribed client, else normal. */
-static void check_output_limits(client *c) {
+/* Closes c once its output is over lim, its class's limits (obuf_limits_of;
+ * one of them set). */
+static void check_output_limits(client *c, const long long *lim) {
     if (c->flags & CLIENT_FAKE) return;
-    int cls = (c->flags & CLIENT_PUBSUB) ? 2 : 0;
-    long long hard = server.obuf_limits[cls][0], soft = server.obuf_limits[cls][1];
-    long long secs = server.obuf_limits[cls][2];
-    if (!hard && !soft) return;
+    long long hard = lim[0], soft = lim[1], secs = lim[2];
     size_t used = c->reply_bytes;
     int over = 0;
     if (hard && (long long)used >= hard) over = 1;

@@ -257,9 +257,9 @@ for cfg in "${CONFIGS[@]}"; do
         ratio=$(awk -v a="$mp" -v b="$mr" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
         # paired: the median of the per-round ratios (a round runs both servers back to back)
         # shellcheck disable=SC2086
-        paired=$(paste -d ' ' <(printf '%s\n' ${RUNS[phenix,$t,$c,$p]}) <(printf '%s\n' ${RUNS[redis,$t,$c,$p]}) |
-            awk '$2 > 0 { print $1 / $2 }' | sort -g |
-            awk '{ v[NR] = $1 } END { if (NR) printf "%.2f", v[int((NR + 1) / 2)]; else print "-" }')
+        paired=$(median $(paste -d ' ' <(printf '%s\n' ${RUNS[phenix,$t,$c,$p]}) <(printf '%s\n' ${RUNS[redis,$t,$c,$p]}) |
+            awk '$2 > 0 { print $1 / $2 }'))
+        paired=$(awk -v r="$paired" 'BEGIN { if (r != "") printf "%.2f", r; else print "-" }')
         label=$t; [ "$t" = mset ] && label="mset (10 keys)"; [ "$t" = evalsha ] && label="evalsha (incr)"
         [ "$t" = zrange_100 ] && label="zrange_100 (ws)"
         printf '%-16s | %7s | %8s | %12.0f | %12.0f | %6s | %6s\n' "$label" "$c" "$p" "$mp" "$mr" "$ratio" "$paired"
